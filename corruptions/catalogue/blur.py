@@ -29,9 +29,11 @@ def glass_permutation(rngs: Sequence[np.random.Generator], h: int, w: int, delta
                       iterations: int) -> np.ndarray:
     """The pixel permutation of ImageNet-C's glass blur, one per image, as (B, H * W) sources.
 
-    The reference swaps each pixel with a random neighbour in a sequential raster loop, so
-    the swaps chain. The loop is kept (it defines the corruption) but runs once for the
-    whole batch on index arrays, instead of once per image on pixel values.
+    The reference visits pixels in a sequential raster loop and "swaps" each with a random
+    neighbour; on RGB arrays its tuple swap of two NumPy views is really a copy
+    (``x[h, w] = x[h', w']``, the neighbour keeps its value), and that is what defines the
+    published data sets, so it is reproduced. The loop runs once for the whole batch on
+    index arrays, instead of once per image on pixel values.
     """
     hs = np.arange(h - delta, delta, -1)
     ws = np.arange(w - delta, delta, -1)
@@ -44,10 +46,7 @@ def glass_permutation(rngs: Sequence[np.random.Generator], h: int, w: int, delta
     for it in range(iterations):
         targets = pos[None, :] + steps[:, it]
         for j, p in enumerate(pos):
-            q = targets[:, j]
-            held = perm[:, p].copy()
-            perm[:, p] = perm[rows, q]
-            perm[rows, q] = held
+            perm[:, p] = perm[rows, targets[:, j]]
     return perm
 
 
