@@ -6,6 +6,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from benchmark.errors import BenchError
+
 from . import registry
 from .rng import image_rngs
 from .tables import SEVERITIES, default_scale
@@ -13,7 +15,7 @@ from .tables import SEVERITIES, default_scale
 MIN_SIDE = 28
 
 
-class CorruptionInputError(ValueError):
+class CorruptionInputError(BenchError):
     """Bad images or arguments (reported to the user as one line, exit 2)."""
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from benchmark.errors import BenchError
+
 from . import tables
 
 CorruptionFn = Callable[[torch.Tensor, object, Sequence[np.random.Generator], str], torch.Tensor]
@@ -28,7 +30,7 @@ PUBLISHED_BANDS = {
 }
 
 
-class UnknownCorruption(KeyError):
+class UnknownCorruption(BenchError):
     pass
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -31,8 +32,9 @@ def snow(x, p, rngs, scale):
 
 @lru_cache(maxsize=1)
 def _frost_photos() -> tuple[np.ndarray, ...]:
-    # The six frost photographs that ship inside imagecorruptions (as in ImageNet-C).
-    folder = resources.files("imagecorruptions") / "frost"
+    # The six frost photographs that ship inside imagecorruptions (as in ImageNet-C); found
+    # without importing the package, whose import pulls in pkg_resources.
+    folder = Path(find_spec("imagecorruptions").submodule_search_locations[0]) / "frost"
     names = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg", "frost6.jpg")
     return tuple(cv2.imread(str(folder / n))[..., ::-1].copy() for n in names)
 

@@ -1,0 +1,41 @@
+"""Arguments shared by several commands."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..errors import BenchError
+
+
+def add_data_args(p: argparse.ArgumentParser, split_default: str = "test") -> None:
+    p.add_argument("--dataset", required=True,
+                   help="fashion-mnist, mnist, cifar10, cifar100, kodak, skimage, imagefolder:PATH")
+    p.add_argument("--split", default=split_default, help="train, validation, test or all")
+    p.add_argument("--data-root", default=None,
+                   help="where datasets live (default: $BENCH_DATA, else ./data)")
+
+
+def int_list(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def require(cond: bool, message: str) -> None:
+    if not cond:
+        raise BenchError(message)

@@ -1,0 +1,21 @@
+"""``bench perf ...``: speed benchmarks that print ratios against a reference run alongside."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("perf", help="speed benchmarks (ratios against a reference, same run)")
+    psub = p.add_subparsers(dest="target", required=True, parser_class=type(p))
+    c = psub.add_parser("corruptions", help="this engine vs imagecorruptions' per-image loop")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--size", type=int, default=224, help="crop size of the comparison")
+    c.add_argument("--data-root", default=None)
+    c.add_argument("--skip-build", action="store_true",
+                   help="skip the timed full Fashion-MNIST-C build")
+    c.set_defaults(func=cmd_perf_corruptions)
+
+
+def cmd_perf_corruptions(args: argparse.Namespace) -> int:
+    from ..perf_corruptions import run
+    return run(args)

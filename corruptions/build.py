@@ -1,0 +1,297 @@
+"""Build a corrupted test set: every (corruption, severity) of a dataset split, on disk.
+
+Work is cut into tasks of one corruption, one severity and a chunk of images; with
+``workers > 1`` they run in a pool of processes (one torch thread each), otherwise in this
+process. Each image's randomness is keyed by its dataset index, so the files do not depend
+on the chunking or the worker count. A corruption's file is written (atomically) as soon as
+all its tasks are done, and the manifest is rewritten after each one: that is what
+``resume`` relies on.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing as mp
+import signal
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from benchmark.errors import BenchError
+from benchmark.version import code_version
+
+from . import engine, reference, registry, store, tables
+from .spectrum import SpectrumAccumulator, combine
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("engine", "imagecorruptions")
+FORMAT = "corrupted-set/1"
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """Everything that determines the bytes of a build (recorded in the manifest)."""
+
+    dataset: str
+    split: str
+    scale: str
+    seed: int
+    severities: tuple[int, ...]
+    limit: int | None
+    backend: str
+    layout: str
+
+
+def choose_layout(images) -> str:
+    """CIFAR-10-C arrays for small fixed-size sets, PNG folders for large or mixed ones."""
+    if isinstance(images, np.ndarray) and max(images.shape[1:3]) <= tables.CIFAR_MAX_SIDE:
+        return "npy"
+    return "png"
+
+
+def default_scale_for(images) -> str:
+    shapes = [images.shape[1:3]] if isinstance(images, np.ndarray) else [i.shape[:2] for i in images]
+    return tables.default_scale(max(s[0] for s in shapes), max(s[1] for s in shapes))
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise BenchError(f"--device {device}: CUDA is not available on this machine")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise BenchError(f"--device must be auto, cpu or cuda[:N], got {device!r}")
+    return device
+
+
+# --------------------------------------------------------------------------- tasks
+_IMAGES = None  # the dataset's images, per worker process
+
+
+def _init_worker(images, threads: int) -> None:
+    global _IMAGES
+    _IMAGES = images
+    torch.set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+@dataclass(frozen=True)
+class Task:
+    corruption: str
+    severity: int
+    indices: tuple[int, ...]
+    scale: str
+    seed: int
+    backend: str
+    device: str
+    png_dir: str | None  # the set's folder for the png layout; None: return the array
+    names: tuple[str, ...] = ()
+
+
+def corrupt_fn(backend: str) -> Callable[..., np.ndarray]:
+    if backend == "engine":
+        return engine.corrupt
+    return lambda imgs, name, sev, scale, seed, indices, device: reference.corrupt(
+        imgs, name, sev, seed=seed, indices=indices)
+
+
+def run_task(task: Task, images=None):
+    """Corrupt one chunk; returns (task, uint8 array or {file: sha256}, spectrum sums)."""
+    images = _IMAGES if images is None else images
+    batch = np.stack([images[i] for i in task.indices])
+    out = corrupt_fn(task.backend)(batch, task.corruption, task.severity, scale=task.scale,
+                                   seed=task.seed, indices=task.indices, device=task.device)
+    acc = SpectrumAccumulator()
+    acc.add(batch, out)
+    if task.png_dir is None:
+        return task, out, acc
+    hashes = {}
+    for img, nm in zip(out, task.names):
+        rel = f"{task.corruption}/{task.severity}/{nm}.png"
+        path = Path(task.png_dir) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        hashes[rel] = store.write_bytes(path, store.png_bytes(img))
+    return task, hashes, acc
+
+
+def image_chunks(images, names: Sequence[str]) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
+    """Index chunks of same-shape images, about a megapixel each."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i in range(len(images)):
+        groups[tuple(images[i].shape)].append(i)
+    out = []
+    for shape, idx in groups.items():
+        size = max(1, min(1024, (1 << 20) // (shape[0] * shape[1])))
+        for k in range(0, len(idx), size):
+            part = tuple(idx[k:k + size])
+            out.append((part, tuple(names[i] for i in part)))
+    return out
+
+
+# --------------------------------------------------------------------------- build
+def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, dataset: str,
+          split: str, corruptions: Sequence[str], severities: Sequence[int] = tables.SEVERITIES,
+          scale: str | None = None, seed: int = 0, limit: int | None = None,
+          backend: str = "engine", device: str = "cpu", workers: int = 1,
+          resume: bool = False, progress: bool = True) -> dict:
+    """Build (or resume) a corrupted set in ``out``; returns its manifest."""
+    if backend not in BACKENDS:
+        raise BenchError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    for c in corruptions:
+        registry.get(c)
+    for s in severities:
+        engine.check_severity(s)
+    scale = scale or default_scale_for(images)
+    if scale not in tables.SCALES:
+        raise BenchError(f"unknown scale {scale!r}; known: {', '.join(tables.SCALES)}")
+    if backend == "imagecorruptions" and scale != "imagenet":
+        raise BenchError("--backend imagecorruptions implements only --scale imagenet")
+    device = resolve_device(device)
+    if device != "cpu":
+        workers = 1
+    first = np.asarray(images[0])
+    if first.ndim != 3 or first.dtype != np.uint8 or min(first.shape[:2]) < engine.MIN_SIDE:
+        raise BenchError(f"images must be uint8 (H, W, C) of at least {engine.MIN_SIDE} px, "
+                         f"got {first.dtype} {first.shape}")
+    spec = BuildSpec(dataset, split, scale, int(seed), tuple(int(s) for s in severities),
+                     limit, backend, choose_layout(images))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    store.remove_stale_temporaries(out)
+    manifest = _start_manifest(out, spec, images, labels, names, resume)
+    todo = [c for c in corruptions if c not in manifest["corruptions"]]
+    skipped = [c for c in corruptions if c in manifest["corruptions"]]
+    if skipped:
+        log.info("resume: %d corruption(s) verified and kept: %s", len(skipped), ", ".join(skipped))
+    chunks = image_chunks(images, names)
+    total = len(todo) * len(spec.severities) * len(images)
+    pool = None
+    if workers > 1 and todo:
+        pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                      initializer=_init_worker, initargs=(images, 1))
+    start = time.perf_counter()
+    try:
+        with tqdm(total=total, unit="img", desc=f"{dataset}-c", disable=not progress or None,
+                  smoothing=0.1) as bar:
+            for c in todo:
+                bar.set_postfix_str(c)
+                tasks = [Task(c, s, idx, scale, spec.seed, backend, device,
+                              str(out) if spec.layout == "png" else None, nms)
+                         for s in spec.severities for idx, nms in chunks]
+                _finish_corruption(out, manifest, spec, c, len(images),
+                                   _run_all(tasks, pool, images, bar))
+    except KeyboardInterrupt:
+        log.warning("interrupted: finished corruptions are kept; rerun with --resume")
+        raise
+    finally:
+        if pool is not None:
+            for p in list(getattr(pool, "_processes", {}).values()):
+                p.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+        store.remove_stale_temporaries(out)
+    elapsed = time.perf_counter() - start
+    if todo:
+        log.info("built %d corruption(s) x %d severities x %d images in %.1f s (%.0f img/s)",
+                 len(todo), len(spec.severities), len(images), elapsed, total / max(elapsed, 1e-9))
+    return manifest
+
+
+def _run_all(tasks: list[Task], pool, images, bar) -> list:
+    if pool is None:
+        results = []
+        for t in tasks:
+            results.append(run_task(t, images))
+            bar.update(len(t.indices))
+        return results
+    futures = [pool.submit(run_task, t) for t in tasks]
+    results = []
+    for f in cf.as_completed(futures):
+        results.append(f.result())
+        bar.update(len(results[-1][0].indices))
+    return results
+
+
+def _finish_corruption(out: Path, manifest: dict, spec: BuildSpec, name: str, n: int,
+                       results: list) -> None:
+    accs: dict[int, SpectrumAccumulator] = defaultdict(SpectrumAccumulator)
+    files: dict[str, str] = {}
+    if spec.layout == "npy":
+        first = results[0][1]
+        arr = np.empty((len(spec.severities) * n, *first.shape[1:]), np.uint8)
+        for task, data, acc in results:
+            k = spec.severities.index(task.severity)
+            arr[[k * n + i for i in task.indices]] = data
+            accs[task.severity] = accs[task.severity].merge(acc)
+        files[f"{name}.npy"] = store.write_bytes(out / f"{name}.npy", store.npy_bytes(arr))
+    else:
+        for task, hashes, acc in results:
+            files.update(hashes)
+            accs[task.severity] = accs[task.severity].merge(acc)
+    manifest["files"].update(dict(sorted(files.items())))
+    manifest["profiles"][name] = profile_entry(name, spec, accs)
+    order = registry.names("all")
+    manifest["corruptions"] = sorted({*manifest["corruptions"], name},
+                                     key=lambda c: order.index(c) if c in order else len(order))
+    store.write_manifest(out, manifest)
+
+
+def profile_entry(name: str, spec: BuildSpec, accs: dict[int, SpectrumAccumulator]) -> dict:
+    c = registry.get(name)
+    measured = combine(accs)
+    published = c.published_band
+    return {
+        "category": c.category,
+        "common": c.common,
+        "params": {str(s): tables.as_jsonable(c.params(s, spec.scale)) for s in spec.severities},
+        "published_band": published,
+        "measured_band": measured["band"],
+        "band": published or measured["band"],
+        "measured": measured,
+        "severity": {str(s): accs[s].profile() for s in sorted(accs)},
+    }
+
+
+def _start_manifest(out: Path, spec: BuildSpec, images, labels, names, resume: bool) -> dict:
+    old = store.read_manifest(out)
+    fresh = {
+        "format": FORMAT,
+        **asdict(spec),
+        "severities": list(spec.severities),
+        "n_images": len(images),
+        "image_shape": list(images.shape[1:]) if isinstance(images, np.ndarray) else None,
+        "names": list(names) if spec.layout == "png" else None,
+        "code_version": code_version(),
+        "corruptions": [],
+        "files": {},
+        "profiles": {},
+    }
+    labels_rel = store.LABELS
+    labels_bytes = store.npy_bytes(np.tile(np.asarray(labels, np.int64), len(spec.severities)))
+    if old is not None and resume:
+        keys = ("format", *asdict(spec).keys(), "n_images")
+        changed = [k for k in keys if old.get(k) != fresh.get(k)
+                   and not (k == "severities" and old.get(k) == list(spec.severities))]
+        if changed:
+            raise BenchError(f"{out}: built with different settings ({', '.join(changed)}); "
+                             "use another --out, or build without --resume")
+        for c in list(old["corruptions"]):
+            rels = [r for r in old["files"] if r == f"{c}.npy" or r.startswith(f"{c}/")]
+            if rels and store.files_verify(out, {r: old["files"][r] for r in rels}):
+                fresh["corruptions"].append(c)
+                fresh["files"].update({r: old["files"][r] for r in rels})
+                fresh["profiles"][c] = old["profiles"][c]
+            else:
+                log.warning("resume: %s does not verify; rebuilding it", c)
+    elif old is not None:
+        for rel in old.get("files", {}):
+            (out / rel).unlink(missing_ok=True)
+    fresh["files"][labels_rel] = store.write_bytes(out / labels_rel, labels_bytes)
+    store.write_manifest(out, fresh)
+    return fresh

@@ -1,0 +1,186 @@
+"""On-disk layouts of corrupted sets: writing them atomically, reading and verifying them.
+
+Two layouts, both described by ``manifest.json``:
+
+- ``npy`` (the CIFAR-10-C layout, for small fixed-size images): ``<corruption>.npy`` uint8
+  (S*N, H, W, C), severity-major (rows [(k)*N, (k+1)*N) are the k-th listed severity), and
+  ``labels.npy`` of length S*N. The official CIFAR-10-C folder (no manifest) reads the same.
+- ``png`` (large or mixed-size sets, e.g. Kodak-C): ``<corruption>/<severity>/<name>.png``.
+
+Every file is written to a temporary name in the same folder and renamed into place, so an
+interrupted build leaves whole files or nothing.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmark.errors import DataError, IntegrityError
+
+MANIFEST = "manifest.json"
+LABELS = "labels.npy"
+TMP_MARK = ".tmp-"
+
+
+# --------------------------------------------------------------------------- writing
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary sibling of ``path`` that replaces it only if the block completes."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_bytes(path: Path, data: bytes) -> str:
+    """Write atomically; returns the sha256 of the content."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def png_bytes(img: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    text = json.dumps(manifest, indent=1, sort_keys=False) + "\n"
+    write_bytes(Path(folder) / MANIFEST, text.encode())
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files left by a killed worker (atomic_path cleans up after itself otherwise)."""
+    for p in Path(folder).rglob(f".*{TMP_MARK}*"):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_manifest(folder: Path) -> dict | None:
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise IntegrityError(f"{path}: damaged manifest ({e})") from None
+
+
+def files_verify(folder: Path, files: dict[str, str]) -> bool:
+    """True when every file exists and matches its recorded sha256."""
+    return all((Path(folder) / f).is_file() and sha256_file(Path(folder) / f) == h
+               for f, h in files.items())
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class CorruptedSet:
+    """A built (or official) corrupted set. ``images(c, s)`` verifies what it reads."""
+
+    folder: Path
+    manifest: dict | None
+    corruptions: list[str]
+    severities: list[int]
+    labels: np.ndarray  # of one severity block (length N)
+    layout: str
+    verify: bool = True
+
+    @property
+    def verified(self) -> bool:
+        return self.manifest is not None
+
+    def _check(self, rel: str) -> Path:
+        path = self.folder / rel
+        if not path.is_file():
+            raise DataError(f"{path}: missing file of the corrupted set")
+        if self.verify and self.manifest is not None:
+            want = self.manifest["files"].get(rel)
+            if want is None:
+                raise IntegrityError(f"{path}: not listed in {self.folder / MANIFEST}")
+            if sha256_file(path) != want:
+                raise IntegrityError(f"{path}: damaged (sha256 differs from the manifest)")
+        return path
+
+    def images(self, corruption: str, severity: int) -> np.ndarray | list[np.ndarray]:
+        if corruption not in self.corruptions:
+            raise DataError(f"{self.folder}: no corruption {corruption!r} "
+                            f"(has {', '.join(self.corruptions)})")
+        if severity not in self.severities:
+            raise DataError(f"{self.folder}: no severity {severity} (has {self.severities})")
+        k, n = self.severities.index(severity), len(self.labels)
+        if self.layout == "npy":
+            arr = np.load(self._check(f"{corruption}.npy"), mmap_mode="r")
+            if arr.ndim == 3:
+                arr = arr[..., None]
+            return np.asarray(arr[k * n:(k + 1) * n])
+        names = self.manifest["names"]
+        return [_read_png(self._check(f"{corruption}/{severity}/{nm}.png")) for nm in names]
+
+    def verify_all(self) -> None:
+        """Check every file the manifest lists; raises naming the first damaged one."""
+        if self.manifest is None:
+            return
+        for rel in self.manifest["files"]:
+            self._check(rel)
+
+
+def _read_png(path: Path) -> np.ndarray:
+    img = np.asarray(Image.open(path))
+    return img[..., None] if img.ndim == 2 else img
+
+
+def open_corrupted(folder: str | Path, verify: bool = True) -> CorruptedSet:
+    """Open a folder built here (manifest) or the official CIFAR-10-C release (no manifest)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such corrupted-set folder")
+    manifest = read_manifest(folder)
+    if manifest is not None:
+        cs = CorruptedSet(folder, manifest, list(manifest["corruptions"]),
+                          list(manifest["severities"]), np.zeros(0, np.int64),
+                          manifest["layout"], verify)
+        labels = np.load(cs._check(LABELS))
+        cs.labels = labels[: manifest["n_images"]].astype(np.int64)
+        return cs
+    # The official release: <corruption>.npy (50000, 32, 32, 3) and labels.npy, 5 severities.
+    if not (folder / LABELS).is_file():
+        raise DataError(f"{folder}: neither {MANIFEST} nor {LABELS} found")
+    labels = np.load(folder / LABELS)
+    if len(labels) % 5:
+        raise DataError(f"{folder / LABELS}: length {len(labels)} is not 5 severities x N")
+    names = sorted(p.stem for p in folder.glob("*.npy") if p.name != LABELS)
+    n = len(labels) // 5
+    for nm in names:
+        arr = np.load(folder / f"{nm}.npy", mmap_mode="r")
+        if arr.dtype != np.uint8 or arr.shape[0] != 5 * n:
+            raise IntegrityError(f"{folder / (nm + '.npy')}: expected uint8 with {5 * n} rows, "
+                                 f"got {arr.dtype} {arr.shape}")
+    return CorruptedSet(folder, None, names, [1, 2, 3, 4, 5], labels[:n].astype(np.int64), "npy")
