@@ -75,7 +75,7 @@ def resolve_device(device: str) -> str:
 _IMAGES = None  # the dataset's images, per worker process
 
 
-def _init_worker(images, threads: int) -> None:
+def init_worker(images, threads: int) -> None:
     global _IMAGES
     _IMAGES = images
     torch.set_num_threads(threads)
@@ -175,7 +175,7 @@ def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, datase
     pool = None
     if workers > 1 and todo:
         pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                                      initializer=_init_worker, initargs=(images, 1))
+                                      initializer=init_worker, initargs=(images, 1))
     start = time.perf_counter()
     try:
         with tqdm(total=total, unit="img", desc=f"{dataset}-c", disable=not progress or None,
