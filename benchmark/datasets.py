@@ -134,7 +134,7 @@ def load_dataset(spec: str, split: str = "test", data_root: str | Path | None = 
     else:
         raise DataError(f"unknown dataset {spec!r}; known: {', '.join(dataset_names())}, "
                         "or imagefolder:PATH")
-    log.info("loaded %s/%s: %d images", ds.name, ds.split, len(ds))
+    log.debug("loaded %s/%s: %d images", ds.name, ds.split, len(ds))
     return ds
 
 
@@ -186,7 +186,7 @@ def _torchvision(cls_name: str, root: Path, train: bool, folder: str,
     try:
         return cls(root=str(root), train=train, download=False)
     except Exception as local:  # not found, or damaged: a download may repair it
-        log.info("%s not usable under %s (%s); trying to download", cls_name, root / folder,
+        log.debug("%s not usable under %s (%s); trying to download", cls_name, root / folder,
                  _one_line(local))
     try:
         with _socket_timeout(DOWNLOAD_TIMEOUT_S):

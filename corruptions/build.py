@@ -61,6 +61,15 @@ def default_scale_for(images) -> str:
     return tables.default_scale(max(s[0] for s in shapes), max(s[1] for s in shapes))
 
 
+def check_backend(backend: str, scale: str | None) -> None:
+    if backend not in BACKENDS:
+        raise BenchError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    if scale is not None and scale not in tables.SCALES:
+        raise BenchError(f"unknown scale {scale!r}; known: {', '.join(tables.SCALES)}")
+    if backend == "imagecorruptions" and scale == "cifar":
+        raise BenchError("--backend imagecorruptions implements only --scale imagenet")
+
+
 def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -142,17 +151,12 @@ def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, datase
           backend: str = "engine", device: str = "cpu", workers: int = 1,
           resume: bool = False, progress: bool = True) -> dict:
     """Build (or resume) a corrupted set in ``out``; returns its manifest."""
-    if backend not in BACKENDS:
-        raise BenchError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     for c in corruptions:
         registry.get(c)
     for s in severities:
         engine.check_severity(s)
     scale = scale or default_scale_for(images)
-    if scale not in tables.SCALES:
-        raise BenchError(f"unknown scale {scale!r}; known: {', '.join(tables.SCALES)}")
-    if backend == "imagecorruptions" and scale != "imagenet":
-        raise BenchError("--backend imagecorruptions implements only --scale imagenet")
+    check_backend(backend, scale)
     device = resolve_device(device)
     if device != "cpu":
         workers = 1
@@ -247,6 +251,7 @@ def profile_entry(name: str, spec: BuildSpec, accs: dict[int, SpectrumAccumulato
     measured = combine(accs)
     published = c.published_band
     return {
+        "code_version": code_version(),
         "category": c.category,
         "common": c.common,
         "params": {str(s): tables.as_jsonable(c.params(s, spec.scale)) for s in spec.severities},
@@ -259,7 +264,12 @@ def profile_entry(name: str, spec: BuildSpec, accs: dict[int, SpectrumAccumulato
 
 
 def _start_manifest(out: Path, spec: BuildSpec, images, labels, names, resume: bool) -> dict:
-    old = store.read_manifest(out)
+    try:
+        old = store.read_manifest(out)
+    except BenchError:
+        if resume:
+            raise
+        old = None  # a fresh build overwrites a damaged manifest
     fresh = {
         "format": FORMAT,
         **asdict(spec),

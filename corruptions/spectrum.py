@@ -77,7 +77,7 @@ class SpectrumAccumulator:
             "shares": {b: round(float(s), 4) for b, s in zip(BANDS, shares)},
             "band": BANDS[int(np.argmax(shares))],
             "flat": flat,
-            "mse": float(self.band_power.sum() / max(self.images, 1)),
+            "mse": float(self.band_power.sum() / max(self.band_bins.sum(), 1)),
             "psnr": round(self.psnr_sum / max(self.images, 1), 3),
             "radial_power": [float(f"{v:.4g}") for v in radial],
             "images": self.images,

@@ -142,15 +142,9 @@ BAD_INPUT = {  # case: (arguments, a word the error line must contain)
     "malformed-severities": (["--dataset", "fashion-mnist", "--corruptions", "contrast",
                               "--severities", "a,b"], "a,b"),
 }
-# These fail only after the dataset is loaded, and the INFO line "loaded fashion-mnist/test:
-# 10000 images" comes before the error on stderr: two lines where DESIGN.md promises one.
-LOGS_BEFORE_ERROR = {"imagecorruptions-cifar", "cuda"}
 
 
 def _bad_case(case: str):
-    if case in LOGS_BEFORE_ERROR:
-        return pytest.param(case, marks=pytest.mark.xfail(
-            strict=True, reason="cmd_build logs 'loaded ...' before failing (2 stderr lines)"))
     return case
 
 

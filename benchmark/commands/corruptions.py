@@ -71,6 +71,8 @@ def _safe_name(dataset: str) -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     names = C.parse_names(args.corruptions)
     severities = [C.engine.check_severity(s) for s in args.severities]
+    builder.check_backend(args.backend, args.scale)
+    builder.resolve_device(args.device)  # fail before loading any data
     ds = _load(args, args.limit)
     out = Path(args.out) if args.out else (
         resolve_data_root(args.data_root) / "corrupted" / f"{_safe_name(args.dataset)}-c")
