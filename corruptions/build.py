@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -88,6 +89,7 @@ def init_worker(images, threads: int) -> None:
     global _IMAGES
     _IMAGES = images
     torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)  # one core per worker: no oversubscription
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
@@ -102,6 +104,7 @@ class Task:
     device: str
     png_dir: str | None  # the set's folder for the png layout; None: return the array
     names: tuple[str, ...] = ()
+    profile: bool = True  # measure the frequency profile of this chunk
 
 
 def corrupt_fn(backend: str) -> Callable[..., np.ndarray]:
@@ -118,7 +121,8 @@ def run_task(task: Task, images=None):
     out = corrupt_fn(task.backend)(batch, task.corruption, task.severity, scale=task.scale,
                                    seed=task.seed, indices=task.indices, device=task.device)
     acc = SpectrumAccumulator()
-    acc.add(batch, out)
+    if task.profile:
+        acc.add(batch, out)
     if task.png_dir is None:
         return task, out, acc
     hashes = {}

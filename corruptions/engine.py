@@ -38,11 +38,17 @@ def check_severity(severity: int) -> int:
     return int(severity)
 
 
+def to_tensor(arr: np.ndarray, device) -> torch.Tensor:
+    """(B, H, W, C) uint8 to contiguous (B, C, H, W) float32 in [0, 1]."""
+    x = torch.from_numpy(arr).to(device).permute(0, 3, 1, 2)
+    return x.to(torch.float32, memory_format=torch.contiguous_format).mul_(1 / 255)
+
+
 def quantize(y: torch.Tensor) -> np.ndarray:
     """[0, 1] floats to uint8 by truncation, as ``np.uint8(...)`` in the reference code (the
-    tiny offset keeps exact 8-bit results, e.g. from JPEG, exact under float error)."""
-    q = torch.floor(y.clamp(0, 1) * 255 + 1e-3).to(torch.uint8)
-    return q.permute(0, 2, 3, 1).cpu().numpy()
+    tiny offset keeps exact 8-bit results exact under float error)."""
+    q = y.clamp(0, 1).mul_(255).add_(1e-3).to(torch.uint8)  # float -> uint8 truncates
+    return q.permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
 def corrupt(images: np.ndarray, name: str, severity: int, *, scale: str | None = None,
@@ -62,7 +68,8 @@ def corrupt(images: np.ndarray, name: str, severity: int, *, scale: str | None =
     if len(indices) != len(arr):
         raise CorruptionInputError("one index per image is needed")
     rngs = image_rngs(seed, name, severity, indices)
+    params = spec.params(severity, scale)
+    if spec.uint8:
+        return spec.fn(np.ascontiguousarray(arr), params, rngs, scale)
     with torch.inference_mode():
-        x = torch.from_numpy(arr).to(device).permute(0, 3, 1, 2).float() / 255
-        y = spec.fn(x, spec.params(severity, scale), rngs, scale)
-        return quantize(y)
+        return quantize(spec.fn(to_tensor(arr, device), params, rngs, scale))

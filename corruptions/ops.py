@@ -63,6 +63,20 @@ def _gaussian_kernel_np(sigma: float, truncate: float) -> np.ndarray:
     return (k / k.sum()).astype(np.float32)
 
 
+_CV2_BORDER = {"nearest": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT,
+               "mirror": cv2.BORDER_REFLECT_101}
+
+
+def _cv2_planes(x: Tensor, fn) -> Tensor:
+    """Apply an OpenCV filter to every (H, W) plane of a CPU tensor (SIMD, no copies in)."""
+    src = x.detach().contiguous().numpy()
+    out = np.empty(src.shape, np.float32 if src.dtype == np.float32 else np.float64)
+    for i in range(src.shape[0]):
+        for c in range(src.shape[1]):
+            fn(src[i, c], out[i, c])
+    return torch.from_numpy(out)
+
+
 def _conv_axis(x: Tensor, k: np.ndarray, axis: int, mode: str) -> Tensor:
     b, c, h, w = x.shape
     r = len(k) // 2
@@ -79,8 +93,17 @@ def _conv_axis(x: Tensor, k: np.ndarray, axis: int, mode: str) -> Tensor:
 
 def gaussian_filter(x: Tensor, sigma: float | Sequence[float], mode: str = "nearest",
                     truncate: float = 4.0) -> Tensor:
-    """scipy.ndimage.gaussian_filter over H and W of each channel (skimage's ``gaussian``)."""
+    """scipy.ndimage.gaussian_filter over H and W of each channel (skimage's ``gaussian``).
+
+    On CPU this is OpenCV's separable filter with scipy's kernel; on CUDA two 1-D convs.
+    """
     sy, sx = (sigma, sigma) if np.isscalar(sigma) else tuple(sigma)
+    if x.device.type == "cpu" and sy > 0 and sx > 0:
+        ky = _gaussian_kernel_np(float(sy), truncate).astype(np.float64)
+        kx = _gaussian_kernel_np(float(sx), truncate).astype(np.float64)
+        border = _CV2_BORDER[mode]
+        return _cv2_planes(x, lambda a, o: cv2.sepFilter2D(a, -1, kx, ky, dst=o,
+                                                           borderType=border)).to(x.dtype)
     if sy > 0:
         x = _conv_axis(x, _gaussian_kernel_np(float(sy), truncate), -2, mode)
     if sx > 0:
@@ -89,14 +112,19 @@ def gaussian_filter(x: Tensor, sigma: float | Sequence[float], mode: str = "near
 
 
 def filter2d(x: Tensor, kernel: np.ndarray, mode: str = "mirror") -> Tensor:
-    """cv2.filter2D (a correlation, BORDER_REFLECT_101 by default) of every channel."""
+    """cv2.filter2D (a correlation, BORDER_REFLECT_101 by default) of every channel: OpenCV
+    itself on CPU, a conv (FFT for large kernels) on CUDA."""
+    if x.device.type == "cpu":
+        k32, border = np.ascontiguousarray(kernel, dtype=np.float32), _CV2_BORDER[mode]
+        return _cv2_planes(x.float(), lambda a, o: cv2.filter2D(a, -1, k32, dst=o,
+                                                                borderType=border)).to(x.dtype)
     b, c, h, w = x.shape
     kh, kw = kernel.shape
     flat = pad(x.reshape(b * c, 1, h, w), kh // 2, (kh - 1) // 2, kw // 2, (kw - 1) // 2, mode)
     kt = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32)).to(x.device, x.dtype)
     if kh * kw <= 81:
         out = F.conv2d(flat, kt.view(1, 1, kh, kw))
-    else:  # large kernels: FFT correlation is several times faster than direct on CPU
+    else:  # large kernels: FFT correlation
         ph, pw = flat.shape[-2:]
         spec = torch.fft.rfft2(flat, s=(ph, pw)) * torch.fft.rfft2(kt.flip(0, 1), s=(ph, pw))
         out = torch.fft.irfft2(spec, s=(ph, pw))[..., kh - 1:, kw - 1:]
@@ -237,49 +265,3 @@ def sample_pixels(x: Tensor, ys: Tensor, xs: Tensor, border: str) -> Tensor:
         raise ValueError(border)
     grid = torch.stack([gx, gy], -1).to(x.dtype)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=align)
-
-
-# --------------------------------------------------------------------------- PIL resampling
-@lru_cache(maxsize=256)
-def _pil_box_matrix(in_size: int, out_size: int) -> np.ndarray:
-    """Pillow's BOX resampling weights (ImagingResample's precompute_coeffs) as a matrix."""
-    scale = in_size / out_size
-    filterscale = max(scale, 1.0)
-    support = 0.5 * filterscale
-    m = np.zeros((out_size, in_size), dtype=np.float64)
-    for xx in range(out_size):
-        center = (xx + 0.5) * scale
-        xmin = max(int(center - support + 0.5), 0)
-        xmax = min(int(center + support + 0.5), in_size)
-        t = (np.arange(xmin, xmax) - center + 0.5) / filterscale
-        wts = ((t > -0.5) & (t <= 0.5)).astype(np.float64)
-        if wts.sum() > 0:
-            m[xx, xmin:xmax] = wts / wts.sum()
-    return m.astype(np.float32)
-
-
-@lru_cache(maxsize=256)
-def _pil_nearest_index(in_size: int, out_size: int) -> np.ndarray:
-    scale = in_size / out_size
-    return np.minimum(np.floor((np.arange(out_size) + 0.5) * scale).astype(np.int64), in_size - 1)
-
-
-def pil_resize(x: Tensor, size: tuple[int, int], resample: str) -> Tensor:
-    """Pillow's Image.resize on uint8-valued images in [0, 1] (horizontal pass first, each
-    pass rounded to 8 bits as Pillow does)."""
-    h, w = x.shape[-2:]
-    oh, ow = size
-    if resample == "nearest":
-        iy = torch.from_numpy(_pil_nearest_index(h, oh)).to(x.device)
-        ix = torch.from_numpy(_pil_nearest_index(w, ow)).to(x.device)
-        return x.index_select(-2, iy).index_select(-1, ix)
-    if resample != "box":
-        raise ValueError(resample)
-    y = x * 255
-    if ow != w:
-        mw = torch.from_numpy(_pil_box_matrix(w, ow)).to(x.device, x.dtype)
-        y = torch.floor(y @ mw.T + 0.5)
-    if oh != h:
-        mh = torch.from_numpy(_pil_box_matrix(h, oh)).to(x.device, x.dtype)
-        y = torch.floor(mh @ y + 0.5)
-    return y / 255

@@ -41,6 +41,7 @@ class Corruption:
     category: str
     common: bool
     params_by_scale: dict[str, list] = field(repr=False)
+    uint8: bool = False  # fn takes and returns (B, H, W, C) uint8 NumPy (codecs, Pillow ops)
 
     @property
     def published_band(self) -> str | None:
@@ -54,13 +55,17 @@ _REGISTRY: dict[str, Corruption] = {}
 
 
 def register_corruption(name: str, *, category: str, common: bool = False,
-                        params: dict[str, list] | None = None):
-    """Register ``fn(x, p, rngs, scale)``; params default to the published tables."""
+                        params: dict[str, list] | None = None, uint8: bool = False):
+    """Register ``fn(x, p, rngs, scale)``; params default to the published tables.
+
+    ``x`` is a (B, C, H, W) float tensor in [0, 1] on the build's device, or with
+    ``uint8=True`` the (B, H, W, C) uint8 NumPy batch itself (for library codecs).
+    """
     def wrap(fn: CorruptionFn) -> CorruptionFn:
         by_scale = params or {s: tables.TABLES[s][name] for s in tables.SCALES}
         if any(len(v) != len(tables.SEVERITIES) for v in by_scale.values()):
             raise ValueError(f"{name}: need one parameter set per severity 1..5")
-        _REGISTRY[name] = Corruption(name, fn, category, common, by_scale)
+        _REGISTRY[name] = Corruption(name, fn, category, common, by_scale, uint8)
         return fn
     return wrap
 

@@ -28,3 +28,8 @@ def draw(rngs: Sequence[np.random.Generator], fn: Callable[[np.random.Generator]
     if like is not None:
         t = t.to(like.device, like.dtype)
     return t
+
+
+def torch_generators(rngs: Sequence[np.random.Generator]) -> list[torch.Generator]:
+    """One CPU torch.Generator per image, seeded from that image's NumPy stream."""
+    return [torch.Generator().manual_seed(int(r.integers(2**63))) for r in rngs]

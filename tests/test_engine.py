@@ -124,3 +124,23 @@ def test_cuda_matches_cpu_within_one_level(name):
     cpu = C.corrupt(images, name, 3, device="cpu").astype(int)
     gpu = C.corrupt(images, name, 3, device="cuda").astype(int)
     assert np.abs(cpu - gpu).max() <= 1 or name == "glass_blur"
+
+
+@pytest.mark.parametrize("photons", [3, 60, 500])
+def test_shot_noise_sampler_is_poisson(photons):
+    """The inversion sampler behind shot_noise draws the same law as NumPy's poisson."""
+    from scipy import stats
+
+    from corruptions.catalogue.noise import poisson_counts
+    rng = np.random.default_rng(0)
+    for level in (0, 1, 128, 255):
+        lam = photons * level / 255
+        draws = poisson_counts(np.full(100_000, level, np.uint8), photons, rng.random(100_000))
+        if lam == 0:
+            assert not draws.any()
+            continue
+        assert abs(draws.mean() - lam) < 5 * np.sqrt(lam / 1e5)
+        assert abs(draws.var() / lam - 1) < 0.03
+        lo, hi = stats.poisson.ppf([0.05, 0.95], lam)
+        assert abs((draws <= lo).mean() - stats.poisson.cdf(lo, lam)) < 0.005
+        assert abs((draws <= hi).mean() - stats.poisson.cdf(hi, lam)) < 0.005

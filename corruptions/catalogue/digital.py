@@ -4,6 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
+from PIL import Image
 
 from .. import ops
 from ..registry import register_corruption
@@ -64,29 +65,33 @@ def elastic_transform(x, p, rngs, scale):
     return _elastic_cifar(x, p, rngs) if scale == "cifar" else _elastic_imagecorruptions(x, p, rngs)
 
 
-@register_corruption("pixelate", category="digital", common=True)
-def pixelate(x, factor, rngs, scale):
+@register_corruption("pixelate", category="digital", common=True, uint8=True)
+def pixelate(images, factor, rngs, scale):
     # Pillow BOX down; back up with BOX (CIFAR-10-C) or NEAREST (imagecorruptions).
-    h, w = x.shape[-2:]
-    small = ops.pil_resize(x, (int(h * factor), int(w * factor)), "box")
-    return ops.pil_resize(small, (h, w), "box" if scale == "cifar" else "nearest")
+    h, w = images.shape[1:3]
+    up = Image.BOX if scale == "cifar" else Image.NEAREST
+    out = np.empty_like(images)
+    for i, im in enumerate(images):
+        small = Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).resize(
+            (int(w * factor), int(h * factor)), Image.BOX)
+        out[i] = np.asarray(small.resize((w, h), up)).reshape(im.shape)
+    return out
 
 
-@register_corruption("jpeg_compression", category="digital", common=True)
-def jpeg_compression(x, quality, rngs, scale):
-    # libjpeg-turbo through OpenCV: the same IJG tables and 4:2:0 chroma as Pillow's encoder,
-    # with less overhead per image.
-    images = torch.round(x * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+@register_corruption("jpeg_compression", category="digital", common=True, uint8=True)
+def jpeg_compression(images, quality, rngs, scale):
+    # libjpeg-turbo through OpenCV: the same IJG tables and 4:2:0 chroma as Pillow's encoder
+    # (outputs are identical), with less overhead per image.
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
-    out = []
-    for im in images:
+    out = np.empty_like(images)
+    for i, im in enumerate(images):
         if im.shape[-1] == 1:
-            ok, buf = cv2.imencode(".jpg", im[..., 0], params)
-            out.append(cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)[..., None])
+            buf = cv2.imencode(".jpg", im[..., 0], params)[1]
+            out[i, ..., 0] = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
         else:
-            ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(im[..., ::-1]), params)
-            out.append(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).to(x.device, x.dtype) / 255
+            buf = cv2.imencode(".jpg", np.ascontiguousarray(im[..., ::-1]), params)[1]
+            out[i] = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    return out
 
 
 @register_corruption("saturate", category="digital")
