@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 import corruptions as C
 from corruptions import build as builder
@@ -69,34 +70,36 @@ def time_engine(images: np.ndarray, names: list[str], workers: int) -> dict[str,
     seconds = {}
     with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=builder.init_worker,
                                 initargs=(images, 1)) as pool:
-        # warm-up: start the workers and import everything before timing
-        list(pool.map(builder.run_task, [builder.Task("contrast", 1, idx, "imagenet", 0, "engine",
-                                                      "cpu", None, profile=False)
-                                         for idx, _ in chunks]))
-        for name in names:
-            tasks = [builder.Task(name, s, idx, "imagenet", 0, "engine", "cpu", None, profile=False)
-                     for s in C.SEVERITIES for idx, _ in chunks]
-            seconds[name] = _seconds_per_pass(lambda: list(pool.map(builder.run_task, tasks)))
+        rows = builder.SharedRows((len(C.SEVERITIES) * len(images), *images.shape[1:]))
+        try:
+            for name in tqdm(names, desc="engine", unit="corruption", disable=None):
+                tasks = [builder.Task(name, s, idx, "imagenet", 0, "engine", "cpu", None,
+                                      profile=False, rows=(rows.name, rows.shape, k * len(images)))
+                         for k, s in enumerate(C.SEVERITIES) for idx, _ in chunks]
+                list(pool.map(builder.run_task, tasks))  # warm-up: caches, lazy imports
+                seconds[name] = _seconds_per_pass(lambda: list(pool.map(builder.run_task, tasks)))
+        finally:
+            rows.close()
     return seconds
 
 
-def time_reference(images: np.ndarray, names: list[str], per_name_limit: int | None = None
-                   ) -> dict[str, float]:
+def time_reference(images: np.ndarray, names: list[str]) -> dict[str, float]:
     """Seconds per corruption for imagecorruptions' per-image loop (scaled up when sampled)."""
     package = reference.load()
     np.random.seed(0)
     seconds = {}
-    for name in names:
-        sample = images if per_name_limit is None else images[:per_name_limit]
-
+    for name in tqdm(names, desc="reference", unit="corruption", disable=None):
         def one_pass():
             for s in C.SEVERITIES:
-                for img in sample:
+                for img in images:
                     package.corrupt(img, severity=s, corruption_name=name)
+
+        for s in C.SEVERITIES:  # warm-up, as for the engine
+            package.corrupt(images[0], severity=s, corruption_name=name)
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            seconds[name] = _seconds_per_pass(one_pass) * len(images) / len(sample)
+            seconds[name] = _seconds_per_pass(one_pass)
     return seconds
 
 

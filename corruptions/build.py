@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import multiprocessing as mp
+from multiprocessing import resource_tracker, shared_memory
 import signal
 import time
 from collections import defaultdict
@@ -105,6 +106,43 @@ class Task:
     png_dir: str | None  # the set's folder for the png layout; None: return the array
     names: tuple[str, ...] = ()
     profile: bool = True  # measure the frequency profile of this chunk
+    rows: tuple[str, tuple[int, ...], int] | None = None  # (shared array, its shape, offset)
+
+
+class SharedRows:
+    """The uint8 result array of one corruption in shared memory: workers write their rows
+    in place instead of pickling them back (which cost more than cheap corruptions)."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.shape = tuple(shape)
+        self._shm = shared_memory.SharedMemory(create=True, size=max(1, int(np.prod(shape))))
+        self.name = self._shm.name
+        self.array = np.ndarray(self.shape, np.uint8, buffer=self._shm.buf)
+        _LOCAL_ROWS[self.name] = self.array
+
+    def close(self) -> None:
+        _LOCAL_ROWS.pop(self.name, None)
+        del self.array
+        self._shm.close()
+        self._shm.unlink()
+
+
+_LOCAL_ROWS: dict[str, np.ndarray] = {}  # arrays created by this process
+_ATTACHED: list = []  # this worker's current (name, SharedMemory, array)
+
+
+def _rows(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    if name in _LOCAL_ROWS:
+        return _LOCAL_ROWS[name]
+    if not _ATTACHED or _ATTACHED[0] != name:
+        if _ATTACHED:
+            _ATTACHED[1].close()
+            _ATTACHED.clear()
+        shm = shared_memory.SharedMemory(name=name)
+        # the creator owns (and unlinks) it; keep this process's tracker out of it
+        resource_tracker.unregister(shm._name, "shared_memory")
+        _ATTACHED.extend([name, shm, np.ndarray(shape, np.uint8, buffer=shm.buf)])
+    return _ATTACHED[2]
 
 
 def corrupt_fn(backend: str) -> Callable[..., np.ndarray]:
@@ -123,6 +161,10 @@ def run_task(task: Task, images=None):
     acc = SpectrumAccumulator()
     if task.profile:
         acc.add(batch, out)
+    if task.rows is not None:
+        name, shape, offset = task.rows
+        _rows(name, shape)[[offset + i for i in task.indices]] = out
+        return task, None, acc
     if task.png_dir is None:
         return task, out, acc
     hashes = {}
@@ -190,11 +232,21 @@ def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, datase
                   smoothing=0.1) as bar:
             for c in todo:
                 bar.set_postfix_str(c)
-                tasks = [Task(c, s, idx, scale, spec.seed, backend, device,
-                              str(out) if spec.layout == "png" else None, nms)
-                         for s in spec.severities for idx, nms in chunks]
-                _finish_corruption(out, manifest, spec, c, len(images),
-                                   _run_all(tasks, pool, images, bar))
+                rows = None
+                if spec.layout == "npy":
+                    rows = SharedRows((len(spec.severities) * len(images), *images.shape[1:]))
+                try:
+                    tasks = [Task(c, s, idx, scale, spec.seed, backend, device,
+                                  str(out) if spec.layout == "png" else None, nms,
+                                  rows=None if rows is None else
+                                  (rows.name, rows.shape, k * len(images)))
+                             for k, s in enumerate(spec.severities) for idx, nms in chunks]
+                    results = _run_all(tasks, pool, images, bar)
+                    _finish_corruption(out, manifest, spec, c, None if rows is None else rows.array,
+                                       results)
+                finally:
+                    if rows is not None:
+                        rows.close()
     except KeyboardInterrupt:
         log.warning("interrupted: finished corruptions are kept; rerun with --resume")
         raise
@@ -226,22 +278,15 @@ def _run_all(tasks: list[Task], pool, images, bar) -> list:
     return results
 
 
-def _finish_corruption(out: Path, manifest: dict, spec: BuildSpec, name: str, n: int,
-                       results: list) -> None:
+def _finish_corruption(out: Path, manifest: dict, spec: BuildSpec, name: str,
+                       rows: np.ndarray | None, results: list) -> None:
     accs: dict[int, SpectrumAccumulator] = defaultdict(SpectrumAccumulator)
     files: dict[str, str] = {}
-    if spec.layout == "npy":
-        first = results[0][1]
-        arr = np.empty((len(spec.severities) * n, *first.shape[1:]), np.uint8)
-        for task, data, acc in results:
-            k = spec.severities.index(task.severity)
-            arr[[k * n + i for i in task.indices]] = data
-            accs[task.severity] = accs[task.severity].merge(acc)
-        files[f"{name}.npy"] = store.write_bytes(out / f"{name}.npy", store.npy_bytes(arr))
-    else:
-        for task, hashes, acc in results:
-            files.update(hashes)
-            accs[task.severity] = accs[task.severity].merge(acc)
+    for task, hashes, acc in results:
+        files.update(hashes or {})
+        accs[task.severity] = accs[task.severity].merge(acc)
+    if rows is not None:
+        files[f"{name}.npy"] = store.write_bytes(out / f"{name}.npy", store.npy_bytes(rows))
     manifest["files"].update(dict(sorted(files.items())))
     manifest["profiles"][name] = profile_entry(name, spec, accs)
     order = registry.names("all")

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 import corruptions as C
 from corruptions import build as builder
@@ -31,7 +32,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--out", default=None, help="default: <data-root>/corrupted/<dataset>-c")
     p.add_argument("--workers", type=positive_int, default=default_workers(),
                    help="CPU processes (default: all cores)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda[:N] or auto")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--backend", choices=builder.BACKENDS, default="engine",
                    help="this engine, or imagecorruptions' per-image loop (ImageNet scale)")
     p.add_argument("--resume", action="store_true", help="keep corruptions whose files verify")
@@ -93,7 +94,7 @@ def _profiles_on_the_fly(args) -> tuple[dict, str]:
     images = ds.images if ds.fixed_size else [np.asarray(i) for i in ds.images]
     scale = args.scale or builder.default_scale_for(images)
     profiles = {}
-    for name in C.names():
+    for name in tqdm(C.names(), desc="profiling", unit="corruption", disable=None):
         accs = {}
         for s in C.SEVERITIES:
             acc = builder.SpectrumAccumulator()

@@ -75,9 +75,14 @@ def shot_noise(x, photons, rngs, scale):
     return torch.from_numpy(counts).to(x.device, x.dtype) / photons
 
 
-@register_corruption("impulse_noise", category="noise", common=True)
-def impulse_noise(x, amount, rngs, scale):
-    # skimage.util.random_noise(mode="s&p"): each value flips with p = amount, to 1 or 0 with
-    # equal odds; one uniform per value decides both (u < amount/2: salt, < amount: pepper).
-    u = draw(rngs, lambda r: r.random(x.shape[1:], dtype=np.float32), x)
-    return torch.where(u < amount / 2, 1.0, torch.where(u < amount, 0.0, x))
+@register_corruption("impulse_noise", category="noise", common=True, uint8=True)
+def impulse_noise(images, amount, rngs, scale):
+    # skimage.util.random_noise(mode="s&p"): each value flips with p = amount, to white or
+    # black with equal odds; one uniform per value decides both (u < amount/2: salt, else
+    # u < amount: pepper). Untouched values stay exact, so this works on the bytes.
+    out = images.copy()
+    for img, r in zip(out, rngs):
+        u = r.random(img.shape, dtype=np.float32)
+        img[u < amount] = 0
+        img[u < amount / 2] = 255
+    return out
