@@ -12,7 +12,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import multiprocessing as mp
-from multiprocessing import resource_tracker, shared_memory
+from multiprocessing import shared_memory
 import signal
 import time
 from collections import defaultdict
@@ -138,9 +138,9 @@ def _rows(name: str, shape: tuple[int, ...]) -> np.ndarray:
         if _ATTACHED:
             _ATTACHED[1].close()
             _ATTACHED.clear()
+        # spawned workers share the creator's resource tracker, which the creator's unlink()
+        # settles; attaching registers the same name again (a no-op there)
         shm = shared_memory.SharedMemory(name=name)
-        # the creator owns (and unlinks) it; keep this process's tracker out of it
-        resource_tracker.unregister(shm._name, "shared_memory")
         _ATTACHED.extend([name, shm, np.ndarray(shape, np.uint8, buffer=shm.buf)])
     return _ATTACHED[2]
 
