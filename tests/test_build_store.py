@@ -349,3 +349,18 @@ def test_png_layout_on_kodak(tmp_path):
     _flip_last_byte(out / "contrast" / "2" / "kodim14.png")
     with pytest.raises(IntegrityError, match="kodim14.png"):
         cs.images("contrast", 2)
+
+
+def test_imagecorruptions_backend_builds_the_reference_set(tmp_path):
+    """--backend imagecorruptions writes the package's own output, image by image."""
+    from corruptions import reference
+    from tests.conftest import natural_crops
+
+    images = natural_crops(40, 3)
+    builder.build(images, np.arange(3), ["a", "b", "c"], tmp_path, dataset="crops", split="test",
+                corruptions=["fog", "glass_blur"], severities=[2], scale="imagenet",
+                backend="imagecorruptions", workers=1, progress=False)
+    for name in ("fog", "glass_blur"):
+        got = store.open_corrupted(tmp_path).images(name, 2)
+        want = reference.corrupt(images, name, 2, seed=0, indices=range(3))
+        assert np.array_equal(np.stack(got), want)

@@ -244,3 +244,36 @@ def test_console_script_help_exits_0():
     r = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "build-corruptions" in r.stdout and "corruptions" in r.stdout
+
+
+def test_ctrl_c_leaves_whole_files_and_resume_finishes(tmp_path):
+    """SIGINT mid-build: exit 130, no temporary files, every listed file verifies; --resume
+    then completes the set without redoing what was finished."""
+    import signal
+    import time
+
+    from corruptions import store
+
+    out = tmp_path / "set"
+    cmd = [sys.executable, "-m", "benchmark.cli", "build-corruptions", "--dataset", "fashion-mnist",
+           "--limit", "1500", "--out", str(out), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        m = out / "manifest.json"
+        if m.exists() and json.loads(m.read_text())["corruptions"]:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert not [p for p in out.rglob("*") if store.TMP_MARK in p.name]
+    manifest = json.loads((out / "manifest.json").read_text())
+    done = manifest["corruptions"]
+    assert 1 <= len(done) < 19
+    assert store.files_verify(out, manifest["files"])
+    before = {c: (out / f"{c}.npy").stat().st_mtime_ns for c in done}
+    resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    final = json.loads((out / "manifest.json").read_text())
+    assert len(final["corruptions"]) == 19 and store.files_verify(out, final["files"])
+    assert all((out / f"{c}.npy").stat().st_mtime_ns == t for c, t in before.items())
