@@ -78,12 +78,16 @@ def frost(x, p, rngs, scale):
 def plasma_fractal(rngs, mapsize: int, wibbledecay: float) -> np.ndarray:
     """Diamond-square height maps in [0, 1], one per image, (B, mapsize, mapsize)."""
     b = len(rngs)
-    maparray = np.zeros((b, mapsize, mapsize))
+    maparray = np.zeros((b, mapsize, mapsize), np.float32)
     stepsize, wibble = mapsize, 100.0
 
     def wibbledmean(array):
-        noise = np.stack([r.uniform(-wibble, wibble, array.shape[1:]) for r in rngs])
-        return array / 4 + wibble * noise
+        noise = np.empty_like(array)
+        for r, out in zip(rngs, noise):
+            r.random(out=out, dtype=np.float32)
+        noise *= 2 * wibble * wibble
+        noise -= wibble * wibble  # wibble * U(-wibble, wibble)
+        return noise + array / 4
 
     while stepsize >= 2:
         half = stepsize // 2
@@ -108,9 +112,9 @@ def fog(x, p, rngs, scale):
     strength, decay = p
     h, w = x.shape[-2:]
     mapsize = 1 << max(int(math.ceil(math.log2(max(h, w)))), 0)
-    maps = torch.from_numpy(plasma_fractal(rngs, mapsize, decay)[:, None, :h, :w]).to(x)
+    maps = torch.from_numpy(plasma_fractal(rngs, mapsize, decay)[:, None, :h, :w]).to(x.device)
     max_val = x.amax(dim=(1, 2, 3), keepdim=True)
-    return (x + strength * maps) * max_val / (max_val + strength)
+    return x.add_(maps, alpha=strength).mul_(max_val / (max_val + strength))
 
 
 @register_corruption("brightness", category="weather", common=True)
