@@ -1,0 +1,143 @@
+"""Augmentation families, their bits, the quality metrics and the cache."""
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+from benchmark.augment import family_names, get_family, parse_params
+from benchmark.augment.cache import augmented_dir, build_augmented, ensure_augmented, load_augmented
+from benchmark.augment.classic import entropy_coded_bytes
+from benchmark.augment.metrics import psnr, ssim
+from benchmark.cli import main
+from benchmark.datasets import load_dataset
+from benchmark.errors import BenchError, IntegrityError
+from corruptions.rng import image_rngs
+from tests.conftest import natural_crops
+
+
+@pytest.fixture(scope="module")
+def fmnist():
+    return load_dataset("fashion-mnist", "train").head(64)
+
+
+def _run(name, value, images):
+    fam = get_family(name)
+    fam.check(value, images.shape)
+    return fam.fn(images, value, image_rngs(0, f"augment:{name}", 0, range(len(images))))
+
+
+@pytest.mark.parametrize("name,value", [("none", "-"), ("jpeg", 10), ("gaussian_noise", 0.1),
+                                        ("gaussian_blur", 5), ("dct_mask", 8),
+                                        ("dct_mask", (8, 0.1))])
+def test_every_family_keeps_shape_and_dtype(name, value, fmnist):
+    for images in (fmnist.images, natural_crops(32, 8)):
+        out = _run(name, value, images)
+        assert out.images.shape == images.shape and out.images.dtype == np.uint8
+        assert np.array_equal(out.images, images) == (name == "none")
+        assert (out.bits is not None) == get_family(name).is_codec
+
+
+def test_defaults_are_the_thesis_grids():
+    assert get_family("jpeg").grid == (1, 5, 10, 20, 40, 60, 80)
+    assert get_family("gaussian_noise").grid == (1, 0.8, 0.3, 0.1, 0.05, 0.01)
+    assert get_family("gaussian_blur").grid == (9, 7, 5, 3)
+    assert {"none", "jpeg", "gaussian_noise", "gaussian_blur", "dct_mask"} <= set(family_names())
+
+
+def test_jpeg_bits_count_the_entropy_coded_segment(fmnist):
+    rates = []
+    for q in (5, 20, 80):
+        out = _run("jpeg", q, fmnist.images)
+        assert np.all(out.bits > 0) and np.all(out.bits < out.file_bits)
+        rates.append(out.bits.mean())
+    assert rates[0] < rates[1] < rates[2]  # bpp falls as quality falls
+    # the parser agrees with Pillow's files, baseline and progressive: headers + tables +
+    # markers are what is left
+    img = natural_crops(64, 1)[0]
+    for progressive in (False, True):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "JPEG", quality=50, progressive=progressive)
+        data = buf.getvalue()
+        ecs = entropy_coded_bytes(data)
+        assert 0.5 * len(data) < ecs < len(data) - 300  # tables alone are > 300 bytes
+    with pytest.raises(ValueError):
+        entropy_coded_bytes(b"not a jpeg")
+
+
+def test_noise_blur_and_dct_do_what_they_say():
+    grey = np.full((4, 32, 32, 1), 128, np.uint8)
+    noisy = _run("gaussian_noise", 0.05, grey)
+    assert abs((noisy.images.astype(float) - 128).std() / 255 - 0.05) < 0.005
+    assert np.array_equal(noisy.images, _run("gaussian_noise", 0.05, grey).images)
+    images = natural_crops(32, 4)
+    assert np.array_equal(_run("gaussian_blur", 5, images).images[0],
+                          cv2.GaussianBlur(images[0], (5, 5), 0))
+    assert np.abs(_run("dct_mask", 32, images).images.astype(int) - images).max() <= 1
+    low = _run("dct_mask", 4, images).images
+    assert psnr(images, low).mean() < psnr(images, _run("dct_mask", 16, images).images).mean()
+    assert not np.array_equal(low, _run("dct_mask", (4, 0.2), images).images)
+
+
+@pytest.mark.parametrize("name,text", [("jpeg", "0"), ("jpeg", "101"), ("gaussian_noise", "-0.1"),
+                                       ("gaussian_blur", "4"), ("gaussian_blur", "99"),
+                                       ("dct_mask", "40"), ("jpeg", "ten")])
+def test_bad_parameters_are_user_errors(name, text, fmnist, capsys):
+    fam = get_family(name)
+    with pytest.raises(BenchError):
+        for v in parse_params(fam, text):
+            fam.check(v, fmnist.images.shape)
+    code = main(["augment", "--dataset", "fashion-mnist", "--family", name, "--param", text,
+                 "--limit", "10"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error:")
+
+
+def test_unions_and_unknown_family():
+    assert parse_params(get_family("jpeg"), "10+40") == [10, 40]
+    assert parse_params(get_family("dct_mask"), "8:0.1+16") == [(8, 0.1), 16]
+    with pytest.raises(BenchError):
+        get_family("nope")
+
+
+def test_metrics_match_scikit_image():
+    a = natural_crops(40, 3)
+    b = _run("jpeg", 20, a).images
+    want = [structural_similarity(x, y, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+                                  use_sample_covariance=False, data_range=255)
+            for x, y in zip(a, b)]
+    assert np.allclose(ssim(a, b), want, atol=1e-6)
+    mse = ((a.astype(float) - b) ** 2).mean(axis=(1, 2, 3))
+    assert np.allclose(psnr(a, b), 10 * np.log10(255**2 / mse))
+
+
+def test_cache_builds_verifies_and_rebuilds(fmnist, tmp_path):
+    fam = get_family("jpeg")
+    folder, m = ensure_augmented(fmnist, fam, 10, tmp_path, progress=False)
+    assert folder == augmented_dir(tmp_path, "fashion-mnist", "train", fam, 10)
+    images, labels, manifest = load_augmented(folder)
+    assert images.shape == fmnist.images.shape and np.array_equal(labels, fmnist.labels)
+    bits = np.load(folder / "bits.npy")
+    assert manifest["bpp"]["mean"] == pytest.approx((bits / 784).mean())
+    assert manifest["file_bpp"]["mean"] > manifest["bpp"]["mean"]
+    assert 0 < manifest["ssim"]["mean"] < 1 and manifest["psnr"]["std"] > 0
+    assert manifest["bytes_on_disk"] == sum((folder / f).stat().st_size for f in manifest["files"])
+    stamp = (folder / "images.npy").stat().st_mtime_ns
+    ensure_augmented(fmnist, fam, 10, tmp_path, progress=False)  # reused, not rebuilt
+    assert (folder / "images.npy").stat().st_mtime_ns == stamp
+    raw = bytearray((folder / "images.npy").read_bytes())
+    raw[-1] ^= 0xFF
+    (folder / "images.npy").write_bytes(bytes(raw))
+    with pytest.raises(IntegrityError, match="images.npy"):
+        load_augmented(folder)
+    ensure_augmented(fmnist, fam, 10, tmp_path, progress=False)  # damaged: rebuilt
+    load_augmented(folder)
+
+
+def test_uncodec_cache_has_no_bits(fmnist, tmp_path):
+    m = build_augmented(fmnist, get_family("gaussian_blur"), 3, tmp_path / "b", progress=False)
+    assert "bpp" not in m and set(m["files"]) == {"images.npy", "labels.npy"}
