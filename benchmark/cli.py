@@ -20,13 +20,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import augment, corruptions, perf
+    from .commands import augment, codec, corruptions, perf
 
     parser = _Parser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     corruptions.add_parsers(sub)
     augment.add_parsers(sub)
+    codec.add_parsers(sub)
     perf.add_parsers(sub)
     return parser
 

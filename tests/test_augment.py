@@ -28,7 +28,7 @@ def fmnist():
 def _run(name, value, images):
     fam = get_family(name)
     fam.check(value, images.shape)
-    return fam.fn(images, value, image_rngs(0, f"augment:{name}", 0, range(len(images))))
+    return fam.fn(images, value, image_rngs(0, f"augment:{name}", 0, range(len(images))), None)
 
 
 @pytest.mark.parametrize("name,value", [("none", "-"), ("jpeg", 10), ("gaussian_noise", 0.1),

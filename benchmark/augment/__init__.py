@@ -1,5 +1,5 @@
 """Compression augmentations: families that transform a training set at a quality parameter."""
-from .registry import Family, Transformed, family_names, get_family, parse_params, register_family
+from .registry import AugmentContext, Family, Transformed, family_names, get_family, parse_params, register_family
 
-__all__ = ["Family", "Transformed", "family_names", "get_family", "parse_params",
+__all__ = ["AugmentContext", "Family", "Transformed", "family_names", "get_family", "parse_params",
            "register_family"]

@@ -21,7 +21,7 @@ from ..datasets import Dataset
 from ..errors import BenchError, IntegrityError
 from ..version import code_version
 from . import metrics
-from .registry import Family
+from .registry import AugmentContext, Family
 
 log = logging.getLogger(__name__)
 CHUNK = 4096
@@ -37,7 +37,7 @@ def _stats(values: np.ndarray) -> dict:
 
 
 def build_augmented(ds: Dataset, family: Family, value, out: Path, *, seed: int = 0,
-                    progress: bool = True) -> dict:
+                    progress: bool = True, ctx: AugmentContext | None = None) -> dict:
     """Transform a (fixed-size) dataset split with one family parameter and cache it."""
     if not ds.fixed_size:
         raise BenchError(f"{ds.name}: augmented datasets need images of one size")
@@ -52,7 +52,7 @@ def build_augmented(ds: Dataset, family: Family, value, out: Path, *, seed: int 
         for start in range(0, n, CHUNK):
             idx = range(start, min(n, start + CHUNK))
             clean = ds.images[start:idx.stop]
-            res = family.fn(clean, value, image_rngs(seed, f"augment:{family.name}", 0, idx))
+            res = family.fn(clean, value, image_rngs(seed, f"augment:{family.name}", 0, idx), ctx)
             images[start:idx.stop] = res.images
             if bits is not None:
                 bits[start:idx.stop] = res.bits
@@ -98,9 +98,10 @@ def load_augmented(folder: Path, verify: bool = True) -> tuple[np.ndarray, np.nd
 
 
 def ensure_augmented(ds: Dataset, family: Family, value, data_root: Path, *, seed: int = 0,
-                     progress: bool = True) -> tuple[Path, dict]:
+                     progress: bool = True, device: str = "cpu") -> tuple[Path, dict]:
     """The cached set for (ds, family, value): reused when it verifies, else (re)built."""
     folder = augmented_dir(data_root, ds.name, ds.split, family, value)
+    ctx = AugmentContext(ds.name, Path(data_root), device, progress)
     manifest = store.read_manifest(folder) if folder.is_dir() else None
     if manifest is not None and manifest.get("n_images") == len(ds) and manifest.get("seed") == seed:
         try:
@@ -109,4 +110,5 @@ def ensure_augmented(ds: Dataset, family: Family, value, data_root: Path, *, see
             return folder, manifest
         except IntegrityError as e:
             log.warning("%s; rebuilding", e)
-    return folder, build_augmented(ds, family, value, folder, seed=seed, progress=progress)
+    return folder, build_augmented(ds, family, value, folder, seed=seed, progress=progress,
+                                   ctx=ctx)

@@ -17,7 +17,7 @@ def _require(cond: bool, message: str) -> None:
 
 
 @register_family("none", param="(no parameter)", grid=("-",), parse=str)
-def identity(images, value, rngs):
+def identity(images, value, rngs, ctx=None):
     return Transformed(images.copy())
 
 
@@ -51,7 +51,7 @@ def entropy_coded_bytes(jpeg: bytes) -> int:
 
 @register_family("jpeg", param="quality 1..100", grid=(1, 5, 10, 20, 40, 60, 80), parse=int,
                  check=_check_quality, is_codec=True)
-def jpeg(images, quality, rngs):
+def jpeg(images, quality, rngs, ctx=None):
     """libjpeg-turbo (through OpenCV) at the IJG quality, 4:2:0 chroma for colour."""
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
     out = np.empty_like(images)
@@ -75,7 +75,7 @@ def _check_sigma(sigma, shape):
 
 @register_family("gaussian_noise", param="sigma on [0, 1]", grid=(1, 0.8, 0.3, 0.1, 0.05, 0.01),
                  check=_check_sigma)
-def gaussian_noise(images, sigma, rngs):
+def gaussian_noise(images, sigma, rngs, ctx=None):
     x = images.astype(np.float32) / 255
     noisy = np.stack([xi + r.standard_normal(xi.shape, dtype=np.float32) * sigma
                       for xi, r in zip(x, rngs)])
@@ -90,7 +90,7 @@ def _check_kernel(k, shape):
 
 @register_family("gaussian_blur", param="odd kernel size", grid=(9, 7, 5, 3), parse=int,
                  check=_check_kernel)
-def gaussian_blur(images, k, rngs):
+def gaussian_blur(images, k, rngs, ctx=None):
     """OpenCV's Gaussian blur with its default sigma for the kernel size (torchvision's too)."""
     out = np.empty_like(images)
     for i, im in enumerate(images):
@@ -114,7 +114,7 @@ def _check_dct(value, shape):
 
 @register_family("dct_mask", param="M or M:sigma", grid=(8, 12, 16, 20, 24), parse=_parse_dct,
                  check=_check_dct)
-def dct_mask(images, value, rngs):
+def dct_mask(images, value, rngs, ctx=None):
     """Keep the M x M lowest coefficients of the whole-image orthonormal DCT of x - 0.5
     (optionally with N(0, sigma^2) noise on them), as in the DCT-mask paper, then invert."""
     m, sigma = value if isinstance(value, tuple) else (value, 0.0)

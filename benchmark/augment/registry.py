@@ -3,8 +3,11 @@
 A family turns uint8 images into uint8 images at one quality parameter and, when it is a
 codec, says how many bits each image cost. Users add families the way timm registers models::
 
-    @register_family("my_codec", param="q", grid=(1, 2, 3), check=lambda q: ...)
-    def my_codec(images, q, rngs): ...   # -> Transformed(images, bits=...)
+    @register_family("my_codec", param="q", grid=(1, 2, 3), check=lambda q, shape: ...)
+    def my_codec(images, q, rngs, ctx): ...   # -> Transformed(images, bits=...)
+
+``ctx`` (an ``AugmentContext``) says which dataset is being transformed, where data lives
+and on which device: what a learned codec needs to find (or train) its weights.
 
 Parameters are written as text on the command line and in paths (``jpeg:10``, a union of
 two as ``bls:0.012+0.1``), so each family also says how to read one.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +34,14 @@ class Transformed:
     images: np.ndarray
     bits: np.ndarray | None = None
     file_bits: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class AugmentContext:
+    dataset: str
+    data_root: Path
+    device: str = "cpu"
+    progress: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,4 +108,4 @@ def parse_params(family: Family, text: str | None) -> list:
 
 
 def _load_builtin() -> None:
-    from . import classic  # noqa: F401  (registers on import)
+    from . import classic, learned  # noqa: F401  (register on import)

@@ -1,0 +1,212 @@
+"""Learned codecs: BLS (factorized prior, Ballé et al. 2017/2018) and BMSHJ (scale
+hyperprior, Ballé, Minnen, Singh, Hwang & Johnston 2018), as in CompressAI's
+``bmshj2018-factorized`` and ``bmshj2018-hyperprior``, with real bitstreams.
+
+``depth`` is the number of stride-2 stages of the analysis transform: 4 as published (for
+large images, N=128, M=192), 3 by default here for 28-32 px images (a 4x4 latent).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import constriction
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .entropy import EntropyBottleneck, GaussianConditional, quantize_noise
+from .layers import GDN
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    family: str = "bls"
+    channels: int = 3
+    N: int = 64
+    M: int = 96
+    depth: int = 3
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _analysis(cin: int, n: int, m: int, depth: int) -> nn.Sequential:
+    layers, c = [], cin
+    for i in range(depth):
+        out = m if i == depth - 1 else n
+        layers.append(nn.Conv2d(c, out, 5, stride=2, padding=2))
+        if i < depth - 1:
+            layers.append(GDN(out))
+        c = out
+    return nn.Sequential(*layers)
+
+
+def _synthesis(cout: int, n: int, m: int, depth: int) -> nn.Sequential:
+    layers, c = [], m
+    for i in range(depth):
+        out = cout if i == depth - 1 else n
+        layers.append(nn.ConvTranspose2d(c, out, 5, stride=2, padding=2, output_padding=1))
+        if i < depth - 1:
+            layers.append(GDN(out, inverse=True))
+        c = out
+    return nn.Sequential(*layers)
+
+
+def _pad(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+
+
+class FactorizedPrior(nn.Module):
+    """BLS: g_a -> factorized entropy bottleneck -> g_s."""
+
+    def __init__(self, config: CodecConfig):
+        super().__init__()
+        self.config = config
+        self.g_a = _analysis(config.channels, config.N, config.M, config.depth)
+        self.g_s = _synthesis(config.channels, config.N, config.M, config.depth)
+        self.entropy_bottleneck = EntropyBottleneck(config.M)
+
+    @property
+    def multiple(self) -> int:
+        return 2**self.config.depth
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Reconstruction (noisy latents in training, rounded otherwise) and likelihoods."""
+        h, w = x.shape[-2:]
+        y = self.g_a(_pad(x, self.multiple))
+        eb = self.entropy_bottleneck
+        if self.training:
+            y_hat = quantize_noise(y, True)
+        else:
+            y_hat = eb.dequantize(eb.quantize(y))
+        return self.g_s(y_hat)[..., :h, :w], [eb.likelihood(y_hat)]
+
+    def aux_loss(self) -> torch.Tensor:
+        return self.entropy_bottleneck.aux_loss()
+
+    # ------------------------------------------------------------------ bitstreams
+    @torch.no_grad()
+    def compress(self, x: torch.Tensor) -> list[bytes]:
+        """One range-coded bitstream per image (no header: shapes come from the caller)."""
+        y = self.g_a(_pad(x, self.multiple))
+        return [_encode_factorized(self.entropy_bottleneck, s) for s in
+                self.entropy_bottleneck.quantize(y)]
+
+    @torch.no_grad()
+    def decompress(self, streams: list[bytes], shape: tuple[int, int]) -> torch.Tensor:
+        h, w = shape
+        lat = _latent_shape(shape, self.multiple, self.config.depth)
+        eb = self.entropy_bottleneck
+        symbols = torch.stack([_decode_factorized(eb, s, lat) for s in streams])
+        return self.g_s(eb.dequantize(symbols))[..., :h, :w].clamp(0, 1)
+
+
+class ScaleHyperprior(FactorizedPrior):
+    """BMSHJ: a hyper-analysis of |y| is coded with the factorized prior and predicts the
+    scale of a zero-mean Gaussian for each latent."""
+
+    def __init__(self, config: CodecConfig):
+        super().__init__(config)
+        n, m = config.N, config.M
+        self.entropy_bottleneck = EntropyBottleneck(n)
+        self.h_a = nn.Sequential(nn.Conv2d(m, n, 3, padding=1), nn.ReLU(inplace=True),
+                                 nn.Conv2d(n, n, 5, stride=2, padding=2), nn.ReLU(inplace=True),
+                                 nn.Conv2d(n, n, 5, stride=2, padding=2))
+        self.h_s = nn.Sequential(
+            nn.ConvTranspose2d(n, n, 5, stride=2, padding=2, output_padding=1), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(n, n, 5, stride=2, padding=2, output_padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(n, m, 3, padding=1), nn.ReLU(inplace=True))
+        self.gaussian_conditional = GaussianConditional()
+
+    @property
+    def multiple(self) -> int:
+        return 2 ** (self.config.depth + 2)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        y = self.g_a(_pad(x, self.multiple))
+        z = self.h_a(y.abs())
+        eb = self.entropy_bottleneck
+        z_hat = quantize_noise(z, True) if self.training else eb.dequantize(eb.quantize(z))
+        scales = self.h_s(z_hat)
+        gc = self.gaussian_conditional
+        y_hat = quantize_noise(y, True) if self.training else gc.quantize(y)
+        return self.g_s(y_hat)[..., :h, :w], [gc.likelihood(y_hat, scales), eb.likelihood(z_hat)]
+
+    @torch.no_grad()
+    def compress(self, x):
+        y = self.g_a(_pad(x, self.multiple))
+        eb, gc = self.entropy_bottleneck, self.gaussian_conditional
+        z_symbols = eb.quantize(self.h_a(y.abs()))
+        streams = []
+        for yi, zs in zip(y, z_symbols):
+            enc = constriction.stream.queue.RangeEncoder()
+            _encode_factorized(eb, zs, enc)
+            # scales from the decoded z, one image at a time: exactly what the decoder sees
+            scales = self.h_s(eb.dequantize(zs[None]))[0]
+            enc.encode(gc.quantize(yi).cpu().numpy().astype(np.int32).ravel(), _GAUSSIAN,
+                       np.zeros(yi.numel()), gc.coding_scales(scales))
+            streams.append(enc.get_compressed().tobytes())
+        return streams
+
+    @torch.no_grad()
+    def decompress(self, streams, shape):
+        h, w = shape
+        lat = _latent_shape(shape, self.multiple, self.config.depth)
+        zlat = (lat[0] // 4, lat[1] // 4)
+        ylat = (self.config.M, *lat)
+        eb, gc = self.entropy_bottleneck, self.gaussian_conditional
+        ys = []
+        for s in streams:
+            dec = constriction.stream.queue.RangeDecoder(np.frombuffer(s, np.uint32))
+            zs = _decode_factorized(eb, None, zlat, dec)
+            scales = self.h_s(eb.dequantize(zs[None]))[0]
+            sym = dec.decode(_GAUSSIAN, np.zeros(int(np.prod(ylat))), gc.coding_scales(scales))
+            ys.append(torch.from_numpy(sym.astype(np.float32)).view(ylat))
+        y_hat = torch.stack(ys).to(next(self.parameters()).device)
+        return self.g_s(y_hat)[..., :h, :w].clamp(0, 1)
+
+
+_CATEGORICAL = constriction.stream.model.Categorical(perfect=False)
+_GAUSSIAN = constriction.stream.model.QuantizedGaussian(-GaussianConditional.MAX_SYMBOL,
+                                                        GaussianConditional.MAX_SYMBOL)
+
+
+def _latent_shape(shape, multiple, depth) -> tuple[int, int]:
+    h, w = shape
+    return (h + (-h) % multiple) // 2**depth, (w + (-w) % multiple) // 2**depth
+
+
+def _factorized_rows(eb: EntropyBottleneck, c: int, hw: int):
+    pmf, lo = eb.pmf_table()
+    return np.repeat(pmf, hw, axis=0), np.repeat(lo, hw)
+
+
+def _encode_factorized(eb: EntropyBottleneck, symbols: torch.Tensor, enc=None):
+    """Range-code one image's (C, h, w) symbols with the per-channel tables."""
+    c, h, w = symbols.shape
+    rows, lo = _factorized_rows(eb, c, h * w)
+    own = enc is None
+    enc = enc or constriction.stream.queue.RangeEncoder()
+    idx = symbols.cpu().numpy().astype(np.int64).reshape(-1) - lo
+    enc.encode(idx.astype(np.int32), _CATEGORICAL, rows)
+    return enc.get_compressed().tobytes() if own else None
+
+
+def _decode_factorized(eb: EntropyBottleneck, stream, lat, dec=None) -> torch.Tensor:
+    c = eb.quantiles.shape[0]
+    h, w = lat
+    rows, lo = _factorized_rows(eb, c, h * w)
+    dec = dec or constriction.stream.queue.RangeDecoder(np.frombuffer(stream, np.uint32))
+    idx = dec.decode(_CATEGORICAL, rows).astype(np.int64) + lo
+    return torch.from_numpy(idx.astype(np.float32)).view(c, h, w).to(eb.quantiles.device)
+
+
+CODECS = {"bls": FactorizedPrior, "bmshj": ScaleHyperprior}
+
+
+def build_codec(config: CodecConfig) -> FactorizedPrior:
+    return CODECS[config.family](config)

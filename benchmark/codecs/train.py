@@ -1,0 +1,107 @@
+"""Training a learned codec for one lambda, with a checkpoint cache and resume.
+
+Loss (the published codecs' convention): bpp + lambda * 255^2 * MSE on [0, 1] images, plus
+the entropy bottleneck's auxiliary quantile loss on its own optimiser. Checkpoints live in
+``<data-root>/codecs/<dataset>/<family>/<lambda>/<config hash>/codec.pt``.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from corruptions import store
+
+from ..errors import BenchError
+from .models import CodecConfig, FactorizedPrior, build_codec
+
+log = logging.getLogger(__name__)
+
+
+def config_hash(config: CodecConfig, steps: int, batch_size: int, lr: float, seed: int) -> str:
+    text = json.dumps({**config.as_dict(), "steps": steps, "batch_size": batch_size, "lr": lr,
+                       "seed": seed}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def checkpoint_path(data_root: Path, dataset: str, config: CodecConfig, lmbda: float,
+                    digest: str) -> Path:
+    safe = dataset.replace("imagefolder:", "").strip("/").replace("/", "_")
+    return Path(data_root) / "codecs" / safe / config.family / f"{lmbda:g}" / digest / "codec.pt"
+
+
+def rd_loss(model: FactorizedPrior, x: torch.Tensor, lmbda: float) -> tuple[torch.Tensor, float, float]:
+    x_hat, likelihoods = model(x)
+    pixels = x.shape[0] * x.shape[-2] * x.shape[-1]
+    bpp = sum((-torch.log2(p)).sum() for p in likelihoods) / pixels
+    mse = torch.mean((x_hat - x) ** 2)
+    return bpp + lmbda * 255**2 * mse, float(bpp.detach()), float(mse.detach())
+
+
+def _save(path: Path, state: dict) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store.write_bytes(path, buf.getvalue())
+
+
+def train_codec(images: np.ndarray, config: CodecConfig, lmbda: float, path: Path, *,
+                steps: int, batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
+                device: str = "cpu", save_every: int = 500, progress: bool = True) -> FactorizedPrior:
+    """Train (or resume, or load when finished) the codec cached at ``path``."""
+    if not lmbda > 0:
+        raise BenchError(f"lambda must be > 0, got {lmbda}")
+    torch.manual_seed(seed)
+    model = build_codec(config).to(device)
+    aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
+    main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    opt = torch.optim.Adam(main_params, lr=lr)
+    aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr / 20)
+    step, gen = 0, np.random.default_rng(seed)
+    if path.exists():
+        state = torch.load(path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        aux_opt.load_state_dict(state["aux_opt"])
+        sched.load_state_dict(state["sched"])
+        step, gen = state["step"], state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        if step >= steps:
+            return model.eval()
+        log.info("resuming %s at step %d", path, step)
+    data = torch.from_numpy(images).permute(0, 3, 1, 2)
+    model.train()
+    with tqdm(total=steps, initial=step, desc=f"{config.family} lambda={lmbda:g}",
+              disable=not progress or None) as bar:
+        while step < steps:
+            idx = gen.integers(0, len(data), batch_size)
+            x = data[idx].to(device, torch.float32) / 255
+            loss, bpp, mse = rd_loss(model, x, lmbda)
+            if not math.isfinite(float(loss.detach())):
+                raise BenchError(f"non-finite loss at step {step} (lambda {lmbda:g}); "
+                                 "try a smaller --lr")
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(main_params, 1.0)
+            opt.step()
+            sched.step()
+            aux_opt.zero_grad()
+            model.aux_loss().backward()
+            aux_opt.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(bpp=f"{bpp:.3f}", psnr=f"{-10 * math.log10(max(mse, 1e-10)):.1f}")
+            if step % save_every == 0 or step == steps:
+                _save(path, {"model": model.state_dict(), "opt": opt.state_dict(),
+                             "aux_opt": aux_opt.state_dict(), "sched": sched.state_dict(),
+                             "step": step, "rng": gen, "torch_rng": torch.get_rng_state(),
+                             "config": config.as_dict(), "lmbda": lmbda})
+    return model.eval()

@@ -1,0 +1,130 @@
+"""Learned codecs: real bitstreams, exact decoding, rate against lambda, training cache."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.augment import get_family
+from benchmark.augment import learned
+from benchmark.augment.cache import ensure_augmented
+from benchmark.cli import main
+from benchmark.codecs import train as training
+from benchmark.codecs.layers import GDN
+from benchmark.codecs.models import CodecConfig, _pad, build_codec
+from benchmark.codecs.train import rd_loss, train_codec
+from benchmark.datasets import load_dataset
+from benchmark.errors import BenchError
+
+TINY = dict(channels=1, N=16, M=24, depth=3)
+
+
+@pytest.fixture(scope="module")
+def fmnist():
+    return load_dataset("fashion-mnist", "train").head(2000).images
+
+
+@pytest.fixture(scope="module")
+def trained(fmnist, tmp_path_factory):
+    """Two small BLS codecs at the ends of the thesis grid, trained briefly."""
+    root = tmp_path_factory.mktemp("codecs")
+    return {lm: train_codec(fmnist, CodecConfig("bls", **TINY), lm, root / f"{lm}.pt",
+                            steps=400, batch_size=32, progress=False) for lm in (0.001, 0.1)}
+
+
+def _x(images):
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+
+
+def test_gdn_is_identity_without_coupling():
+    gdn = GDN(4)
+    with torch.no_grad():
+        gdn.gamma.fill_(0.0)
+    x = torch.randn(2, 4, 5, 5)
+    assert torch.allclose(gdn(x), x, atol=1e-5)
+    assert torch.allclose(GDN(4, inverse=True)(torch.zeros(1, 4, 3, 3)), torch.zeros(1, 4, 3, 3))
+
+
+@pytest.mark.parametrize("family", ["bls", "bmshj"])
+def test_decoding_the_bytes_gives_the_encoders_latents_exactly(family, fmnist):
+    torch.manual_seed(0)
+    model = build_codec(CodecConfig(family, **TINY)).eval()
+    x = _x(fmnist[:6])
+    streams = model.compress(x)
+    assert all(isinstance(s, bytes) and len(s) > 0 for s in streams)
+    with torch.no_grad():  # the rounded latents of the encoder, decoded without any bits
+        y = model.g_a(_pad(x, model.multiple))
+        if family == "bls":
+            eb = model.entropy_bottleneck
+            y_hat = eb.dequantize(eb.quantize(y))
+        else:
+            y_hat = model.gaussian_conditional.quantize(y)
+        want = model.g_s(y_hat)[..., :28, :28].clamp(0, 1)
+    got = model.decompress(streams, (28, 28))
+    assert torch.equal(got, want)
+
+
+def test_rate_falls_with_lambda_and_bytes_match_the_estimate(trained):
+    test = load_dataset("fashion-mnist", "test").head(300).images
+    real = {}
+    for lm, model in trained.items():
+        res = learned.codec_transform(model, test)
+        real[lm] = res.bits.mean() / 784
+        with torch.no_grad():
+            _, est, _ = rd_loss(model, _x(test), lm)
+        assert abs(real[lm] / est - 1) < 0.08, (lm, real[lm], est)
+    assert real[0.001] < real[0.1]
+
+
+def test_training_resumes_to_the_same_weights(fmnist, tmp_path, monkeypatch):
+    cfg = CodecConfig("bls", **TINY)
+    whole = train_codec(fmnist, cfg, 0.01, tmp_path / "a.pt", steps=20, save_every=10,
+                        progress=False)
+    calls = {"n": 0}
+    original = training.rd_loss
+
+    def interrupting(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 15:
+            raise KeyboardInterrupt
+        return original(*a, **k)
+
+    monkeypatch.setattr(training, "rd_loss", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        train_codec(fmnist, cfg, 0.01, tmp_path / "b.pt", steps=20, save_every=10, progress=False)
+    assert torch.load(tmp_path / "b.pt", weights_only=False)["step"] == 10
+    monkeypatch.setattr(training, "rd_loss", original)
+    resumed = train_codec(fmnist, cfg, 0.01, tmp_path / "b.pt", steps=20, save_every=10,
+                          progress=False)
+    for (name, p), q in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(p, q), name
+
+
+def test_nan_loss_is_a_user_error(fmnist, tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "rd_loss",
+                        lambda m, x, lm: (torch.tensor(float("nan"), requires_grad=True), 0, 0))
+    with pytest.raises(BenchError, match="non-finite loss"):
+        train_codec(fmnist, CodecConfig("bls", **TINY), 0.01, tmp_path / "c.pt", steps=5,
+                    progress=False)
+    assert not (tmp_path / "c.pt").exists()
+
+
+def test_codec_family_builds_a_cached_set_with_real_bits(tmp_path, monkeypatch):
+    monkeypatch.setattr(learned, "TRAINING", {"steps": 30, "batch_size": 16, "lr": 1e-3, "seed": 0})
+    ds = load_dataset("fashion-mnist", "test").head(40)
+    folder, m = ensure_augmented(ds, get_family("bls"), 0.05, tmp_path, progress=False)
+    bits = np.load(folder / "bits.npy")
+    assert bits.shape == (40,) and np.all(bits > 0) and np.all(bits % 8 == 0)
+    assert m["bpp"]["mean"] == pytest.approx(bits.mean() / 784)
+    assert (tmp_path / "codecs" / "fashion-mnist" / "bls" / "0.05").is_dir()
+
+
+@pytest.mark.parametrize("argv", [
+    ["codec", "train", "--family", "bls", "--lmbda", "-1", "--dataset", "fashion-mnist"],
+    ["codec", "train", "--family", "nope", "--lmbda", "0.1", "--dataset", "fashion-mnist"],
+    ["augment", "--dataset", "fashion-mnist", "--family", "bls", "--param", "-0.1"],
+])
+def test_bad_codec_arguments_exit_2(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:")
