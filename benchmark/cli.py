@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     corruptions.add_parsers(sub)
     augment.add_parsers(sub)
+    augment.add_analysis_parsers(sub)
     codec.add_parsers(sub)
     perf.add_parsers(sub)
     return parser

@@ -141,3 +141,26 @@ def test_cache_builds_verifies_and_rebuilds(fmnist, tmp_path):
 def test_uncodec_cache_has_no_bits(fmnist, tmp_path):
     m = build_augmented(fmnist, get_family("gaussian_blur"), 3, tmp_path / "b", progress=False)
     assert "bpp" not in m and set(m["files"]) == {"images.npy", "labels.npy"}
+
+
+def test_rd_and_spectrum_commands(tmp_path, capsys):
+    from benchmark.augment.analysis import mean_log_spectrum
+
+    root, out = tmp_path / "data", tmp_path / "out"
+    assert main(["rd", "--dataset", "fashion-mnist", "--families", "jpeg,gaussian_blur",
+                 "--limit", "50", "--data-root", str(root), "--out", str(out)]) == 0
+    import json
+    rows = json.loads((out / "rd.json").read_text())
+    jpeg_rows = [r for r in rows if r["family"] == "jpeg"]
+    assert len(jpeg_rows) == 7 and all(r["bpp"] > 0 for r in jpeg_rows)
+    assert [r for r in rows if r["family"] == "gaussian_blur"][0]["bpp"] is None
+    assert Image.open(out / "rd.png").format == "PNG"
+    assert "jpeg" in capsys.readouterr().out
+    assert main(["spectrum", "--dataset", "fashion-mnist", "--family", "gaussian_blur",
+                 "--param", "7", "--limit", "50", "--data-root", str(root), "--out", str(out)]) == 0
+    orig, blur = np.load(out / "original.npy"), np.load(out / "gaussian_blur_7.npy")
+    assert orig.shape == (28, 28) and orig.max() == pytest.approx(1) and orig[14, 14] == orig.max()
+    edge = np.ones_like(orig, bool)
+    edge[7:21, 7:21] = False  # the high-frequency ring around the centred DC
+    assert blur[edge].mean() < orig[edge].mean()
+    assert np.allclose(mean_log_spectrum(np.zeros((2, 8, 8, 1), np.uint8)), 0)

@@ -92,15 +92,16 @@ class FactorizedPrior(nn.Module):
     def compress(self, x: torch.Tensor) -> list[bytes]:
         """One range-coded bitstream per image (no header: shapes come from the caller)."""
         y = self.g_a(_pad(x, self.multiple))
-        return [_encode_factorized(self.entropy_bottleneck, s) for s in
-                self.entropy_bottleneck.quantize(y)]
+        tables = _factorized_rows(self.entropy_bottleneck, y.shape[-2] * y.shape[-1])
+        return [_encode_factorized(s, tables) for s in self.entropy_bottleneck.quantize(y)]
 
     @torch.no_grad()
     def decompress(self, streams: list[bytes], shape: tuple[int, int]) -> torch.Tensor:
         h, w = shape
         lat = _latent_shape(shape, self.multiple, self.config.depth)
         eb = self.entropy_bottleneck
-        symbols = torch.stack([_decode_factorized(eb, s, lat) for s in streams])
+        tables = _factorized_rows(eb, lat[0] * lat[1])
+        symbols = torch.stack([_decode_factorized(eb, tables, lat, s) for s in streams])
         return self.g_s(eb.dequantize(symbols))[..., :h, :w].clamp(0, 1)
 
 
@@ -141,10 +142,11 @@ class ScaleHyperprior(FactorizedPrior):
         y = self.g_a(_pad(x, self.multiple))
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
         z_symbols = eb.quantize(self.h_a(y.abs()))
+        tables = _factorized_rows(eb, z_symbols.shape[-2] * z_symbols.shape[-1])
         streams = []
         for yi, zs in zip(y, z_symbols):
             enc = constriction.stream.queue.RangeEncoder()
-            _encode_factorized(eb, zs, enc)
+            _encode_factorized(zs, tables, enc)
             # scales from the decoded z, one image at a time: exactly what the decoder sees
             scales = self.h_s(eb.dequantize(zs[None]))[0]
             enc.encode(gc.quantize(yi).cpu().numpy().astype(np.int32).ravel(), _GAUSSIAN,
@@ -159,10 +161,11 @@ class ScaleHyperprior(FactorizedPrior):
         zlat = (lat[0] // 4, lat[1] // 4)
         ylat = (self.config.M, *lat)
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
+        tables = _factorized_rows(eb, zlat[0] * zlat[1])
         ys = []
         for s in streams:
             dec = constriction.stream.queue.RangeDecoder(np.frombuffer(s, np.uint32))
-            zs = _decode_factorized(eb, None, zlat, dec)
+            zs = _decode_factorized(eb, tables, zlat, dec=dec)
             scales = self.h_s(eb.dequantize(zs[None]))[0]
             sym = dec.decode(_GAUSSIAN, np.zeros(int(np.prod(ylat))), gc.coding_scales(scales))
             ys.append(torch.from_numpy(sym.astype(np.float32)).view(ylat))
@@ -180,15 +183,15 @@ def _latent_shape(shape, multiple, depth) -> tuple[int, int]:
     return (h + (-h) % multiple) // 2**depth, (w + (-w) % multiple) // 2**depth
 
 
-def _factorized_rows(eb: EntropyBottleneck, c: int, hw: int):
+def _factorized_rows(eb: EntropyBottleneck, hw: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each latent's probability row and symbol offset, for one image's (C, h, w) latents."""
     pmf, lo = eb.pmf_table()
     return np.repeat(pmf, hw, axis=0), np.repeat(lo, hw)
 
 
-def _encode_factorized(eb: EntropyBottleneck, symbols: torch.Tensor, enc=None):
+def _encode_factorized(symbols: torch.Tensor, tables, enc=None):
     """Range-code one image's (C, h, w) symbols with the per-channel tables."""
-    c, h, w = symbols.shape
-    rows, lo = _factorized_rows(eb, c, h * w)
+    rows, lo = tables
     own = enc is None
     enc = enc or constriction.stream.queue.RangeEncoder()
     idx = symbols.cpu().numpy().astype(np.int64).reshape(-1) - lo
@@ -196,13 +199,12 @@ def _encode_factorized(eb: EntropyBottleneck, symbols: torch.Tensor, enc=None):
     return enc.get_compressed().tobytes() if own else None
 
 
-def _decode_factorized(eb: EntropyBottleneck, stream, lat, dec=None) -> torch.Tensor:
-    c = eb.quantiles.shape[0]
-    h, w = lat
-    rows, lo = _factorized_rows(eb, c, h * w)
+def _decode_factorized(eb: EntropyBottleneck, tables, lat, stream=None, dec=None) -> torch.Tensor:
+    rows, lo = tables
     dec = dec or constriction.stream.queue.RangeDecoder(np.frombuffer(stream, np.uint32))
     idx = dec.decode(_CATEGORICAL, rows).astype(np.int64) + lo
-    return torch.from_numpy(idx.astype(np.float32)).view(c, h, w).to(eb.quantiles.device)
+    c = eb.quantiles.shape[0]
+    return torch.from_numpy(idx.astype(np.float32)).view(c, *lat).to(eb.quantiles.device)
 
 
 CODECS = {"bls": FactorizedPrior, "bmshj": ScaleHyperprior}

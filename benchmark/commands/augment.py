@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..augment import family_names, get_family, parse_params
-from ..augment.cache import ensure_augmented
+from ..augment.cache import ensure_augmented, load_augmented
 from ..datasets import load_dataset, resolve_data_root
 from corruptions.build import resolve_device
 
@@ -41,4 +41,79 @@ def cmd_augment(args: argparse.Namespace) -> int:
         print(f"{m['param']:>10} {bpp[0]:>16} {bpp[1]:>14} "
               f"{m['psnr']['mean']:>8.2f}±{m['psnr']['std']:<5.2f} "
               f"{m['ssim']['mean']:>7.4f}±{m['ssim']['std']:<6.4f} {folder}")
+    return 0
+
+
+def add_analysis_parsers(sub) -> None:
+    r = sub.add_parser("rd", help="rate-distortion table and plot of compression families")
+    add_data_args(r)
+    r.add_argument("--families", default="jpeg,bls,bmshj", help="comma-separated families")
+    r.add_argument("--limit", type=positive_int, default=None, help="first N images only")
+    r.add_argument("--out", default=None, help="folder for rd.json and rd.png (default: runs/rd)")
+    r.add_argument("--device", default="auto")
+    r.set_defaults(func=cmd_rd)
+
+    s = sub.add_parser("spectrum", help="mean log-magnitude DFT of transformed training images")
+    add_data_args(s, split_default="train")
+    s.add_argument("--family", required=True)
+    s.add_argument("--param", required=True)
+    s.add_argument("--limit", type=positive_int, default=None)
+    s.add_argument("--out", default=None, help="folder (default: runs/spectrum)")
+    s.add_argument("--device", default="auto")
+    s.set_defaults(func=cmd_spectrum)
+
+
+def _load_limited(args):
+    ds = load_dataset(args.dataset, split=args.split, data_root=args.data_root)
+    return ds.head(args.limit) if args.limit else ds
+
+
+def cmd_rd(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from ..augment.analysis import plot_rd, rd_rows
+    from corruptions import store
+
+    families = [get_family(f.strip()) for f in args.families.split(",") if f.strip()]
+    ds = _load_limited(args)
+    rows = rd_rows(ds, families, resolve_data_root(args.data_root), resolve_device(args.device))
+    out = Path(args.out or "runs/rd")
+    out.mkdir(parents=True, exist_ok=True)
+    store.write_bytes(out / "rd.json", (json.dumps(rows, indent=1) + "\n").encode())
+    with store.atomic_path(out / "rd.png") as tmp:
+        plot_rd(rows, f"{args.dataset} [{args.split}], {len(ds)} images", tmp)
+    print(f"{'family':<8} {'param':>8} {'bpp':>14} {'PSNR dB':>14} {'SSIM':>16}")
+    for r in rows:
+        bpp = f"{r['bpp']:.3f}±{r['bpp_std']:.3f}" if r["bpp"] is not None else "-"
+        print(f"{r['family']:<8} {r['param']:>8} {bpp:>14} {r['psnr']:>7.2f}±{r['psnr_std']:<5.2f} "
+              f"{r['ssim']:>7.4f}±{r['ssim_std']:<6.4f}")
+    print(f"wrote {out / 'rd.json'} and {out / 'rd.png'}")
+    return 0
+
+
+def cmd_spectrum(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..augment.analysis import mean_log_spectrum, plot_spectrum
+    from corruptions import store
+
+    family = get_family(args.family)
+    values = parse_params(family, args.param)
+    ds = _load_limited(args)
+    for v in values:
+        family.check(v, ds.images.shape)
+    root = resolve_data_root(args.data_root)
+    out = Path(args.out or "runs/spectrum")
+    out.mkdir(parents=True, exist_ok=True)
+    subjects = [("original", ds.images)]
+    for v in values:
+        folder, _ = ensure_augmented(ds, family, v, root, device=resolve_device(args.device))
+        subjects.append((f"{family.name}_{family.label(v)}", load_augmented(folder)[0]))
+    for name, images in subjects:
+        spec = mean_log_spectrum(images)
+        store.write_bytes(out / f"{name}.npy", store.npy_bytes(spec))
+        with store.atomic_path(out / f"{name}.png") as tmp:
+            plot_spectrum(spec, f"{args.dataset} {name}", tmp)
+        print(f"wrote {out / name}.png and .npy")
     return 0

@@ -14,8 +14,17 @@ def add_parsers(sub) -> None:
     c.add_argument("--skip-build", action="store_true",
                    help="skip the timed full Fashion-MNIST-C build")
     c.set_defaults(func=cmd_perf_corruptions)
+    a = psub.add_parser("augment", help="JPEG and BLS over Fashion-MNIST train vs per-image loops")
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--data-root", default=None)
+    a.set_defaults(func=cmd_perf_augment)
 
 
 def cmd_perf_corruptions(args: argparse.Namespace) -> int:
     from ..perf_corruptions import run
+    return run(args)
+
+
+def cmd_perf_augment(args: argparse.Namespace) -> int:
+    from ..perf_augment import run
     return run(args)

@@ -1,0 +1,76 @@
+"""The thesis' analyses of an augmentation: rate-distortion (Table 3.1, Figure 3.2) and the
+mean Fourier magnitude spectrum of the transformed data (Figure 4.7)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets import Dataset
+from .cache import ensure_augmented
+from .registry import Family
+
+
+def rd_rows(ds: Dataset, families: list[Family], data_root: Path, device: str = "cpu",
+            progress: bool = True) -> list[dict]:
+    """One row per (family, parameter of its grid): bpp, PSNR, SSIM (mean and std)."""
+    rows = []
+    for family in families:
+        for value in family.grid:
+            _, m = ensure_augmented(ds, family, value, data_root, device=device, progress=progress)
+            rows.append({"family": family.name, "param": m["param"],
+                         "bpp": m.get("bpp", {}).get("mean"), "bpp_std": m.get("bpp", {}).get("std"),
+                         "file_bpp": m.get("file_bpp", {}).get("mean"),
+                         "psnr": m["psnr"]["mean"], "psnr_std": m["psnr"]["std"],
+                         "ssim": m["ssim"]["mean"], "ssim_std": m["ssim"]["std"]})
+    return rows
+
+
+def plot_rd(rows: list[dict], title: str, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for family in dict.fromkeys(r["family"] for r in rows):
+        pts = sorted((r for r in rows if r["family"] == family and r["bpp"] is not None),
+                     key=lambda r: r["bpp"])
+        if not pts:
+            continue
+        for ax, key in zip(axes, ("psnr", "ssim")):
+            ax.errorbar([r["bpp"] for r in pts], [r[key] for r in pts],
+                        yerr=[r[f"{key}_std"] for r in pts], marker="o", capsize=3, label=family)
+    for ax, label in zip(axes, ("PSNR (dB)", "SSIM")):
+        ax.set_xlabel("bits per pixel (payload)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)
+
+
+def mean_log_spectrum(images: np.ndarray) -> np.ndarray:
+    """Mean over images of log(1 + |DFT2|) of each image's grey level (mean over channels),
+    centred (DC in the middle) and normalised to [0, 1]."""
+    x = images.astype(np.float64).mean(axis=-1) / 255
+    mag = np.abs(np.fft.fftshift(np.fft.fft2(x, axes=(1, 2)), axes=(1, 2)))
+    s = np.log1p(mag).mean(axis=0)
+    return (s - s.min()) / max(s.max() - s.min(), 1e-12)
+
+
+def plot_spectrum(spectrum: np.ndarray, title: str, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 4))
+    im = ax.imshow(spectrum, cmap="viridis", vmin=0, vmax=1)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.colorbar(im, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)
