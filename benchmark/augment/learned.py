@@ -26,7 +26,21 @@ def default_config(family: str, channels: int, side: int) -> CodecConfig:
     return CodecConfig(family, channels, N=128, M=192, depth=4)
 
 
+_LOADED: dict[tuple, FactorizedPrior] = {}
+
+
 def load_or_train(ctx: AugmentContext, family: str, lmbda: float, shape) -> FactorizedPrior:
+    """The cached codec for (dataset, family, lambda), trained on the train split if absent
+    (kept in memory for the chunks of one build)."""
+    key = (ctx.dataset, str(ctx.data_root), ctx.device, family, lmbda, shape[-1],
+           max(shape[1:3]), tuple(sorted(TRAINING.items())))
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = _load_or_train(ctx, family, lmbda, shape)
+    return _LOADED[key]
+
+
+def _load_or_train(ctx: AugmentContext, family: str, lmbda: float, shape) -> FactorizedPrior:
     config = default_config(family, shape[-1], max(shape[1:3]))
     digest = config_hash(config, **TRAINING)
     path = checkpoint_path(ctx.data_root, ctx.dataset, config, lmbda, digest)
