@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
-from ..augment import family_names, get_family, parse_params
-from ..augment.cache import ensure_augmented, load_augmented
-from ..datasets import load_dataset, resolve_data_root
+from corruptions import store
 from corruptions.build import resolve_device
 
+from ..augment import family_names, get_family, parse_params
+from ..augment.analysis import mean_log_spectrum, plot_rd, plot_spectrum, rd_rows
+from ..augment.cache import ensure_augmented, load_augmented
+from ..datasets import load_dataset, resolve_data_root
 from .common import add_data_args, positive_int
 
 
@@ -26,9 +30,7 @@ def add_parsers(sub) -> None:
 def cmd_augment(args: argparse.Namespace) -> int:
     family = get_family(args.family)
     values = parse_params(family, args.param) or list(family.grid)
-    ds = load_dataset(args.dataset, split=args.split, data_root=args.data_root)
-    if args.limit:
-        ds = ds.head(args.limit)
+    ds = _load_limited(args)
     for v in values:
         family.check(v, ds.images.shape)
     root = resolve_data_root(args.data_root)
@@ -69,12 +71,6 @@ def _load_limited(args):
 
 
 def cmd_rd(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
-    from ..augment.analysis import plot_rd, rd_rows
-    from corruptions import store
-
     families = [get_family(f.strip()) for f in args.families.split(",") if f.strip()]
     ds = _load_limited(args)
     rows = rd_rows(ds, families, resolve_data_root(args.data_root), resolve_device(args.device))
@@ -93,11 +89,6 @@ def cmd_rd(args: argparse.Namespace) -> int:
 
 
 def cmd_spectrum(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ..augment.analysis import mean_log_spectrum, plot_spectrum
-    from corruptions import store
-
     family = get_family(args.family)
     values = parse_params(family, args.param)
     ds = _load_limited(args)
