@@ -116,6 +116,7 @@ def test_codec_family_builds_a_cached_set_with_real_bits(tmp_path, monkeypatch):
     bits = np.load(folder / "bits.npy")
     assert bits.shape == (40,) and np.all(bits > 0) and np.all(bits % 8 == 0)
     assert m["bpp"]["mean"] == pytest.approx(bits.mean() / 784)
+    assert m["bpp_estimate"]["mean"] > 0
     assert (tmp_path / "codecs" / "fashion-mnist" / "bls" / "0.05").is_dir()
 
 

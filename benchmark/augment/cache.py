@@ -46,6 +46,7 @@ def build_augmented(ds: Dataset, family: Family, value, out: Path, *, seed: int 
     images = np.empty_like(ds.images)
     bits = np.empty(n) if family.is_codec else None
     file_bits = np.empty(n) if family.is_codec else None
+    estimate = np.full(n, np.nan)
     psnr, ssim = np.empty(n), np.empty(n)
     with tqdm(total=n, unit="img", desc=f"{family.name}:{family.label(value)}",
               disable=not progress or None) as bar:
@@ -57,6 +58,8 @@ def build_augmented(ds: Dataset, family: Family, value, out: Path, *, seed: int 
             if bits is not None:
                 bits[start:idx.stop] = res.bits
                 file_bits[start:idx.stop] = res.file_bits if res.file_bits is not None else res.bits
+                if res.estimated_bits is not None:
+                    estimate[start:idx.stop] = res.estimated_bits
             psnr[start:idx.stop] = metrics.psnr(clean, res.images)
             ssim[start:idx.stop] = metrics.ssim(clean, res.images)
             bar.update(len(idx))
@@ -76,6 +79,8 @@ def build_augmented(ds: Dataset, family: Family, value, out: Path, *, seed: int 
         files["bits.npy"] = store.write_bytes(out / "bits.npy", store.npy_bytes(bits))
         manifest["bpp"] = _stats(bits / pixels)  # payload: entropy-coded bits only
         manifest["file_bpp"] = _stats(file_bits / pixels)  # whole file, headers included
+        if not np.isnan(estimate).any():  # learned codecs: the likelihood estimate beside it
+            manifest["bpp_estimate"] = _stats(estimate / pixels)
     manifest["bytes_on_disk"] = sum((out / f).stat().st_size for f in files)
     manifest["files"] = files
     store.write_manifest(out, manifest)

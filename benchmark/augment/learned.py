@@ -55,14 +55,18 @@ def codec_transform(model: FactorizedPrior, images: np.ndarray, device: str = "c
                     chunk: int = 256) -> Transformed:
     """Encode to real bitstreams, decode them, and count their bits."""
     h, w = images.shape[1:3]
-    out, bits = np.empty_like(images), np.empty(len(images))
+    out, bits, estimate = np.empty_like(images), np.empty(len(images)), np.empty(len(images))
     for start in range(0, len(images), chunk):
         x = torch.from_numpy(images[start:start + chunk]).permute(0, 3, 1, 2).to(device) / 255
         streams = model.compress(x.float())
         rec = model.decompress(streams, (h, w))
         out[start:start + len(x)] = torch.round(rec * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu()
         bits[start:start + len(x)] = [8 * len(s) for s in streams]
-    return Transformed(out, bits, bits.copy())  # no container: the stream is the file
+        with torch.no_grad():
+            _, likelihoods = model(x.float())
+        estimate[start:start + len(x)] = sum(
+            (-torch.log2(p)).flatten(1).sum(1) for p in likelihoods).cpu().numpy()
+    return Transformed(out, bits, bits.copy(), estimate)  # no container: the stream is the file
 
 
 def _check_lambda(lmbda, shape):

@@ -34,6 +34,7 @@ class Transformed:
     images: np.ndarray
     bits: np.ndarray | None = None
     file_bits: np.ndarray | None = None
+    estimated_bits: np.ndarray | None = None  # a learned codec's likelihood estimate
 
 
 @dataclass(frozen=True)
