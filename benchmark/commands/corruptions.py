@@ -175,7 +175,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
             if c == 0:
                 ax.set_ylabel(name, fontsize=7)
     fig.suptitle(f"{args.dataset} [{args.split}] #{args.index}, {scale} scale", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with store.atomic_path(out) as tmp:
