@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..errors import BenchError
-
 
 def add_data_args(p: argparse.ArgumentParser, split_default: str = "test") -> None:
     p.add_argument("--dataset", required=True,
@@ -34,8 +32,3 @@ def positive_int(text: str) -> int:
 
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def require(cond: bool, message: str) -> None:
-    if not cond:
-        raise BenchError(message)
