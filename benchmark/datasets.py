@@ -58,6 +58,11 @@ Loader = Callable[[str, Path], "Dataset"]
 _REGISTRY: dict[str, Loader] = {}
 
 
+def dataset_slug(spec: str) -> str:
+    """A dataset spec as a folder name (``imagefolder:/a/b`` -> ``a_b``)."""
+    return spec.replace("imagefolder:", "").strip("/").replace("/", "_") or "imagefolder"
+
+
 @dataclass
 class Dataset:
     """Images with labels: an (N,H,W,C) uint8 array when shapes agree, else a list."""

@@ -48,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
 
     ctx = AugmentContext("fashion-mnist", resolve_data_root(args.data_root), "cpu")
     model = load_or_train(ctx, "bls", LAMBDA, images.shape)  # trained once, then cached
-    torch.set_num_threads(torch.get_num_threads())
     start = time.perf_counter()
     codec_transform(model, images)
     bls_s = time.perf_counter() - start

@@ -12,12 +12,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import multiprocessing as mp
-from multiprocessing import shared_memory
 import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from multiprocessing import shared_memory
 from pathlib import Path
 
 import cv2
@@ -103,7 +103,7 @@ class Task:
     seed: int
     backend: str
     device: str
-    png_dir: str | None  # the set's folder for the png layout; None: return the array
+    png_dir: str | None  # the set's folder for the png layout (else ``rows`` is set)
     names: tuple[str, ...] = ()
     profile: bool = True  # measure the frequency profile of this chunk
     rows: tuple[str, tuple[int, ...], int] | None = None  # (shared array, its shape, offset)
@@ -153,7 +153,8 @@ def corrupt_fn(backend: str) -> Callable[..., np.ndarray]:
 
 
 def run_task(task: Task, images=None):
-    """Corrupt one chunk; returns (task, uint8 array or {file: sha256}, spectrum sums)."""
+    """Corrupt one chunk into the shared rows (npy) or PNG files; returns (task,
+    {file: sha256} or None, spectrum sums)."""
     images = _IMAGES if images is None else images
     batch = np.stack([images[i] for i in task.indices])
     out = corrupt_fn(task.backend)(batch, task.corruption, task.severity, scale=task.scale,
@@ -165,8 +166,6 @@ def run_task(task: Task, images=None):
         name, shape, offset = task.rows
         _rows(name, shape)[[offset + i for i in task.indices]] = out
         return task, None, acc
-    if task.png_dir is None:
-        return task, out, acc
     hashes = {}
     for img, nm in zip(out, task.names):
         rel = f"{task.corruption}/{task.severity}/{nm}.png"

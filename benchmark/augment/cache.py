@@ -17,7 +17,7 @@ from tqdm import tqdm
 from corruptions import store
 from corruptions.rng import image_rngs
 
-from ..datasets import Dataset
+from ..datasets import Dataset, dataset_slug
 from ..errors import BenchError, IntegrityError
 from ..version import code_version
 from . import metrics
@@ -28,8 +28,8 @@ CHUNK = 4096
 
 
 def augmented_dir(data_root: Path, dataset: str, split: str, family: Family, value) -> Path:
-    safe = dataset.replace("imagefolder:", "").strip("/").replace("/", "_")
-    return Path(data_root) / "augmented" / f"{safe}-{split}" / family.name / family.label(value)
+    return (Path(data_root) / "augmented" / f"{dataset_slug(dataset)}-{split}" / family.name
+            / family.label(value))
 
 
 def _stats(values: np.ndarray) -> dict:

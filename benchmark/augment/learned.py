@@ -62,10 +62,7 @@ def codec_transform(model: FactorizedPrior, images: np.ndarray, device: str = "c
         rec = model.decompress(streams, (h, w))
         out[start:start + len(x)] = torch.round(rec * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu()
         bits[start:start + len(x)] = [8 * len(s) for s in streams]
-        with torch.no_grad():
-            _, likelihoods = model(x.float())
-        estimate[start:start + len(x)] = sum(
-            (-torch.log2(p)).flatten(1).sum(1) for p in likelihoods).cpu().numpy()
+        estimate[start:start + len(x)] = model.estimated_bits(x.float()).cpu().numpy()
     return Transformed(out, bits, bits.copy(), estimate)  # no container: the stream is the file
 
 

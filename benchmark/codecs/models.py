@@ -73,16 +73,24 @@ class FactorizedPrior(nn.Module):
     def multiple(self) -> int:
         return 2**self.config.depth
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Reconstruction (noisy latents in training, rounded otherwise) and likelihoods."""
-        h, w = x.shape[-2:]
+    def latents(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Latents (noisy in training, rounded otherwise) and the likelihoods of each coded
+        part."""
         y = self.g_a(_pad(x, self.multiple))
         eb = self.entropy_bottleneck
-        if self.training:
-            y_hat = quantize_noise(y, True)
-        else:
-            y_hat = eb.dequantize(eb.quantize(y))
-        return self.g_s(y_hat)[..., :h, :w], [eb.likelihood(y_hat)]
+        y_hat = quantize_noise(y, True) if self.training else eb.dequantize(eb.quantize(y))
+        return y_hat, [eb.likelihood(y_hat)]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Reconstruction and likelihoods."""
+        h, w = x.shape[-2:]
+        y_hat, likelihoods = self.latents(x)
+        return self.g_s(y_hat)[..., :h, :w], likelihoods
+
+    @torch.no_grad()
+    def estimated_bits(self, x: torch.Tensor) -> torch.Tensor:
+        """Per image, the bits the entropy model expects (no synthesis needed)."""
+        return sum((-torch.log2(p)).flatten(1).sum(1) for p in self.latents(x)[1])
 
     def aux_loss(self) -> torch.Tensor:
         return self.entropy_bottleneck.aux_loss()
@@ -126,8 +134,7 @@ class ScaleHyperprior(FactorizedPrior):
     def multiple(self) -> int:
         return 2 ** (self.config.depth + 2)
 
-    def forward(self, x):
-        h, w = x.shape[-2:]
+    def latents(self, x):
         y = self.g_a(_pad(x, self.multiple))
         z = self.h_a(y.abs())
         eb = self.entropy_bottleneck
@@ -135,7 +142,7 @@ class ScaleHyperprior(FactorizedPrior):
         scales = self.h_s(z_hat)
         gc = self.gaussian_conditional
         y_hat = quantize_noise(y, True) if self.training else gc.quantize(y)
-        return self.g_s(y_hat)[..., :h, :w], [gc.likelihood(y_hat, scales), eb.likelihood(z_hat)]
+        return y_hat, [gc.likelihood(y_hat, scales), eb.likelihood(z_hat)]
 
     @torch.no_grad()
     def compress(self, x):

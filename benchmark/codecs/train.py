@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from corruptions import store
 
+from ..datasets import dataset_slug
 from ..errors import BenchError
 from .models import CodecConfig, FactorizedPrior, build_codec
 
@@ -33,8 +34,7 @@ def config_hash(config: CodecConfig, steps: int, batch_size: int, lr: float, see
 
 def checkpoint_path(data_root: Path, dataset: str, config: CodecConfig, lmbda: float,
                     digest: str) -> Path:
-    safe = dataset.replace("imagefolder:", "").strip("/").replace("/", "_")
-    return Path(data_root) / "codecs" / safe / config.family / f"{lmbda:g}" / digest / "codec.pt"
+    return Path(data_root) / "codecs" / dataset_slug(dataset) / config.family / f"{lmbda:g}" / digest / "codec.pt"
 
 
 def rd_loss(model: FactorizedPrior, x: torch.Tensor, lmbda: float) -> tuple[torch.Tensor, float, float]:

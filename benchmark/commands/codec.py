@@ -5,14 +5,13 @@ import argparse
 import logging
 
 import numpy as np
-import torch
 
 from corruptions.build import resolve_device
 
 from ..augment.learned import TRAINING, codec_transform, default_config
 from ..augment.metrics import psnr
 from ..codecs.models import CODECS, CodecConfig
-from ..codecs.train import checkpoint_path, config_hash, rd_loss, train_codec
+from ..codecs.train import checkpoint_path, config_hash, train_codec
 from ..datasets import load_dataset, resolve_data_root
 from ..errors import BenchError
 from .common import positive_int
@@ -56,11 +55,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                         batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=device)
     test = load_dataset(args.dataset, "test", args.data_root).head(1000)
     pixels = int(np.prod(test.images.shape[1:3]))
-    with torch.no_grad():
-        x = torch.from_numpy(test.images).permute(0, 3, 1, 2).to(device).float() / 255
-        _, est_bpp, _ = rd_loss(model, x, args.lmbda)
     res = codec_transform(model, test.images, device)
     print(f"{path}\n{args.family} lambda={args.lmbda:g} on {len(test)} test images: "
-          f"bpp {res.bits.mean() / pixels:.4f} from bytes ({est_bpp:.4f} estimated), "
+          f"bpp {res.bits.mean() / pixels:.4f} from bytes "
+          f"({res.estimated_bits.mean() / pixels:.4f} estimated), "
           f"PSNR {psnr(test.images, res.images).mean():.2f} dB")
     return 0

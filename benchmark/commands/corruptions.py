@@ -13,7 +13,7 @@ from corruptions import build as builder
 from corruptions import store
 from corruptions.spectrum import BANDS
 
-from ..datasets import Dataset, load_dataset, resolve_data_root
+from ..datasets import Dataset, dataset_slug, load_dataset, resolve_data_root
 from ..errors import BenchError
 from .common import add_data_args, default_workers, int_list, positive_int
 
@@ -65,9 +65,6 @@ def _load(args, limit: int | None = None) -> Dataset:
     return ds.head(limit) if limit else ds
 
 
-def _safe_name(dataset: str) -> str:
-    return dataset.replace("imagefolder:", "").strip("/").replace("/", "_") or "imagefolder"
-
 
 def cmd_build(args: argparse.Namespace) -> int:
     names = C.parse_names(args.corruptions)
@@ -76,7 +73,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     builder.resolve_device(args.device)  # fail before loading any data
     ds = _load(args, args.limit)
     out = Path(args.out) if args.out else (
-        resolve_data_root(args.data_root) / "corrupted" / f"{_safe_name(args.dataset)}-c")
+        resolve_data_root(args.data_root) / "corrupted" / f"{dataset_slug(args.dataset)}-c")
     manifest = builder.build(
         ds.images, ds.labels, ds.names, out, dataset=args.dataset, split=args.split,
         corruptions=names, severities=severities, scale=args.scale, seed=args.seed,
@@ -91,19 +88,20 @@ def cmd_build(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- list
 def _profiles_on_the_fly(args) -> tuple[dict, str]:
     ds = _load(args, args.limit)
-    images = ds.images if ds.fixed_size else [np.asarray(i) for i in ds.images]
+    images = ds.images
     scale = args.scale or builder.default_scale_for(images)
+    spec = builder.BuildSpec(args.dataset, args.split, scale, args.seed, C.SEVERITIES,
+                             args.limit, "engine", "npy")
+    chunks = builder.image_chunks(images, ds.names)
     profiles = {}
     for name in tqdm(C.names(), desc="profiling", unit="corruption", disable=None):
         accs = {}
         for s in C.SEVERITIES:
             acc = builder.SpectrumAccumulator()
-            for idx, _ in builder.image_chunks(images, ds.names):
+            for idx, _ in chunks:
                 batch = np.stack([images[i] for i in idx])
                 acc.add(batch, C.corrupt(batch, name, s, scale=scale, seed=args.seed, indices=idx))
             accs[s] = acc
-        spec = builder.BuildSpec(args.dataset, args.split, scale, args.seed, C.SEVERITIES,
-                                 args.limit, "engine", "npy")
         profiles[name] = builder.profile_entry(name, spec, accs)
     return profiles, f"{args.dataset} ({args.split}, first {len(ds)} images), {scale} scale"
 
