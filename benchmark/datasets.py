@@ -19,6 +19,8 @@ Split rules, fixed so that numbers from different runs and machines compare:
 * ``kodak``: train kodim01-10, validation kodim11-12, test kodim13-24.
 * ``skimage``: train astronaut, chelsea, coffee, ihc; validation motorcycle_left; test
   motorcycle_right.
+* ``photos`` (learned-codec rate-distortion): train kodim01-12 and all six scikit-image
+  photos, test kodim13-24, no validation.
 * ``imagefolder:PATH``: ``train/``, ``val/`` or ``validation/``, ``test/`` sub-folders if
   present, else a seeded 80/10/10 split within each class.
 """
@@ -99,6 +101,22 @@ class Dataset:
                   else _stack_if_uniform([self.images[i] for i in idx]))
         return Dataset(self.name, self.split, images, self.labels[idx],
                        [self.names[i] for i in idx], self.classes)
+
+    def batches(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(first index, images) in order, each batch of one shape: chunks of ``size`` when
+        the images agree in shape, else one image at a time."""
+        if self.fixed_size:
+            for start in range(0, len(self), size):
+                yield start, self.images[start:start + size]
+        else:
+            for i, image in enumerate(self.images):
+                yield i, image[None]
+
+    def shapes(self) -> list[tuple[int, ...]]:
+        """The distinct image shapes, in order of first appearance."""
+        if self.fixed_size:
+            return [tuple(self.images.shape[1:])]
+        return list(dict.fromkeys(im.shape for im in self.images))
 
     def head(self, n: int) -> Dataset:
         """The first ``n`` images (``--limit N``)."""
@@ -327,16 +345,43 @@ def kodak(split: str, root: Path) -> Dataset:
     return _named_files("kodak", split, root / "kodak", [f"{s}.png" for s in stems], splits)
 
 
+SKIMAGE_PHOTOS = ["astronaut", "chelsea", "coffee", "ihc", "motorcycle_left", "motorcycle_right"]
+
+
 @register_dataset("skimage")
 def skimage_photos(split: str, root: Path) -> Dataset:
     """The lossless colour photographs inside scikit-image's package; read from its folder
     because ``skimage.data`` functions may try to download."""
     import skimage.data
 
-    stems = ["astronaut", "chelsea", "coffee", "ihc", "motorcycle_left", "motorcycle_right"]
+    stems = SKIMAGE_PHOTOS
     splits = {"train": stems[:4], "validation": ["motorcycle_left"], "test": ["motorcycle_right"]}
     folder = Path(os.path.dirname(skimage.data.__file__))
     return _named_files("skimage", split, folder, [f"{s}.png" for s in stems], splits)
+
+
+@register_dataset("photos")
+def photos(split: str, root: Path) -> Dataset:
+    """Natural photographs for learned-codec rate-distortion: codecs train on kodim01-12 and
+    the six scikit-image photos, and are measured on kodim13-24 (Kodak's test split). No
+    classifier is trained here, so there is no validation split."""
+    if split == "validation":
+        raise DataError("photos has no validation split (train: kodim01-12 + the scikit-image "
+                        "photos; test: kodim13-24)")
+    if split == "test":
+        parts = [kodak("test", root)]
+    else:
+        parts = [kodak("train", root), kodak("validation", root), skimage_photos("all", root)]
+        if split == "all":
+            parts.append(kodak("test", root))
+    images = [im for p in parts for im in p.images]
+    names = [f"{p.name}-{n}" for p in parts for n in p.names]
+    # a photo's label is its place in the whole collection, whatever the split
+    everything = ([f"kodak-kodim{i:02d}" for i in range(1, 13)]
+                  + [f"skimage-{n}" for n in SKIMAGE_PHOTOS]
+                  + [f"kodak-kodim{i:02d}" for i in range(13, 25)])
+    return Dataset("photos", split, _stack_if_uniform(images),
+                   np.array([everything.index(n) for n in names]), names, everything)
 
 
 # ----------------------------------------------------------------------- image folders

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                       "target_s": 10}
 
     ctx = AugmentContext("fashion-mnist", resolve_data_root(args.data_root), "cpu")
-    model = load_or_train(ctx, "bls", LAMBDA, images.shape)  # trained once, then cached
+    model = load_or_train(ctx, "bls", LAMBDA)  # trained once, then cached
     start = time.perf_counter()
     codec_transform(model, images)
     bls_s = time.perf_counter() - start

@@ -10,7 +10,8 @@ from PIL import Image
 from skimage.metrics import structural_similarity
 
 from benchmark.augment import family_names, get_family, parse_params
-from benchmark.augment.cache import augmented_dir, build_augmented, ensure_augmented, load_augmented
+from benchmark.augment.cache import (augmented_dir, build_augmented, check_param, ensure_augmented,
+                                    load_augmented)
 from benchmark.augment.classic import entropy_coded_bytes
 from benchmark.augment.metrics import psnr, ssim
 from benchmark.cli import main
@@ -140,6 +141,34 @@ def test_cache_builds_verifies_and_rebuilds(fmnist, tmp_path):
         load_augmented(folder)
     ensure_augmented(fmnist, fam, 10, tmp_path, progress=False)  # damaged: rebuilt
     load_augmented(folder)
+
+
+def test_cache_holds_images_of_mixed_sizes(tmp_path):
+    photos = load_dataset("skimage", "all")
+    fam = get_family("jpeg")
+    folder, m = ensure_augmented(photos, fam, 20, tmp_path, progress=False)
+    assert "images.npz" in m["files"] and m["image_shape"] is None
+    images, labels, _ = load_augmented(folder)
+    assert [im.shape for im in images] == [im.shape for im in photos.images]
+    for clean, got in zip(photos.images, images):  # each image as the family makes it alone
+        assert np.array_equal(got, _run("jpeg", 20, clean[None]).images[0])
+    pixels = np.array([im.shape[0] * im.shape[1] for im in photos.images])
+    assert m["bpp"]["mean"] == pytest.approx((np.load(folder / "bits.npy") / pixels).mean())
+    stereo = photos.subset([4, 5])  # the two motorcycle photos have one size: one array
+    build_augmented(stereo, fam, 20, folder, progress=False)
+    assert not (folder / "images.npz").exists()
+    assert load_augmented(folder)[0].shape == (2, *photos.images[4].shape)
+
+
+def test_mixed_sizes_are_checked_against_the_smallest_image(capsys):
+    photos = load_dataset("skimage", "all")
+    smallest = min(min(im.shape[:2]) for im in photos.images)
+    with pytest.raises(BenchError, match="larger than the images"):
+        check_param(get_family("dct_mask"), smallest + 1, photos)
+    check_param(get_family("dct_mask"), smallest, photos)
+    assert main(["spectrum", "--dataset", "skimage", "--split", "all", "--family", "jpeg",
+                 "--param", "10"]) == 2
+    assert "one size" in capsys.readouterr().err
 
 
 def test_uncodec_cache_has_no_bits(fmnist, tmp_path):

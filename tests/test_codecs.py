@@ -1,6 +1,8 @@
 """Learned codecs: real bitstreams, exact decoding, rate against lambda, training cache."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,8 @@ from benchmark.cli import main
 from benchmark.codecs import train as training
 from benchmark.codecs.layers import GDN
 from benchmark.codecs.models import CodecConfig, _pad, build_codec
+from benchmark.codecs.recipe import (CodecRecipe, apply_overrides, default_recipe,
+                                     parse_overrides)
 from benchmark.codecs.train import rd_loss, train_codec
 from benchmark.datasets import load_dataset
 from benchmark.errors import BenchError
@@ -28,8 +32,9 @@ def fmnist():
 def trained(fmnist, tmp_path_factory):
     """Two small BLS codecs at the ends of the thesis grid, trained briefly."""
     root = tmp_path_factory.mktemp("codecs")
-    return {lm: train_codec(fmnist, CodecConfig("bls", **TINY), lm, root / f"{lm}.pt",
-                            steps=400, batch_size=32, progress=False) for lm in (0.001, 0.1)}
+    recipe = CodecRecipe(CodecConfig("bls", **TINY), steps=400, batch_size=32)
+    return {lm: train_codec(fmnist, recipe, lm, root / f"{lm}.pt", progress=False)
+            for lm in (0.001, 0.1)}
 
 
 def _x(images):
@@ -77,9 +82,8 @@ def test_rate_falls_with_lambda_and_bytes_match_the_estimate(trained):
 
 
 def test_training_resumes_to_the_same_weights(fmnist, tmp_path, monkeypatch):
-    cfg = CodecConfig("bls", **TINY)
-    whole = train_codec(fmnist, cfg, 0.01, tmp_path / "a.pt", steps=20, save_every=10,
-                        progress=False)
+    cfg = CodecRecipe(CodecConfig("bls", **TINY), steps=20)
+    whole = train_codec(fmnist, cfg, 0.01, tmp_path / "a.pt", save_every=10, progress=False)
     calls = {"n": 0}
     original = training.rd_loss
 
@@ -91,11 +95,10 @@ def test_training_resumes_to_the_same_weights(fmnist, tmp_path, monkeypatch):
 
     monkeypatch.setattr(training, "rd_loss", interrupting)
     with pytest.raises(KeyboardInterrupt):
-        train_codec(fmnist, cfg, 0.01, tmp_path / "b.pt", steps=20, save_every=10, progress=False)
+        train_codec(fmnist, cfg, 0.01, tmp_path / "b.pt", save_every=10, progress=False)
     assert torch.load(tmp_path / "b.pt", weights_only=False)["step"] == 10
     monkeypatch.setattr(training, "rd_loss", original)
-    resumed = train_codec(fmnist, cfg, 0.01, tmp_path / "b.pt", steps=20, save_every=10,
-                          progress=False)
+    resumed = train_codec(fmnist, cfg, 0.01, tmp_path / "b.pt", save_every=10, progress=False)
     for (name, p), q in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(p, q), name
 
@@ -104,26 +107,70 @@ def test_nan_loss_is_a_user_error(fmnist, tmp_path, monkeypatch):
     monkeypatch.setattr(training, "rd_loss",
                         lambda m, x, lm: (torch.tensor(float("nan"), requires_grad=True), 0, 0))
     with pytest.raises(BenchError, match="non-finite loss"):
-        train_codec(fmnist, CodecConfig("bls", **TINY), 0.01, tmp_path / "c.pt", steps=5,
-                    progress=False)
+        train_codec(fmnist, CodecRecipe(CodecConfig("bls", **TINY), steps=5), 0.01,
+                    tmp_path / "c.pt", progress=False)
     assert not (tmp_path / "c.pt").exists()
 
 
-def test_codec_family_builds_a_cached_set_with_real_bits(tmp_path, monkeypatch):
-    monkeypatch.setattr(learned, "TRAINING", {"steps": 30, "batch_size": 16, "lr": 1e-3, "seed": 0})
+def test_codec_family_builds_a_cached_set_with_real_bits(tmp_path):
     ds = load_dataset("fashion-mnist", "test").head(40)
-    folder, m = ensure_augmented(ds, get_family("bls"), 0.05, tmp_path, progress=False)
+    quick = parse_overrides("steps=30,batch_size=16")
+    fam = get_family("bls")
+    folder, m = ensure_augmented(ds, fam, 0.05, tmp_path, progress=False, codec=quick)
     bits = np.load(folder / "bits.npy")
     assert bits.shape == (40,) and np.all(bits > 0) and np.all(bits % 8 == 0)
     assert m["bpp"]["mean"] == pytest.approx(bits.mean() / 784)
     assert m["bpp_estimate"]["mean"] > 0
-    assert (tmp_path / "codecs" / "fashion-mnist" / "bls" / "0.05").is_dir()
+    ckpt = tmp_path / m["transform"]["checkpoint"]
+    assert ckpt.is_file() and ckpt.parts[-5:-2] == ("fashion-mnist", "bls", "0.05")
+    assert m["transform"]["codec"]["steps"] == 30 and m["transform"]["codec"]["N"] == 32
+    stamp = (folder / "images.npy").stat().st_mtime_ns
+    ensure_augmented(ds, fam, 0.05, tmp_path, progress=False, codec=quick)  # same codec: reused
+    assert (folder / "images.npy").stat().st_mtime_ns == stamp
+    other = parse_overrides("steps=20,batch_size=16")
+    _, m2 = ensure_augmented(ds, fam, 0.05, tmp_path, progress=False, codec=other)
+    assert m2["transform"]["checkpoint"] != m["transform"]["checkpoint"]  # another codec: rebuilt
+    assert (folder / "images.npy").stat().st_mtime_ns != stamp
+
+
+def test_recipes_default_by_image_size_and_take_overrides():
+    small = default_recipe("bls", 1, 28)
+    assert (small.config.N, small.config.M, small.config.depth, small.patch) == (32, 48, 3, 0)
+    big = default_recipe("bmshj", 3, 768, fixed_size=False)
+    assert (big.config.N, big.config.M, big.config.depth) == (128, 192, 4) and big.patch > 0
+    assert default_recipe("bls", 3, 32, fixed_size=False).patch > 0  # mixed sizes need crops
+    tuned = apply_overrides(big, parse_overrides("M=96, N=64,steps=10,lr=5e-4"))
+    assert (tuned.config.N, tuned.config.M, tuned.steps, tuned.lr) == (64, 96, 10, 5e-4)
+    assert tuned.digest() != big.digest() and tuned.digest() == apply_overrides(
+        big, parse_overrides("N=64,M=96,lr=0.0005,steps=10")).digest()
+    for bad in ("N", "X=3", "N=0", "steps=ten", "lr=-1"):
+        with pytest.raises(BenchError, match="--codec"):
+            parse_overrides(bad)
+
+
+def test_training_on_crops_of_photos_of_mixed_sizes(tmp_path):
+    photos = load_dataset("skimage", "all").images
+    recipe = CodecRecipe(CodecConfig("bmshj", 3, N=8, M=8, depth=2), steps=3, batch_size=2,
+                         patch=64)
+    model = train_codec(photos, recipe, 0.01, tmp_path / "p.pt", progress=False)
+    image = photos[1][:70, :90]  # any size codes and decodes
+    x = torch.from_numpy(np.ascontiguousarray(image[None])).permute(0, 3, 1, 2).float() / 255
+    assert model.decompress(model.compress(x), (70, 90)).shape == (1, 3, 70, 90)
+    assert torch.load(tmp_path / "p.pt", weights_only=False)["recipe"]["patch"] == 64
+    smallest = min(min(im.shape[:2]) for im in photos)
+    with pytest.raises(BenchError, match="larger than the smallest"):
+        train_codec(photos, replace(recipe, patch=smallest + 1), 0.01, tmp_path / "q.pt")
+    with pytest.raises(BenchError, match="needs crops"):
+        train_codec(photos, replace(recipe, patch=0), 0.01, tmp_path / "r.pt")
 
 
 @pytest.mark.parametrize("argv", [
     ["codec", "train", "--family", "bls", "--lmbda", "-1", "--dataset", "fashion-mnist"],
     ["codec", "train", "--family", "nope", "--lmbda", "0.1", "--dataset", "fashion-mnist"],
     ["augment", "--dataset", "fashion-mnist", "--family", "bls", "--param", "-0.1"],
+    ["rd", "--dataset", "fashion-mnist", "--codec", "N=-4"],
+    ["codec", "train", "--family", "bls", "--lmbda", "0.1", "--dataset", "fashion-mnist",
+     "--codec", "depth"],
 ])
 def test_bad_codec_arguments_exit_2(argv, capsys):
     assert main(argv) == 2

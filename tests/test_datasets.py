@@ -139,6 +139,21 @@ def test_kodak_missing_files_named(tmp_path):
     assert "kodim13.png" not in str(err.value) and str(tmp_path / "kodak") in str(err.value)
 
 
+@needs_kodak
+def test_photos_train_codecs_on_kodak_1_to_12_and_skimage_and_test_on_13_to_24():
+    train = load_dataset("photos", "train", SHARED_DATA)
+    test = load_dataset("photos", "test", SHARED_DATA)
+    assert train.names[:12] == [f"kodak-kodim{i:02d}" for i in range(1, 13)]
+    assert train.names[12:] == [f"skimage-{n}" for n in load_dataset("skimage", "all").names]
+    assert test.names == [f"kodak-kodim{i:02d}" for i in range(13, 25)]
+    assert not set(train.names) & set(test.names)
+    every = load_dataset("photos", "all", SHARED_DATA)
+    for ds in (train, test):  # a photo's label is the same in every split
+        assert [every.classes[k] for k in ds.labels] == ds.names
+    with pytest.raises(DataError, match="no validation split"):
+        load_dataset("photos", "validation", SHARED_DATA)
+
+
 # ----------------------------------------------------------------------------- skimage
 
 
@@ -150,6 +165,10 @@ def test_skimage_photos():
     assert ds.channels == 3 and not ds.fixed_size  # mixed sizes -> list
     assert load_dataset("skimage", "test").names == ["motorcycle_right"]
     assert len(load_dataset("skimage", "train")) == 4
+    batches = list(ds.batches(4))  # mixed sizes: one image per batch, in order
+    assert [start for start, _ in batches] == list(range(6))
+    assert all(b.shape == (1, *im.shape) for (_, b), im in zip(batches, ds.images))
+    assert ds.shapes()[0] == ds.images[0].shape and len(ds.shapes()) == len(set(ds.shapes()))
 
 
 # ------------------------------------------------------------------------- imagefolder

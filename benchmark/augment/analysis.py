@@ -12,17 +12,21 @@ from .registry import Family
 
 
 def rd_rows(ds: Dataset, families: list[Family], data_root: Path, device: str = "cpu",
-            progress: bool = True) -> list[dict]:
-    """One row per (family, parameter of its grid): bpp, PSNR, SSIM (mean and std)."""
+            progress: bool = True, codec: tuple = ()) -> list[dict]:
+    """One row per (family, parameter of its grid): bpp, PSNR, SSIM (mean and std), and
+    for learned codecs the recipe digest of the codec that made it."""
     rows = []
     for family in families:
         for value in family.grid:
-            _, m = ensure_augmented(ds, family, value, data_root, device=device, progress=progress)
+            _, m = ensure_augmented(ds, family, value, data_root, device=device, progress=progress,
+                                    codec=codec)
             rows.append({"family": family.name, "param": m["param"],
                          "bpp": m.get("bpp", {}).get("mean"), "bpp_std": m.get("bpp", {}).get("std"),
                          "file_bpp": m.get("file_bpp", {}).get("mean"),
                          "psnr": m["psnr"]["mean"], "psnr_std": m["psnr"]["std"],
-                         "ssim": m["ssim"]["mean"], "ssim_std": m["ssim"]["std"]})
+                         "bpp_estimate": m.get("bpp_estimate", {}).get("mean"),
+                         "ssim": m["ssim"]["mean"], "ssim_std": m["ssim"]["std"],
+                         "codec": m.get("transform", {}).get("codec")})
     return rows
 
 

@@ -1,6 +1,7 @@
 """Cached augmented datasets: ``<data-root>/augmented/<dataset>/<family>/<param>/``.
 
-One folder per (dataset split, family, parameter): ``images.npy`` (N, H, W, C) uint8,
+One folder per (dataset split, family, parameter): ``images.npy`` (N, H, W, C) uint8 (or
+``images.npz``, one array per image, when sizes differ),
 ``labels.npy``, ``bits.npy`` (per-image payload bits, codecs only) and ``manifest.json``
 with the rate and distortion statistics, bytes on disk and sha256 of every file. Built once,
 verified when reused; every file is written atomically and the manifest last, so a folder
@@ -8,6 +9,7 @@ with a manifest is complete.
 """
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
@@ -36,43 +38,68 @@ def _stats(values: np.ndarray) -> dict:
     return {"mean": float(np.mean(values)), "std": float(np.std(values))}
 
 
+def check_param(family: Family, value, ds: Dataset) -> None:
+    """The family's parameter check against every image shape of the split."""
+    for shape in ds.shapes():
+        family.check(value, (len(ds), *shape))
+
+
+def provenance(family: Family, value, ctx: AugmentContext) -> dict:
+    return family.provenance(value, ctx) if family.provenance else {}
+
+
+def _images_file(images: np.ndarray | list[np.ndarray]) -> tuple[str, bytes]:
+    """One array when shapes agree; else an .npz with one array per image, in order."""
+    if isinstance(images, np.ndarray):
+        return "images.npy", store.npy_bytes(images)
+    buf = io.BytesIO()
+    np.savez(buf, **{f"{i:06d}": im for i, im in enumerate(images)})
+    return "images.npz", buf.getvalue()
+
+
 def build_augmented(ds: Dataset, family: Family, value, out: Path, *, seed: int = 0,
                     progress: bool = True, ctx: AugmentContext | None = None) -> dict:
-    """Transform a (fixed-size) dataset split with one family parameter and cache it."""
-    if not ds.fixed_size:
-        raise BenchError(f"{ds.name}: augmented datasets need images of one size")
-    family.check(value, ds.images.shape)
+    """Transform a dataset split with one family parameter and cache it (images of mixed
+    sizes are transformed one at a time and stored one array each)."""
+    check_param(family, value, ds)
     n = len(ds)
-    images = np.empty_like(ds.images)
+    images: np.ndarray | list = np.empty_like(ds.images) if ds.fixed_size else [None] * n
+    pixels = np.array([im.shape[0] * im.shape[1] for im in ds.images], dtype=np.float64)
     bits = np.empty(n) if family.is_codec else None
     file_bits = np.empty(n) if family.is_codec else None
     estimate = np.full(n, np.nan)
     psnr, ssim = np.empty(n), np.empty(n)
     with tqdm(total=n, unit="img", desc=f"{family.name}:{family.label(value)}",
               disable=not progress or None) as bar:
-        for start in range(0, n, CHUNK):
-            idx = range(start, min(n, start + CHUNK))
-            clean = ds.images[start:idx.stop]
-            res = family.fn(clean, value, image_rngs(seed, f"augment:{family.name}", 0, idx), ctx)
-            images[start:idx.stop] = res.images
+        for start, clean in ds.batches(CHUNK):
+            stop = start + len(clean)
+            res = family.fn(clean, value, image_rngs(seed, f"augment:{family.name}", 0,
+                                                     range(start, stop)), ctx)
+            if ds.fixed_size:
+                images[start:stop] = res.images
+            else:
+                images[start] = res.images[0]
             if bits is not None:
-                bits[start:idx.stop] = res.bits
-                file_bits[start:idx.stop] = res.file_bits if res.file_bits is not None else res.bits
+                bits[start:stop] = res.bits
+                file_bits[start:stop] = res.file_bits if res.file_bits is not None else res.bits
                 if res.estimated_bits is not None:
-                    estimate[start:idx.stop] = res.estimated_bits
-            psnr[start:idx.stop] = metrics.psnr(clean, res.images)
-            ssim[start:idx.stop] = metrics.ssim(clean, res.images)
-            bar.update(len(idx))
+                    estimate[start:stop] = res.estimated_bits
+            psnr[start:stop] = metrics.psnr(clean, res.images)
+            ssim[start:stop] = metrics.ssim(clean, res.images)
+            bar.update(len(clean))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / store.MANIFEST).unlink(missing_ok=True)  # the folder is incomplete until the end
-    files = {"images.npy": store.write_bytes(out / "images.npy", store.npy_bytes(images)),
+    for stale in ("images.npy", "images.npz"):
+        (out / stale).unlink(missing_ok=True)
+    name, data = _images_file(images)
+    files = {name: store.write_bytes(out / name, data),
              "labels.npy": store.write_bytes(out / "labels.npy", store.npy_bytes(ds.labels))}
-    pixels = int(np.prod(ds.images.shape[1:3]))
     manifest = {
         "format": "augmented-set/1", "dataset": ds.name, "split": ds.split,
         "family": family.name, "param": family.label(value), "seed": seed, "n_images": n,
-        "image_shape": list(ds.images.shape[1:]), "code_version": code_version(),
+        "image_shape": list(ds.images.shape[1:]) if ds.fixed_size else None,
+        "code_version": code_version(), "transform": provenance(family, value, ctx) if ctx else {},
         "psnr": _stats(psnr), "ssim": _stats(ssim),
     }
     if bits is not None:
@@ -87,8 +114,10 @@ def build_augmented(ds: Dataset, family: Family, value, out: Path, *, seed: int 
     return manifest
 
 
-def load_augmented(folder: Path, verify: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(images, labels, manifest) of a cached set; raises naming a damaged or missing file."""
+def load_augmented(folder: Path, verify: bool = True
+                   ) -> tuple[np.ndarray | list[np.ndarray], np.ndarray, dict]:
+    """(images, labels, manifest) of a cached set; raises naming a damaged or missing file.
+    Images come back as one array, or a list when the set holds mixed sizes."""
     folder = Path(folder)
     manifest = store.read_manifest(folder)
     if manifest is None:
@@ -99,16 +128,25 @@ def load_augmented(folder: Path, verify: bool = True) -> tuple[np.ndarray, np.nd
             raise IntegrityError(f"{path}: missing file of the augmented set")
         if verify and store.sha256_file(path) != digest:
             raise IntegrityError(f"{path}: damaged (sha256 differs from the manifest)")
-    return np.load(folder / "images.npy"), np.load(folder / "labels.npy"), manifest
+    if "images.npz" in manifest["files"]:
+        with np.load(folder / "images.npz") as z:
+            images = [z[k] for k in sorted(z.files)]
+    else:
+        images = np.load(folder / "images.npy")
+    return images, np.load(folder / "labels.npy"), manifest
 
 
 def ensure_augmented(ds: Dataset, family: Family, value, data_root: Path, *, seed: int = 0,
-                     progress: bool = True, device: str = "cpu") -> tuple[Path, dict]:
-    """The cached set for (ds, family, value): reused when it verifies, else (re)built."""
+                     progress: bool = True, device: str = "cpu",
+                     codec: tuple = ()) -> tuple[Path, dict]:
+    """The cached set for (ds, family, value): reused when it verifies and was made the
+    same way (same seed, size and, for a learned codec, the same codec), else (re)built."""
     folder = augmented_dir(data_root, ds.name, ds.split, family, value)
-    ctx = AugmentContext(ds.name, Path(data_root), device, progress)
+    ctx = AugmentContext(ds.name, Path(data_root), device, progress, codec)
     manifest = store.read_manifest(folder) if folder.is_dir() else None
-    if manifest is not None and manifest.get("n_images") == len(ds) and manifest.get("seed") == seed:
+    if (manifest is not None and manifest.get("n_images") == len(ds)
+            and manifest.get("seed") == seed
+            and manifest.get("transform", {}) == provenance(family, value, ctx)):
         try:
             load_augmented(folder)
             log.info("reusing %s (verified)", folder)

@@ -1,54 +1,75 @@
 """Learned-codec families: BLS (factorized prior) and BMSHJ (scale hyperprior).
 
 The transformed image is what the decoder makes of the real bitstream, and its bits are the
-range coder's bytes: the codec for (dataset, family, lambda) is trained on the dataset's
-train split once and cached (see ``benchmark.codecs.train``).
+range coder's bytes: the codec for (dataset, family, lambda, recipe) is trained on the
+dataset's train split once and cached (see ``benchmark.codecs.train``). Every cached set a
+codec made records that codec's recipe and checkpoint, so a set is rebuilt when its codec
+changes.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..codecs.models import CodecConfig, FactorizedPrior
-from ..codecs.train import checkpoint_path, config_hash, train_codec
-from ..datasets import load_dataset
+from ..codecs.models import FactorizedPrior
+from ..codecs.recipe import CodecRecipe, apply_overrides, default_recipe
+from ..codecs.train import checkpoint_path, train_codec
+from ..datasets import Dataset, load_dataset
 from ..errors import BenchError
 from .registry import AugmentContext, Transformed, register_family
 
 LAMBDAS = (0.001, 0.003, 0.005, 0.012, 0.033, 0.05, 0.1)  # the thesis' grid
-TRAINING = {"steps": 3000, "batch_size": 32, "lr": 1e-3, "seed": 0}
 
 
-def default_config(family: str, channels: int, side: int) -> CodecConfig:
-    """A small codec for 28-32 px images; the published sizes (N=128, M=192, 4 stages) above."""
-    if side <= 64:
-        return CodecConfig(family, channels, N=32, M=48, depth=3)
-    return CodecConfig(family, channels, N=128, M=192, depth=4)
+@dataclass(frozen=True)
+class CodecEntry:
+    """Where the codec for (dataset, family, lambda, recipe) lives, and its recipe."""
+
+    recipe: CodecRecipe
+    lmbda: float
+    path: Path
+
+    def provenance(self, data_root: Path) -> dict:
+        return {"codec": self.recipe.as_dict(), "lambda": self.lmbda,
+                "recipe_digest": self.recipe.digest(),
+                "checkpoint": str(self.path.relative_to(data_root))}
 
 
+_TRAIN_SPLITS: dict[tuple, Dataset] = {}
 _LOADED: dict[tuple, FactorizedPrior] = {}
 
 
-def load_or_train(ctx: AugmentContext, family: str, lmbda: float, shape) -> FactorizedPrior:
-    """The cached codec for (dataset, family, lambda), trained on the train split if absent
-    (kept in memory for the chunks of one build)."""
-    key = (ctx.dataset, str(ctx.data_root), ctx.device, family, lmbda, shape[-1],
-           max(shape[1:3]), tuple(sorted(TRAINING.items())))
+def _train_split(ctx: AugmentContext) -> Dataset:
+    key = (ctx.dataset, str(ctx.data_root))
+    if key not in _TRAIN_SPLITS:
+        _TRAIN_SPLITS.clear()
+        _TRAIN_SPLITS[key] = load_dataset(ctx.dataset, "train", ctx.data_root)
+    return _TRAIN_SPLITS[key]
+
+
+def codec_entry(ctx: AugmentContext, family: str, lmbda: float) -> CodecEntry:
+    """The codec a learned family uses on ``ctx.dataset``: trained on its train split, with
+    the default recipe for that split's image size and the context's overrides."""
+    train = _train_split(ctx)
+    side = max(max(im.shape[:2]) for im in train.images)
+    recipe = apply_overrides(default_recipe(family, train.channels, side, train.fixed_size),
+                             ctx.codec)
+    return CodecEntry(recipe, lmbda, checkpoint_path(ctx.data_root, ctx.dataset, recipe, lmbda))
+
+
+def load_or_train(ctx: AugmentContext, family: str, lmbda: float) -> FactorizedPrior:
+    """The cached codec for (dataset, family, lambda, recipe), trained if absent (kept in
+    memory for the chunks of one build)."""
+    entry = codec_entry(ctx, family, lmbda)
+    key = (entry.path, ctx.device)
     if key not in _LOADED:
         _LOADED.clear()
-        _LOADED[key] = _load_or_train(ctx, family, lmbda, shape)
+        _LOADED[key] = train_codec(_train_split(ctx).images, entry.recipe, lmbda, entry.path,
+                                   device=ctx.device, progress=ctx.progress)
     return _LOADED[key]
-
-
-def _load_or_train(ctx: AugmentContext, family: str, lmbda: float, shape) -> FactorizedPrior:
-    config = default_config(family, shape[-1], max(shape[1:3]))
-    digest = config_hash(config, **TRAINING)
-    path = checkpoint_path(ctx.data_root, ctx.dataset, config, lmbda, digest)
-    train = load_dataset(ctx.dataset, "train", ctx.data_root)
-    if not train.fixed_size:
-        raise BenchError(f"{ctx.dataset}: codec training needs images of one size")
-    return train_codec(train.images, config, lmbda, path, device=ctx.device,
-                       progress=ctx.progress, **TRAINING)
 
 
 def codec_transform(model: FactorizedPrior, images: np.ndarray, device: str = "cpu",
@@ -72,13 +93,15 @@ def _check_lambda(lmbda, shape):
 
 
 def _family(name: str):
+    def provenance(lmbda, ctx: AugmentContext) -> dict:
+        return codec_entry(ctx, name, float(lmbda)).provenance(ctx.data_root)
+
     @register_family(name, param="lambda > 0 (loss = bpp + lambda 255^2 MSE)", grid=LAMBDAS,
-                     check=_check_lambda, is_codec=True)
+                     check=_check_lambda, is_codec=True, provenance=provenance)
     def transform(images, lmbda, rngs, ctx=None):
         if ctx is None:
             raise BenchError(f"{name}: a learned codec needs the dataset it was trained on")
-        return codec_transform(load_or_train(ctx, name, float(lmbda), images.shape), images,
-                               ctx.device)
+        return codec_transform(load_or_train(ctx, name, float(lmbda)), images, ctx.device)
     return transform
 
 

@@ -43,6 +43,7 @@ class AugmentContext:
     data_root: Path
     device: str = "cpu"
     progress: bool = True
+    codec: tuple = ()  # learned-codec recipe overrides, from ``recipe.parse_overrides``
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class Family:
     parse: Callable[[str], object]
     check: Callable[[object, tuple[int, ...]], None]  # (param, image shape) -> raise BenchError
     is_codec: bool = False
+    # (param, ctx) -> what else decides the output (a learned codec's recipe and checkpoint);
+    # recorded in the cache manifest, and a cached set whose record differs is rebuilt
+    provenance: Callable[[object, AugmentContext], dict] | None = None
 
     def label(self, value) -> str:
         """The parameter as it appears in paths and reports."""
@@ -65,10 +69,11 @@ _FAMILIES: dict[str, Family] = {}
 
 def register_family(name: str, *, param: str, grid: Sequence, parse: Callable[[str], object] = float,
                     check: Callable[[object, tuple[int, ...]], None] | None = None,
-                    is_codec: bool = False):
+                    is_codec: bool = False,
+                    provenance: Callable[[object, AugmentContext], dict] | None = None):
     def wrap(fn):
         _FAMILIES[name] = Family(name, fn, param, tuple(grid), parse,
-                                 check or (lambda value, shape: None), is_codec)
+                                 check or (lambda value, shape: None), is_codec, provenance)
         return fn
     return wrap
 

@@ -2,13 +2,15 @@
 
 Loss (the published codecs' convention): bpp + lambda * 255^2 * MSE on [0, 1] images, plus
 the entropy bottleneck's auxiliary quantile loss on its own optimiser. Checkpoints live in
-``<data-root>/codecs/<dataset>/<family>/<lambda>/<config hash>/codec.pt``.
+``<data-root>/codecs/<dataset>/<family>/<lambda>/<recipe digest>/codec.pt``.
+
+Photographs (and any set of mixed sizes) are seen through random square crops, one image
+drawn uniformly per crop, as learned codecs are usually trained; small fixed-size images
+are used whole.
 """
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import logging
 import math
 from pathlib import Path
@@ -21,20 +23,15 @@ from corruptions import store
 
 from ..datasets import dataset_slug
 from ..errors import BenchError
-from .models import CodecConfig, FactorizedPrior, build_codec
+from .models import FactorizedPrior, build_codec
+from .recipe import CodecRecipe
 
 log = logging.getLogger(__name__)
 
 
-def config_hash(config: CodecConfig, steps: int, batch_size: int, lr: float, seed: int) -> str:
-    text = json.dumps({**config.as_dict(), "steps": steps, "batch_size": batch_size, "lr": lr,
-                       "seed": seed}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def checkpoint_path(data_root: Path, dataset: str, config: CodecConfig, lmbda: float,
-                    digest: str) -> Path:
-    return Path(data_root) / "codecs" / dataset_slug(dataset) / config.family / f"{lmbda:g}" / digest / "codec.pt"
+def checkpoint_path(data_root: Path, dataset: str, recipe: CodecRecipe, lmbda: float) -> Path:
+    return (Path(data_root) / "codecs" / dataset_slug(dataset) / recipe.config.family
+            / f"{lmbda:g}" / recipe.digest() / "codec.pt")
 
 
 def rd_loss(model: FactorizedPrior, x: torch.Tensor, lmbda: float) -> tuple[torch.Tensor, float, float]:
@@ -52,20 +49,51 @@ def _save(path: Path, state: dict) -> None:
     store.write_bytes(path, buf.getvalue())
 
 
-def train_codec(images: np.ndarray, config: CodecConfig, lmbda: float, path: Path, *,
-                steps: int, batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
-                device: str = "cpu", save_every: int = 500, progress: bool = True) -> FactorizedPrior:
+class _Batches:
+    """Seeded training batches: whole images, or random ``patch``-pixel crops."""
+
+    def __init__(self, images: np.ndarray | list[np.ndarray], batch_size: int, patch: int):
+        if not patch and not isinstance(images, np.ndarray):
+            raise BenchError("codec training on images of mixed sizes needs crops "
+                             "(--codec patch=SIDE)")
+        if patch:
+            small = min(min(im.shape[:2]) for im in images)
+            if patch > small:
+                raise BenchError(f"--codec patch={patch} is larger than the smallest training "
+                                 f"image side ({small} px)")
+        self.images, self.batch_size, self.patch = images, batch_size, patch
+
+    def draw(self, gen: np.random.Generator) -> torch.Tensor:
+        idx = gen.integers(0, len(self.images), self.batch_size)
+        if self.patch:
+            crops = []
+            for i in idx:
+                im = self.images[i]
+                y = gen.integers(0, im.shape[0] - self.patch + 1)
+                x = gen.integers(0, im.shape[1] - self.patch + 1)
+                crops.append(im[y:y + self.patch, x:x + self.patch])
+            batch = np.stack(crops)
+        else:
+            batch = self.images[idx]
+        return torch.from_numpy(batch).permute(0, 3, 1, 2)
+
+
+def train_codec(images: np.ndarray | list[np.ndarray], recipe: CodecRecipe, lmbda: float,
+                path: Path, *, device: str = "cpu", save_every: int = 500,
+                progress: bool = True) -> FactorizedPrior:
     """Train (or resume, or load when finished) the codec cached at ``path``."""
     if not lmbda > 0:
         raise BenchError(f"lambda must be > 0, got {lmbda}")
-    torch.manual_seed(seed)
+    config, steps, lr = recipe.config, recipe.steps, recipe.lr
+    batches = _Batches(images, recipe.batch_size, recipe.patch)
+    torch.manual_seed(recipe.seed)
     model = build_codec(config).to(device)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     opt = torch.optim.Adam(main_params, lr=lr)
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr / 20)
-    step, gen = 0, np.random.default_rng(seed)
+    step, gen = 0, np.random.default_rng(recipe.seed)
     if path.exists():
         state = torch.load(path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
@@ -77,17 +105,15 @@ def train_codec(images: np.ndarray, config: CodecConfig, lmbda: float, path: Pat
         if step >= steps:
             return model.eval()
         log.info("resuming %s at step %d", path, step)
-    data = torch.from_numpy(images).permute(0, 3, 1, 2)
     model.train()
     with tqdm(total=steps, initial=step, desc=f"{config.family} lambda={lmbda:g}",
               disable=not progress or None) as bar:
         while step < steps:
-            idx = gen.integers(0, len(data), batch_size)
-            x = data[idx].to(device, torch.float32) / 255
+            x = batches.draw(gen).to(device, torch.float32) / 255
             loss, bpp, mse = rd_loss(model, x, lmbda)
             if not math.isfinite(float(loss.detach())):
                 raise BenchError(f"non-finite loss at step {step} (lambda {lmbda:g}); "
-                                 "try a smaller --lr")
+                                 "try a smaller learning rate (--codec lr=...)")
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(main_params, 1.0)
@@ -103,5 +129,5 @@ def train_codec(images: np.ndarray, config: CodecConfig, lmbda: float, path: Pat
                 _save(path, {"model": model.state_dict(), "opt": opt.state_dict(),
                              "aux_opt": aux_opt.state_dict(), "sched": sched.state_dict(),
                              "step": step, "rng": gen, "torch_rng": torch.get_rng_state(),
-                             "config": config.as_dict(), "lmbda": lmbda})
+                             "recipe": recipe.as_dict(), "lmbda": lmbda})
     return model.eval()

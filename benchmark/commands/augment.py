@@ -10,9 +10,11 @@ from corruptions.build import resolve_device
 
 from ..augment import family_names, get_family, parse_params
 from ..augment.analysis import mean_log_spectrum, plot_rd, plot_spectrum, rd_rows
-from ..augment.cache import ensure_augmented, load_augmented
+from ..augment.cache import check_param, ensure_augmented, load_augmented
+from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset, resolve_data_root
-from .common import add_data_args, positive_int
+from ..errors import BenchError
+from .common import add_codec_arg, add_data_args, positive_int
 
 
 def add_parsers(sub) -> None:
@@ -24,20 +26,23 @@ def add_parsers(sub) -> None:
     p.add_argument("--limit", type=positive_int, default=None, help="first N images only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (learned codecs)")
+    add_codec_arg(p)
     p.set_defaults(func=cmd_augment)
 
 
 def cmd_augment(args: argparse.Namespace) -> int:
     family = get_family(args.family)
     values = parse_params(family, args.param) or list(family.grid)
+    codec = parse_overrides(args.codec)
     ds = _load_limited(args)
     for v in values:
-        family.check(v, ds.images.shape)
+        check_param(family, v, ds)
     root = resolve_data_root(args.data_root)
     device = resolve_device(args.device)
     print(f"{'param':>10} {'bpp (payload)':>16} {'bpp (file)':>14} {'PSNR dB':>14} {'SSIM':>14}  folder")
     for v in values:
-        folder, m = ensure_augmented(ds, family, v, root, seed=args.seed, device=device)
+        folder, m = ensure_augmented(ds, family, v, root, seed=args.seed, device=device,
+                                     codec=codec)
         bpp = (f"{m['bpp']['mean']:.3f}±{m['bpp']['std']:.3f}", f"{m['file_bpp']['mean']:.2f}"
                ) if "bpp" in m else ("-", "-")
         print(f"{m['param']:>10} {bpp[0]:>16} {bpp[1]:>14} "
@@ -53,6 +58,7 @@ def add_analysis_parsers(sub) -> None:
     r.add_argument("--limit", type=positive_int, default=None, help="first N images only")
     r.add_argument("--out", default=None, help="folder for rd.json and rd.png (default: runs/rd)")
     r.add_argument("--device", default="auto")
+    add_codec_arg(r)
     r.set_defaults(func=cmd_rd)
 
     s = sub.add_parser("spectrum", help="mean log-magnitude DFT of transformed training images")
@@ -62,6 +68,7 @@ def add_analysis_parsers(sub) -> None:
     s.add_argument("--limit", type=positive_int, default=None)
     s.add_argument("--out", default=None, help="folder (default: runs/spectrum)")
     s.add_argument("--device", default="auto")
+    add_codec_arg(s)
     s.set_defaults(func=cmd_spectrum)
 
 
@@ -72,8 +79,10 @@ def _load_limited(args):
 
 def cmd_rd(args: argparse.Namespace) -> int:
     families = [get_family(f.strip()) for f in args.families.split(",") if f.strip()]
+    codec = parse_overrides(args.codec)
     ds = _load_limited(args)
-    rows = rd_rows(ds, families, resolve_data_root(args.data_root), resolve_device(args.device))
+    rows = rd_rows(ds, families, resolve_data_root(args.data_root), resolve_device(args.device),
+                   codec=codec)
     out = Path(args.out or "runs/rd")
     out.mkdir(parents=True, exist_ok=True)
     store.write_bytes(out / "rd.json", (json.dumps(rows, indent=1) + "\n").encode())
@@ -91,15 +100,19 @@ def cmd_rd(args: argparse.Namespace) -> int:
 def cmd_spectrum(args: argparse.Namespace) -> int:
     family = get_family(args.family)
     values = parse_params(family, args.param)
+    codec = parse_overrides(args.codec)
     ds = _load_limited(args)
+    if not ds.fixed_size:
+        raise BenchError(f"{args.dataset} [{args.split}]: a mean spectrum needs images of one size")
     for v in values:
-        family.check(v, ds.images.shape)
+        check_param(family, v, ds)
     root = resolve_data_root(args.data_root)
     out = Path(args.out or "runs/spectrum")
     out.mkdir(parents=True, exist_ok=True)
     subjects = [("original", ds.images)]
     for v in values:
-        folder, _ = ensure_augmented(ds, family, v, root, device=resolve_device(args.device))
+        folder, _ = ensure_augmented(ds, family, v, root, device=resolve_device(args.device),
+                                     codec=codec)
         subjects.append((f"{family.name}_{family.label(v)}", load_augmented(folder)[0]))
     for name, images in subjects:
         spec = mean_log_spectrum(images)

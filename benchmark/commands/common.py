@@ -7,10 +7,17 @@ import os
 
 def add_data_args(p: argparse.ArgumentParser, split_default: str = "test") -> None:
     p.add_argument("--dataset", required=True,
-                   help="fashion-mnist, mnist, cifar10, cifar100, kodak, skimage, imagefolder:PATH")
+                   help="fashion-mnist, mnist, cifar10, cifar100, kodak, skimage, photos, "
+                        "imagefolder:PATH")
     p.add_argument("--split", default=split_default, help="train, validation, test or all")
     p.add_argument("--data-root", default=None,
                    help="where datasets live (default: $BENCH_DATA, else ./data)")
+
+
+def add_codec_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--codec", default=None, metavar="KEY=VALUE,...",
+                   help="learned-codec recipe overrides: N, M, depth, steps, batch_size, lr, "
+                        "seed, patch (e.g. N=64,M=96,steps=2000)")
 
 
 def int_list(text: str) -> list[int]:

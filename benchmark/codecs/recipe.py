@@ -1,0 +1,78 @@
+"""What a cached codec is: its architecture and how it was trained.
+
+A recipe's digest names the checkpoint folder, so two codecs share a cache entry only when
+every choice that shapes their weights agrees. Users change a recipe with a compact
+override string, the same on every command (``--codec N=64,M=96,steps=2000``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields, replace
+
+from ..errors import BenchError
+from .models import CodecConfig
+
+SMALL_SIDE = 64  # training images up to this side get the small codec, whole-image batches
+
+
+@dataclass(frozen=True)
+class CodecRecipe:
+    config: CodecConfig
+    steps: int = 3000
+    batch_size: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+    patch: int = 0  # side of the random training crops; 0: whole images
+
+    def as_dict(self) -> dict:
+        return {**self.config.as_dict(), **{f.name: getattr(self, f.name)
+                                            for f in fields(self) if f.name != "config"}}
+
+    def digest(self) -> str:
+        d = self.as_dict()
+        if not d["patch"]:  # whole-image recipes keep the digests they had before crops existed
+            del d["patch"]
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def default_recipe(family: str, channels: int, side: int, fixed_size: bool = True) -> CodecRecipe:
+    """A small codec on whole images for 28-32 px datasets; the published sizes (N=128,
+    M=192, 4 stages) on 128 px crops for photographs and any set of mixed sizes."""
+    if fixed_size and side <= SMALL_SIDE:
+        return CodecRecipe(CodecConfig(family, channels, N=32, M=48, depth=3))
+    return CodecRecipe(CodecConfig(family, channels, N=128, M=192, depth=4), batch_size=16,
+                       patch=128)
+
+
+_KEYS = {"N": int, "M": int, "depth": int, "steps": int, "batch_size": int, "lr": float,
+         "seed": int, "patch": int}
+
+
+def parse_overrides(text: str | None) -> tuple[tuple[str, object], ...]:
+    """``"N=64,M=96"`` -> (("M", 96), ("N", 64)): sorted, hashable, checked."""
+    if not text:
+        return ()
+    out = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = (s.strip() for s in part.partition("="))
+        if not sep or key not in _KEYS:
+            raise BenchError(f"--codec: cannot read {part.strip()!r}; expected KEY=VALUE with "
+                             f"KEY one of {', '.join(_KEYS)}")
+        try:
+            v = _KEYS[key](value)
+        except ValueError:
+            raise BenchError(f"--codec: {key} must be {_KEYS[key].__name__}, got {value!r}") from None
+        if key != "seed" and not v > 0 and not (key == "patch" and v == 0):
+            raise BenchError(f"--codec: {key} must be > 0, got {value!r}")
+        out[key] = v
+    return tuple(sorted(out.items()))
+
+
+def apply_overrides(recipe: CodecRecipe, overrides: tuple[tuple[str, object], ...]) -> CodecRecipe:
+    arch = {k: v for k, v in overrides if k in ("N", "M", "depth")}
+    train = {k: v for k, v in overrides if k not in arch}
+    return replace(recipe, config=replace(recipe.config, **arch), **train)
+
