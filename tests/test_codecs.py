@@ -10,6 +10,7 @@ import torch
 from benchmark.augment import get_family
 from benchmark.augment import learned
 from benchmark.augment.cache import ensure_augmented
+from benchmark.augment.registry import AugmentContext
 from benchmark.cli import main
 from benchmark.codecs import train as training
 from benchmark.codecs.layers import GDN
@@ -143,9 +144,29 @@ def test_recipes_default_by_image_size_and_take_overrides():
     assert (tuned.config.N, tuned.config.M, tuned.steps, tuned.lr) == (64, 96, 10, 5e-4)
     assert tuned.digest() != big.digest() and tuned.digest() == apply_overrides(
         big, parse_overrides("N=64,M=96,lr=0.0005,steps=10")).digest()
-    for bad in ("N", "X=3", "N=0", "steps=ten", "lr=-1"):
+    for bad in ("N", "X=3", "N=0", "steps=ten", "lr=-1", "init_lmbda=0.1"):
         with pytest.raises(BenchError, match="--codec"):
             parse_overrides(bad)
+
+
+def test_warm_start_fine_tunes_the_base_codec(tmp_path):
+    ds = load_dataset("fashion-mnist", "test").head(8)
+    warm = parse_overrides("N=8,M=8,steps=4,batch_size=4,init_lmbda=0.1,init_steps=6")
+    ctx = AugmentContext("fashion-mnist", tmp_path, progress=False, codec=warm)
+    entry = learned.codec_entry(ctx, "bls", 0.01)
+    _, m = ensure_augmented(ds, get_family("bls"), 0.01, tmp_path, progress=False, codec=warm)
+    assert m["transform"]["codec"]["init_lmbda"] == 0.1
+    base = entry.recipe.base()
+    assert (base.steps, base.init_lmbda) == (6, 0) and base.digest() != entry.recipe.digest()
+    base_ckpt = torch.load(training.checkpoint_path(tmp_path, "fashion-mnist", base, 0.1),
+                           weights_only=False)
+    tuned = torch.load(entry.path, weights_only=False)
+    assert base_ckpt["step"] == 6 and tuned["step"] == 4 and tuned["lmbda"] == 0.01
+    # the fine-tuned codec moved away from the base, but not as far as a fresh one would be
+    fresh = build_codec(base.config).state_dict()
+    w = "g_a.0.weight"
+    moved = (tuned["model"][w] - base_ckpt["model"][w]).abs().max()
+    assert 0 < moved < (fresh[w] - base_ckpt["model"][w]).abs().max()
 
 
 def test_training_on_crops_of_photos_of_mixed_sizes(tmp_path):

@@ -67,9 +67,20 @@ def load_or_train(ctx: AugmentContext, family: str, lmbda: float) -> FactorizedP
     key = (entry.path, ctx.device)
     if key not in _LOADED:
         _LOADED.clear()
-        _LOADED[key] = train_codec(_train_split(ctx).images, entry.recipe, lmbda, entry.path,
-                                   device=ctx.device, progress=ctx.progress)
+        _LOADED[key] = _train(ctx, entry)
     return _LOADED[key]
+
+
+def _train(ctx: AugmentContext, entry: CodecEntry) -> FactorizedPrior:
+    images, recipe = _train_split(ctx).images, entry.recipe
+    init = None
+    if recipe.init_lmbda and not entry.path.exists():
+        base = recipe.base()
+        init = train_codec(images, base, recipe.init_lmbda,
+                           checkpoint_path(ctx.data_root, ctx.dataset, base, recipe.init_lmbda),
+                           device=ctx.device, progress=ctx.progress)
+    return train_codec(images, recipe, entry.lmbda, entry.path, device=ctx.device,
+                       progress=ctx.progress, init=init)
 
 
 def codec_transform(model: FactorizedPrior, images: np.ndarray, device: str = "cpu",

@@ -24,6 +24,14 @@ class CodecRecipe:
     lr: float = 1e-3
     seed: int = 0
     patch: int = 0  # side of the random training crops; 0: whole images
+    # Warm start: begin from the codec of this lambda (same recipe, trained from scratch for
+    # ``init_steps``), then train ``steps`` more at the target lambda. 0: from scratch.
+    init_lmbda: float = 0.0
+    init_steps: int = 0
+
+    def base(self) -> CodecRecipe:
+        """The from-scratch recipe a warm-started codec begins from."""
+        return replace(self, steps=self.init_steps, init_lmbda=0.0, init_steps=0)
 
     def as_dict(self) -> dict:
         return {**self.config.as_dict(), **{f.name: getattr(self, f.name)
@@ -31,8 +39,9 @@ class CodecRecipe:
 
     def digest(self) -> str:
         d = self.as_dict()
-        if not d["patch"]:  # whole-image recipes keep the digests they had before crops existed
-            del d["patch"]
+        for key in ("patch", "init_lmbda", "init_steps"):  # digests from before these existed
+            if not d[key]:
+                del d[key]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -46,7 +55,8 @@ def default_recipe(family: str, channels: int, side: int, fixed_size: bool = Tru
 
 
 _KEYS = {"N": int, "M": int, "depth": int, "steps": int, "batch_size": int, "lr": float,
-         "seed": int, "patch": int}
+         "seed": int, "patch": int, "init_lmbda": float, "init_steps": int}
+_MAY_BE_ZERO = {"seed", "patch", "init_lmbda", "init_steps"}
 
 
 def parse_overrides(text: str | None) -> tuple[tuple[str, object], ...]:
@@ -65,9 +75,11 @@ def parse_overrides(text: str | None) -> tuple[tuple[str, object], ...]:
             v = _KEYS[key](value)
         except ValueError:
             raise BenchError(f"--codec: {key} must be {_KEYS[key].__name__}, got {value!r}") from None
-        if key != "seed" and not v > 0 and not (key == "patch" and v == 0):
+        if not (v > 0 or (key in _MAY_BE_ZERO and v == 0) or key == "seed"):
             raise BenchError(f"--codec: {key} must be > 0, got {value!r}")
         out[key] = v
+    if bool(out.get("init_lmbda")) != bool(out.get("init_steps")):
+        raise BenchError("--codec: a warm start needs both init_lmbda and init_steps")
     return tuple(sorted(out.items()))
 
 

@@ -79,9 +79,10 @@ class _Batches:
 
 
 def train_codec(images: np.ndarray | list[np.ndarray], recipe: CodecRecipe, lmbda: float,
-                path: Path, *, device: str = "cpu", save_every: int = 500,
-                progress: bool = True) -> FactorizedPrior:
-    """Train (or resume, or load when finished) the codec cached at ``path``."""
+                path: Path, *, device: str = "cpu", save_every: int = 500, progress: bool = True,
+                init: FactorizedPrior | None = None) -> FactorizedPrior:
+    """Train (or resume, or load when finished) the codec cached at ``path``; a fresh run
+    starts from the weights of ``init`` when given (a warm start, see ``CodecRecipe``)."""
     if not lmbda > 0:
         raise BenchError(f"lambda must be > 0, got {lmbda}")
     config, steps, lr = recipe.config, recipe.steps, recipe.lr
@@ -94,6 +95,8 @@ def train_codec(images: np.ndarray | list[np.ndarray], recipe: CodecRecipe, lmbd
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr / 20)
     step, gen = 0, np.random.default_rng(recipe.seed)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
     if path.exists():
         state = torch.load(path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
