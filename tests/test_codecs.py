@@ -144,7 +144,8 @@ def test_recipes_default_by_image_size_and_take_overrides():
     assert (tuned.config.N, tuned.config.M, tuned.steps, tuned.lr) == (64, 96, 10, 5e-4)
     assert tuned.digest() != big.digest() and tuned.digest() == apply_overrides(
         big, parse_overrides("N=64,M=96,lr=0.0005,steps=10")).digest()
-    for bad in ("N", "X=3", "N=0", "steps=ten", "lr=-1", "init_lmbda=0.1"):
+    assert parse_overrides("seed=0,patch=0") == (("patch", 0), ("seed", 0))
+    for bad in ("N", "X=3", "N=0", "steps=ten", "lr=-1", "seed=-1", "init_lmbda=0.1"):
         with pytest.raises(BenchError, match="--codec"):
             parse_overrides(bad)
 

@@ -75,8 +75,9 @@ def parse_overrides(text: str | None) -> tuple[tuple[str, object], ...]:
             v = _KEYS[key](value)
         except ValueError:
             raise BenchError(f"--codec: {key} must be {_KEYS[key].__name__}, got {value!r}") from None
-        if not (v > 0 or (key in _MAY_BE_ZERO and v == 0) or key == "seed"):
-            raise BenchError(f"--codec: {key} must be > 0, got {value!r}")
+        if not (v > 0 or (key in _MAY_BE_ZERO and v == 0)):
+            bound = ">= 0" if key in _MAY_BE_ZERO else "> 0"
+            raise BenchError(f"--codec: {key} must be {bound}, got {value!r}")
         out[key] = v
     if bool(out.get("init_lmbda")) != bool(out.get("init_steps")):
         raise BenchError("--codec: a warm start needs both init_lmbda and init_steps")
@@ -87,4 +88,3 @@ def apply_overrides(recipe: CodecRecipe, overrides: tuple[tuple[str, object], ..
     arch = {k: v for k, v in overrides if k in ("N", "M", "depth")}
     train = {k: v for k, v in overrides if k not in arch}
     return replace(recipe, config=replace(recipe.config, **arch), **train)
-
