@@ -70,6 +70,27 @@ def test_decoding_the_bytes_gives_the_encoders_latents_exactly(family, fmnist):
     assert torch.equal(got, want)
 
 
+@pytest.mark.parametrize("family", ["bls", "bmshj"])
+def test_symbols_outside_the_coding_range_are_escaped_not_clipped(family):
+    torch.manual_seed(0)
+    model = build_codec(CodecConfig(family, 3, N=16, M=16, depth=2)).eval()
+    eb = model.entropy_bottleneck
+    with torch.no_grad():  # a narrow range and large latents: many symbols fall outside
+        eb.quantiles.data[:] = torch.tensor([-1.0, 0.0, 1.0])
+        model.g_a[0].weight.mul_(20)
+        if family == "bmshj":
+            model.h_a[0].weight.mul_(20)
+    x = torch.rand(2, 3, 32, 48)
+    with torch.no_grad():
+        y = model.g_a(_pad(x, model.multiple))
+        coded = y if family == "bls" else model.h_a(y.abs())
+        lo, hi = (v.view(1, -1, 1, 1) for v in eb.support())
+        symbols = eb.quantize(coded)
+        assert ((symbols < lo) | (symbols > hi)).sum() > 10
+        want = model.g_s(model.latents(x)[0])[..., :32, :48].clamp(0, 1)
+    assert torch.equal(model.decompress(model.compress(x), (32, 48)), want)
+
+
 def test_rate_falls_with_lambda_and_bytes_match_the_estimate(trained):
     test = load_dataset("fashion-mnist", "test").head(300).images
     real = {}

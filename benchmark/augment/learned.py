@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..codecs.models import FactorizedPrior
+from ..codecs.models import BITSTREAM_FORMAT, FactorizedPrior
 from ..codecs.recipe import CodecRecipe, apply_overrides, default_recipe
 from ..codecs.train import checkpoint_path, train_codec
 from ..datasets import Dataset, load_dataset
@@ -34,7 +34,7 @@ class CodecEntry:
 
     def provenance(self, data_root: Path) -> dict:
         return {"codec": self.recipe.as_dict(), "lambda": self.lmbda,
-                "recipe_digest": self.recipe.digest(),
+                "recipe_digest": self.recipe.digest(), "bitstream": BITSTREAM_FORMAT,
                 "checkpoint": str(self.path.relative_to(data_root))}
 
 

@@ -15,6 +15,9 @@ from torch import nn
 from .layers import lower_bound
 
 LIKELIHOOD_BOUND = 1e-9
+# Probability of the escape symbol of a factorized table (about 20 bits when it is used); an
+# escaped value is then coded on its own with a wide model (see ``models``).
+ESCAPE_MASS = 1e-6
 
 
 def quantize_noise(x: torch.Tensor, training: bool, offset: torch.Tensor | float = 0.0):
@@ -80,16 +83,17 @@ class EntropyBottleneck(nn.Module):
         return lo, hi
 
     def quantize(self, y: torch.Tensor) -> torch.Tensor:
-        """Rounded symbols (relative to the medians), clipped to the coding range."""
-        lo, hi = self.support()
-        s = torch.round(y - self.medians.view(1, -1, 1, 1))
-        return torch.maximum(torch.minimum(s, hi.view(1, -1, 1, 1).to(s)), lo.view(1, -1, 1, 1).to(s))
+        """Rounded symbols, relative to the medians. Not clipped: a symbol outside the coding
+        range is escaped by the coder, so an image unlike the training crops (a large flat
+        sky) still decodes to what the encoder rounded."""
+        return torch.round(y - self.medians.view(1, -1, 1, 1))
 
     def dequantize(self, symbols: torch.Tensor) -> torch.Tensor:
         return symbols + self.medians.view(1, -1, 1, 1)
 
     def pmf_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """(C, max support) probabilities and the per-channel offset of symbol 0."""
+        """(C, max support + 1) probabilities and the per-channel offset of symbol 0; the last
+        column is the escape symbol, for a value outside the channel's range."""
         lo, hi = self.support()
         width = int((hi - lo).max()) + 1
         grid = lo.view(-1, 1) + torch.arange(width, device=lo.device).view(1, -1)
@@ -97,9 +101,10 @@ class EntropyBottleneck(nn.Module):
         lower, upper = self._logits(values - 0.5, True), self._logits(values + 0.5, True)
         sign = -torch.sign(lower + upper)
         p = (torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower)).abs()[:, 0]
-        p = torch.where(grid <= hi.view(-1, 1), p, torch.zeros_like(p))
-        p = p / p.sum(1, keepdim=True)
-        return p.double().cpu().numpy().astype(np.float32), lo.cpu().numpy()
+        p = torch.where(grid <= hi.view(-1, 1), p, torch.zeros_like(p)).double()
+        p = p / p.sum(1, keepdim=True) * (1 - ESCAPE_MASS)
+        p = torch.cat([p, torch.full_like(p[:, :1], ESCAPE_MASS)], 1)
+        return p.cpu().numpy().astype(np.float32), lo.cpu().numpy()
 
 
 class GaussianConditional(nn.Module):

@@ -19,6 +19,11 @@ from .entropy import EntropyBottleneck, GaussianConditional, quantize_noise
 from .layers import GDN
 
 
+# Bumped whenever the coding of a latent changes (2: escaped symbols instead of clipping), so
+# cached sets made by an older coder are rebuilt.
+BITSTREAM_FORMAT = 2
+
+
 @dataclass(frozen=True)
 class CodecConfig:
     family: str = "bls"
@@ -183,6 +188,9 @@ class ScaleHyperprior(FactorizedPrior):
 _CATEGORICAL = constriction.stream.model.Categorical(perfect=False)
 _GAUSSIAN = constriction.stream.model.QuantizedGaussian(-GaussianConditional.MAX_SYMBOL,
                                                         GaussianConditional.MAX_SYMBOL)
+# escaped factorized symbols: rare, so a plain wide model (about 13 bits each) will do
+_ESCAPE_MAX = 2**15
+_ESCAPED = constriction.stream.model.QuantizedLaplace(-_ESCAPE_MAX, _ESCAPE_MAX, 0.0, 512.0)
 
 
 def _latent_shape(shape, multiple, depth) -> tuple[int, int]:
@@ -190,28 +198,40 @@ def _latent_shape(shape, multiple, depth) -> tuple[int, int]:
     return (h + (-h) % multiple) // 2**depth, (w + (-w) % multiple) // 2**depth
 
 
-def _factorized_rows(eb: EntropyBottleneck, hw: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each latent's probability row and symbol offset, for one image's (C, h, w) latents."""
+def _factorized_rows(eb: EntropyBottleneck, hw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each latent's probability row (last entry: escape), symbol offset and number of
+    in-range symbols, for one image's (C, h, w) latents."""
     pmf, lo = eb.pmf_table()
-    return np.repeat(pmf, hw, axis=0), np.repeat(lo, hw)
+    width = (pmf[:, :-1] > 0).sum(1)
+    return np.repeat(pmf, hw, axis=0), np.repeat(lo, hw), np.repeat(width, hw)
 
 
 def _encode_factorized(symbols: torch.Tensor, tables, enc=None):
-    """Range-code one image's (C, h, w) symbols with the per-channel tables."""
-    rows, lo = tables
+    """Range-code one image's (C, h, w) symbols with the per-channel tables; a symbol out of
+    its channel's range is sent as the escape symbol, then by value with a wide model."""
+    rows, lo, width = tables
     own = enc is None
     enc = enc or constriction.stream.queue.RangeEncoder()
-    idx = symbols.cpu().numpy().astype(np.int64).reshape(-1) - lo
+    sym = symbols.cpu().numpy().astype(np.int64).reshape(-1)
+    idx = sym - lo
+    escaped = (idx < 0) | (idx >= width)
+    idx[escaped] = rows.shape[1] - 1
     enc.encode(idx.astype(np.int32), _CATEGORICAL, rows)
+    if escaped.any():
+        enc.encode(np.clip(sym[escaped], -_ESCAPE_MAX, _ESCAPE_MAX).astype(np.int32), _ESCAPED)
     return enc.get_compressed().tobytes() if own else None
 
 
 def _decode_factorized(eb: EntropyBottleneck, tables, lat, stream=None, dec=None) -> torch.Tensor:
-    rows, lo = tables
+    rows, lo, _ = tables
     dec = dec or constriction.stream.queue.RangeDecoder(np.frombuffer(stream, np.uint32))
-    idx = dec.decode(_CATEGORICAL, rows).astype(np.int64) + lo
+    idx = dec.decode(_CATEGORICAL, rows).astype(np.int64)
+    sym = idx + lo
+    escaped = idx == rows.shape[1] - 1
+    if escaped.any():
+        sym[escaped] = dec.decode(_ESCAPED, int(escaped.sum()))
     c = eb.quantiles.shape[0]
-    return torch.from_numpy(idx.astype(np.float32)).view(c, *lat).to(eb.quantiles.device)
+    return torch.from_numpy(sym.astype(np.float32)).view(c, *lat).to(eb.quantiles.device)
 
 
 CODECS = {"bls": FactorizedPrior, "bmshj": ScaleHyperprior}
