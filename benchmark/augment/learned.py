@@ -54,7 +54,7 @@ def codec_entry(ctx: AugmentContext, family: str, lmbda: float) -> CodecEntry:
     """The codec a learned family uses on ``ctx.dataset``: trained on its train split, with
     the default recipe for that split's image size and the context's overrides."""
     train = _train_split(ctx)
-    side = max(max(im.shape[:2]) for im in train.images[:1 if train.fixed_size else None])
+    side = max(max(shape[:2]) for shape in train.shapes())
     recipe = apply_overrides(default_recipe(family, train.channels, side, train.fixed_size),
                              ctx.codec)
     return CodecEntry(recipe, lmbda, checkpoint_path(ctx.data_root, ctx.dataset, recipe, lmbda))
