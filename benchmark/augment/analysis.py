@@ -14,7 +14,7 @@ from .registry import Family
 def rd_rows(ds: Dataset, families: list[Family], data_root: Path, device: str = "cpu",
             progress: bool = True, codec: tuple = ()) -> list[dict]:
     """One row per (family, parameter of its grid): bpp, PSNR, SSIM (mean and std), and
-    for learned codecs the recipe digest of the codec that made it."""
+    for learned codecs the likelihood-estimated bpp and the recipe of the codec that made it."""
     rows = []
     for family in families:
         for value in family.grid:
