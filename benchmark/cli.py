@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from .errors import BenchError
+from corruptions.errors import BenchError
 
 
 class _Parser(argparse.ArgumentParser):

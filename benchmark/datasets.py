@@ -2,7 +2,7 @@
 
 Every loader returns a :class:`Dataset`; every failure a user can cause (unknown name or
 split, missing or damaged files, a download that cannot happen offline) is a
-:class:`~benchmark.errors.DataError` whose one-line message names the path involved, so the
+:class:`~corruptions.errors.DataError` whose one-line message names the path involved, so the
 CLI can print it and exit 2. New datasets register themselves the way timm registers models::
 
     @register_dataset("my-set")
@@ -40,7 +40,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import DataError
+from corruptions.errors import DataError
+from corruptions.registries import Registry
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", 
                          "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 Loader = Callable[[str, Path], "Dataset"]
-_REGISTRY: dict[str, Loader] = {}
+REGISTRY: Registry[Loader] = Registry("dataset", error=DataError)
 
 
 def dataset_slug(spec: str) -> str:
@@ -123,16 +124,13 @@ class Dataset:
         return self.subset(np.arange(min(max(n, 0), len(self))))
 
 
-def register_dataset(name: str) -> Callable[[Loader], Loader]:
+def register_dataset(name: str, *, override: bool = False) -> Callable[[Loader], Loader]:
     """Make ``load_dataset(name)`` call ``fn(split, data_root)``."""
-    def wrap(fn: Loader) -> Loader:
-        _REGISTRY[name] = fn
-        return fn
-    return wrap
+    return REGISTRY.decorator(name, lambda fn: fn, override=override)
 
 
 def dataset_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(REGISTRY)
 
 
 def resolve_data_root(data_root: str | Path | None = None) -> Path:
@@ -152,8 +150,8 @@ def load_dataset(spec: str, split: str = "test", data_root: str | Path | None = 
         if not path:
             raise DataError("imagefolder needs a path: imagefolder:PATH")
         ds = _load_imagefolder(Path(path).expanduser(), split)
-    elif spec in _REGISTRY:
-        ds = _REGISTRY[spec](split, resolve_data_root(data_root))
+    elif spec in REGISTRY:
+        ds = REGISTRY.get(spec)(split, resolve_data_root(data_root))
     else:
         raise DataError(f"unknown dataset {spec!r}; known: {', '.join(dataset_names())}, "
                         "or imagefolder:PATH")

@@ -12,10 +12,8 @@ reference refuses smaller images), extrapolated to the full volume on one core.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import json
 import logging
-import multiprocessing as mp
 import tempfile
 import time
 import warnings
@@ -27,10 +25,10 @@ from tqdm import tqdm
 import corruptions as C
 from corruptions import build as builder
 from corruptions import reference
+from corruptions.device import cpu_count
+from corruptions.errors import DataError
 
-from .commands.common import default_workers
 from .datasets import load_dataset
-from .errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +63,11 @@ def _seconds_per_pass(fn) -> float:
 
 def time_engine(images: np.ndarray, names: list[str], workers: int) -> dict[str, float]:
     """Seconds per corruption (all 5 severities), run as the builder runs it."""
-    chunks = builder.image_chunks(images, [str(i) for i in range(len(images))])
-    ctx = mp.get_context("spawn")
     seconds = {}
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=builder.init_worker,
-                                initargs=(images, 1)) as pool:
-        rows = builder.SharedRows((len(C.SEVERITIES) * len(images), *images.shape[1:]))
-        try:
-            for name in tqdm(names, desc="engine", unit="corruption", disable=None):
-                tasks = [builder.Task(name, s, idx, "imagenet", 0, "engine", "cpu", None,
-                                      profile=False, rows=(rows.name, rows.shape, k * len(images)))
-                         for k, s in enumerate(C.SEVERITIES) for idx, _ in chunks]
-                list(pool.map(builder.run_task, tasks))  # warm-up: caches, lazy imports
-                seconds[name] = _seconds_per_pass(lambda: list(pool.map(builder.run_task, tasks)))
-        finally:
-            rows.close()
+    with builder.corrupter(images, scale="imagenet", workers=workers) as corrupt:
+        for name in tqdm(names, desc="engine", unit="corruption", disable=None):
+            corrupt(name)  # warm-up: caches, lazy imports
+            seconds[name] = _seconds_per_pass(lambda: corrupt(name))
     return seconds
 
 
@@ -131,7 +119,7 @@ def full_build(data_root: str | None, workers: int) -> dict:
 def run(args: argparse.Namespace) -> int:
     images, source = centre_crops(args.data_root, args.size)
     names = C.names("common")
-    workers = default_workers()
+    workers = cpu_count()
     log.info("engine: %d crops of %d px from %s, %d workers", len(images), args.size, source, workers)
     engine_s = time_engine(images, names, workers)
     log.info("reference: imagecorruptions per-image loop (glass_blur is slow: minutes)")

@@ -10,12 +10,13 @@ all its tasks are done, and the manifest is rewritten after each one: that is wh
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import multiprocessing as mp
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from multiprocessing import shared_memory
 from pathlib import Path
@@ -25,11 +26,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from benchmark.errors import BenchError
-from benchmark.version import code_version
-
-from . import engine, reference, registry, store, tables
+from . import engine, files, reference, registry, store, tables
+from .device import resolve_device
+from .errors import BenchError
 from .spectrum import SpectrumAccumulator, combine
+from .version import code_version
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +72,6 @@ def check_backend(backend: str, scale: str | None) -> None:
     if backend == "imagecorruptions" and scale == "cifar":
         raise BenchError("--backend imagecorruptions implements only --scale imagenet")
 
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise BenchError(f"--device {device}: CUDA is not available on this machine")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise BenchError(f"--device must be auto, cpu or cuda[:N], got {device!r}")
-    return device
 
 
 # --------------------------------------------------------------------------- tasks
@@ -171,7 +163,7 @@ def run_task(task: Task, images=None):
         rel = f"{task.corruption}/{task.severity}/{nm}.png"
         path = Path(task.png_dir) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        hashes[rel] = store.write_bytes(path, store.png_bytes(img))
+        hashes[rel] = files.write_bytes(path, store.png_bytes(img))
     return task, hashes, acc
 
 
@@ -187,6 +179,41 @@ def image_chunks(images, names: Sequence[str]) -> list[tuple[tuple[int, ...], tu
             part = tuple(idx[k:k + size])
             out.append((part, tuple(names[i] for i in part)))
     return out
+
+
+# --------------------------------------------------------------------------- in memory
+@contextlib.contextmanager
+def corrupter(images: np.ndarray, *, scale: str, seed: int = 0,
+              severities: Sequence[int] = tables.SEVERITIES, workers: int = 1,
+              device: str = "cpu") -> Iterator[Callable[[str], np.ndarray]]:
+    """``corrupt(name) -> (S*N, H, W, C)`` uint8, severity-major, for fixed-size images in
+    memory: the builder's own tasks and worker pool without the files (what the speed
+    benchmark times, warm pool included)."""
+    chunks = image_chunks(images, [str(i) for i in range(len(images))])
+    pool = None
+    if workers > 1:
+        pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                      initializer=init_worker, initargs=(images, 1))
+    rows = SharedRows((len(severities) * len(images), *images.shape[1:]))
+
+    def corrupt(name: str) -> np.ndarray:
+        registry.get(name)
+        tasks = [Task(name, s, idx, scale, seed, "engine", device, None, profile=False,
+                      rows=(rows.name, rows.shape, k * len(images)))
+                 for k, s in enumerate(severities) for idx, _ in chunks]
+        if pool is None:
+            for t in tasks:
+                run_task(t, images)
+        else:
+            list(pool.map(run_task, tasks))
+        return rows.array.copy()
+
+    try:
+        yield corrupt
+    finally:
+        rows.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- build
@@ -213,7 +240,7 @@ def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, datase
                      limit, backend, choose_layout(images))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    store.remove_stale_temporaries(out)
+    files.remove_stale_temporaries(out)
     manifest = _start_manifest(out, spec, images, labels, names, resume)
     todo = [c for c in corruptions if c not in manifest["corruptions"]]
     skipped = [c for c in corruptions if c in manifest["corruptions"]]
@@ -254,7 +281,7 @@ def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, datase
             for p in list(getattr(pool, "_processes", {}).values()):
                 p.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
-        store.remove_stale_temporaries(out)
+        files.remove_stale_temporaries(out)
     elapsed = time.perf_counter() - start
     if todo:
         log.info("built %d corruption(s) x %d severities x %d images in %.1f s (%.0f img/s)",
@@ -280,13 +307,13 @@ def _run_all(tasks: list[Task], pool, images, bar) -> list:
 def _finish_corruption(out: Path, manifest: dict, spec: BuildSpec, name: str,
                        rows: np.ndarray | None, results: list) -> None:
     accs: dict[int, SpectrumAccumulator] = defaultdict(SpectrumAccumulator)
-    files: dict[str, str] = {}
+    written: dict[str, str] = {}
     for task, hashes, acc in results:
-        files.update(hashes or {})
+        written.update(hashes or {})
         accs[task.severity] = accs[task.severity].merge(acc)
     if rows is not None:
-        files[f"{name}.npy"] = store.write_bytes(out / f"{name}.npy", store.npy_bytes(rows))
-    manifest["files"].update(dict(sorted(files.items())))
+        written[f"{name}.npy"] = files.write_bytes(out / f"{name}.npy", files.npy_bytes(rows))
+    manifest["files"].update(dict(sorted(written.items())))
     manifest["profiles"][name] = profile_entry(name, spec, accs)
     order = registry.names("all")
     manifest["corruptions"] = sorted({*manifest["corruptions"], name},
@@ -331,7 +358,7 @@ def _start_manifest(out: Path, spec: BuildSpec, images, labels, names, resume: b
         "profiles": {},
     }
     labels_rel = store.LABELS
-    labels_bytes = store.npy_bytes(np.tile(np.asarray(labels, np.int64), len(spec.severities)))
+    labels_bytes = files.npy_bytes(np.tile(np.asarray(labels, np.int64), len(spec.severities)))
     if old is not None and resume:
         keys = ("format", *asdict(spec).keys(), "n_images")
         changed = [k for k in keys if old.get(k) != fresh.get(k)
@@ -350,6 +377,6 @@ def _start_manifest(out: Path, spec: BuildSpec, images, labels, names, resume: b
     elif old is not None:
         for rel in old.get("files", {}):
             (out / rel).unlink(missing_ok=True)
-    fresh["files"][labels_rel] = store.write_bytes(out / labels_rel, labels_bytes)
+    fresh["files"][labels_rel] = files.write_bytes(out / labels_rel, labels_bytes)
     store.write_manifest(out, fresh)
     return fresh

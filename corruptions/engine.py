@@ -6,9 +6,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from benchmark.errors import BenchError
-
 from . import registry
+from .errors import BenchError
 from .rng import image_rngs
 from .tables import SEVERITIES, default_scale
 

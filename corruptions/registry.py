@@ -3,8 +3,10 @@
 A user adds a corruption with the decorator, the way timm registers models::
 
     @register_corruption("my_blur", category="blur", params={"cifar": [...], "imagenet": [...]})
-    def my_blur(x, p, rngs):   # x: (B, C, H, W) float in [0, 1]; p: this severity's params
+    def my_blur(x, p, rngs, scale):   # x: (B, C, H, W) float in [0, 1]; p: this severity's params
         ...
+
+and replaces a built-in one with ``override=True``.
 """
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from benchmark.errors import BenchError
-
 from . import tables
+from .errors import BenchError
+from .registries import Registry
 
 CorruptionFn = Callable[[torch.Tensor, object, Sequence[np.random.Generator], str], torch.Tensor]
 
@@ -51,32 +53,29 @@ class Corruption:
         return self.params_by_scale[scale][severity - 1]
 
 
-_REGISTRY: dict[str, Corruption] = {}
+REGISTRY: Registry[Corruption] = Registry("corruption", ["corruptions.catalogue"],
+                                         UnknownCorruption)
 
 
 def register_corruption(name: str, *, category: str, common: bool = False,
-                        params: dict[str, list] | None = None, uint8: bool = False):
+                        params: dict[str, list] | None = None, uint8: bool = False,
+                        override: bool = False):
     """Register ``fn(x, p, rngs, scale)``; params default to the published tables.
 
     ``x`` is a (B, C, H, W) float tensor in [0, 1] on the build's device, or with
     ``uint8=True`` the (B, H, W, C) uint8 NumPy batch itself (for library codecs).
+    Replacing a registered name (a built-in included) needs ``override=True``.
     """
-    def wrap(fn: CorruptionFn) -> CorruptionFn:
+    def make(fn: CorruptionFn) -> Corruption:
         by_scale = params or {s: tables.TABLES[s][name] for s in tables.SCALES}
         if any(len(v) != len(tables.SEVERITIES) for v in by_scale.values()):
             raise ValueError(f"{name}: need one parameter set per severity 1..5")
-        _REGISTRY[name] = Corruption(name, fn, category, common, by_scale, uint8)
-        return fn
-    return wrap
+        return Corruption(name, fn, category, common, by_scale, uint8)
+    return REGISTRY.decorator(name, make, override=override)
 
 
 def get(name: str) -> Corruption:
-    _load_builtin()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownCorruption(
-            f"unknown corruption {name!r}; known: {', '.join(_REGISTRY)}") from None
+    return REGISTRY.get(name)
 
 
 # The order of the reference implementations (and of every table printed here).
@@ -90,13 +89,12 @@ CANONICAL_ORDER = (
 
 def names(subset: str = "all") -> list[str]:
     """Registered names: ``common`` (the 15 benchmark ones), ``extra``, or ``all``."""
-    _load_builtin()
     rank = {n: i for i, n in enumerate(CANONICAL_ORDER)}
-    ordered = sorted(_REGISTRY, key=lambda n: rank.get(n, len(rank)))
+    ordered = sorted(REGISTRY, key=lambda n: rank.get(n, len(rank)))
     if subset == "common":
-        return [n for n in ordered if _REGISTRY[n].common]
+        return [n for n in ordered if REGISTRY.get(n).common]
     if subset == "extra":
-        return [n for n in ordered if not _REGISTRY[n].common]
+        return [n for n in ordered if not REGISTRY.get(n).common]
     if subset == "all":
         return ordered
     raise ValueError(subset)
@@ -113,6 +111,3 @@ def parse_names(spec: str) -> list[str]:
         raise UnknownCorruption("no corruption named")
     return out
 
-
-def _load_builtin() -> None:
-    from . import catalogue  # noqa: F401  (registers on import)

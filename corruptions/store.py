@@ -7,57 +7,27 @@ Two layouts, both described by ``manifest.json``:
   ``labels.npy`` of length S*N. The official CIFAR-10-C folder (no manifest) reads the same.
 - ``png`` (large or mixed-size sets, e.g. Kodak-C): ``<corruption>/<severity>/<name>.png``.
 
-Every file is written to a temporary name in the same folder and renamed into place, so an
-interrupted build leaves whole files or nothing.
+Every file is written through ``corruptions.files`` (a temporary name renamed into place), so
+an interrupted build leaves whole files or nothing.
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import json
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from benchmark.errors import DataError, IntegrityError
+from .errors import DataError, IntegrityError
+from .files import sha256_file, write_bytes
 
 MANIFEST = "manifest.json"
 LABELS = "labels.npy"
-TMP_MARK = ".tmp-"
 
 
 # --------------------------------------------------------------------------- writing
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary sibling of ``path`` that replaces it only if the block completes."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def write_bytes(path: Path, data: bytes) -> str:
-    """Write atomically; returns the sha256 of the content."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
-
-
-def npy_bytes(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
-    return buf.getvalue()
-
-
 def png_bytes(img: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(buf, "PNG", compress_level=1)
@@ -67,21 +37,6 @@ def png_bytes(img: np.ndarray) -> bytes:
 def write_manifest(folder: Path, manifest: dict) -> None:
     text = json.dumps(manifest, indent=1, sort_keys=False) + "\n"
     write_bytes(Path(folder) / MANIFEST, text.encode())
-
-
-def remove_stale_temporaries(folder: Path) -> None:
-    """Temporary files left by a killed worker (atomic_path cleans up after itself otherwise)."""
-    for p in Path(folder).rglob(f".*{TMP_MARK}*"):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_manifest(folder: Path) -> dict | None:

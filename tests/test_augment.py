@@ -10,13 +10,18 @@ from PIL import Image
 from skimage.metrics import structural_similarity
 
 from benchmark.augment import family_names, get_family, parse_params
-from benchmark.augment.cache import (augmented_dir, build_augmented, check_param, ensure_augmented,
-                                    load_augmented)
+from benchmark.augment.cache import (
+    augmented_dir,
+    build_augmented,
+    check_param,
+    ensure_augmented,
+    load_augmented,
+)
 from benchmark.augment.classic import entropy_coded_bytes
 from benchmark.augment.metrics import psnr, ssim
 from benchmark.cli import main
 from benchmark.datasets import load_dataset
-from benchmark.errors import BenchError, IntegrityError
+from corruptions.errors import BenchError, IntegrityError
 from corruptions.rng import image_rngs
 from tests.conftest import natural_crops
 

@@ -16,12 +16,12 @@ import pytest
 import corruptions as C
 from benchmark import datasets
 from benchmark.datasets import load_dataset
-from benchmark.errors import BenchError, DataError, IntegrityError
-from benchmark.version import code_version
 from corruptions import build as builder
-from corruptions import store
+from corruptions import files, store
 from corruptions.build import build
+from corruptions.errors import BenchError, DataError, IntegrityError
 from corruptions.store import open_corrupted
+from corruptions.version import code_version
 
 N = 40
 PAIR = ["contrast", "gaussian_noise"]  # one deterministic, one stochastic
@@ -92,7 +92,7 @@ def test_manifest_lists_every_file_with_its_sha256(built):
     assert set(manifest["files"]) == on_disk == {"contrast.npy", "gaussian_noise.npy",
                                                 "labels.npy"}
     for rel, digest in manifest["files"].items():
-        assert store.sha256_file(built / rel) == digest, rel
+        assert files.sha256_file(built / rel) == digest, rel
     assert store.files_verify(built, manifest["files"])
     assert manifest["severities"] == [1, 2, 3, 4, 5]
     assert manifest["scale"] == "cifar" and manifest["seed"] == 0
@@ -132,7 +132,7 @@ def test_two_workers_give_the_same_files_as_one(fm, built, tmp_path):
     _build(fm, out, workers=2)
     for rel in ("contrast.npy", "gaussian_noise.npy", "labels.npy"):
         assert (out / rel).read_bytes() == (built / rel).read_bytes(), rel
-    assert not list(out.rglob(f"*{store.TMP_MARK}*"))
+    assert not list(out.rglob(f"*{files.TMP_MARK}*"))
 
 
 def test_seed_changes_stochastic_corruptions_only(fm, built, tmp_path):
@@ -279,7 +279,7 @@ def test_resume_with_another_seed_is_refused_and_keeps_the_files(fm, built, tmp_
 def test_atomic_path_leaves_nothing_when_the_body_raises(tmp_path, exc):
     target = tmp_path / "x.npy"
     with pytest.raises(exc):
-        with store.atomic_path(target) as tmp:
+        with files.atomic_path(target) as tmp:
             assert tmp.parent == tmp_path and tmp != target
             tmp.write_bytes(b"half")
             raise exc()
@@ -288,7 +288,7 @@ def test_atomic_path_leaves_nothing_when_the_body_raises(tmp_path, exc):
     # an existing file is kept as it was
     target.write_bytes(b"old")
     with pytest.raises(exc):
-        with store.atomic_path(target) as tmp:
+        with files.atomic_path(target) as tmp:
             tmp.write_bytes(b"new")
             raise exc()
     assert [p.name for p in tmp_path.iterdir()] == ["x.npy"]
@@ -298,9 +298,9 @@ def test_atomic_path_leaves_nothing_when_the_body_raises(tmp_path, exc):
 def test_atomic_path_replaces_on_success(tmp_path):
     target = tmp_path / "x.npy"
     target.write_bytes(b"old")
-    digest = store.write_bytes(target, b"new")
+    digest = files.write_bytes(target, b"new")
     assert target.read_bytes() == b"new"
-    assert digest == store.sha256_file(target)
+    assert digest == files.sha256_file(target)
     assert [p.name for p in tmp_path.iterdir()] == ["x.npy"]
 
 
@@ -311,7 +311,7 @@ def test_remove_stale_temporaries(tmp_path):
             tmp_path / "manifest.json"]
     for p in stale + keep:
         p.write_bytes(b"-")
-    store.remove_stale_temporaries(tmp_path)
+    files.remove_stale_temporaries(tmp_path)
     assert not any(p.exists() for p in stale)
     assert all(p.exists() for p in keep)
 
@@ -332,7 +332,7 @@ def test_png_layout_on_kodak(tmp_path):
     assert on_disk == expected
     assert set(manifest["files"]) == expected | {"labels.npy"}
     assert store.files_verify(out, manifest["files"])
-    assert not list(out.rglob(f"*{store.TMP_MARK}*"))
+    assert not list(out.rglob(f"*{files.TMP_MARK}*"))
 
     cs = open_corrupted(out)
     assert cs.verified and cs.layout == "png"

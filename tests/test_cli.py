@@ -20,7 +20,7 @@ from PIL import Image
 
 import corruptions as C
 from benchmark import cli, datasets
-from corruptions import store
+from corruptions import files, store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -168,7 +168,7 @@ def test_bad_input_is_exit_2_with_an_error_line_and_no_files(bench, tmp_path, ca
     assert err.strip().splitlines()[-1] == errors[0]  # the error is the last word
     assert BAD_INPUT[case][1] in errors[0]
     assert not out.exists() or not list(out.rglob("*.npy")), sorted(out.rglob("*"))
-    assert not out.exists() or not list(out.rglob(f"*{store.TMP_MARK}*"))
+    assert not out.exists() or not list(out.rglob(f"*{files.TMP_MARK}*"))
 
 
 @needs_fmnist
@@ -266,7 +266,7 @@ def test_ctrl_c_leaves_whole_files_and_resume_finishes(tmp_path):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
-    assert not [p for p in out.rglob("*") if store.TMP_MARK in p.name]
+    assert not [p for p in out.rglob("*") if files.TMP_MARK in p.name]
     manifest = json.loads((out / "manifest.json").read_text())
     done = manifest["corruptions"]
     assert 1 <= len(done) < 19

@@ -7,19 +7,22 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.augment import get_family
-from benchmark.augment import learned
+from benchmark.augment import get_family, learned
 from benchmark.augment.cache import ensure_augmented
 from benchmark.augment.registry import AugmentContext
 from benchmark.cli import main
 from benchmark.codecs import train as training
 from benchmark.codecs.layers import GDN
 from benchmark.codecs.models import CodecConfig, _pad, build_codec
-from benchmark.codecs.recipe import (CodecRecipe, apply_overrides, default_recipe,
-                                     parse_overrides)
+from benchmark.codecs.recipe import (
+    CodecRecipe,
+    apply_overrides,
+    default_recipe,
+    parse_overrides,
+)
 from benchmark.codecs.train import rd_loss, train_codec
 from benchmark.datasets import load_dataset
-from benchmark.errors import BenchError
+from corruptions.errors import BenchError
 
 TINY = dict(channels=1, N=16, M=24, depth=3)
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from benchmark import datasets
-from benchmark.datasets import Dataset, DataError, load_dataset, resolve_data_root
+from benchmark.datasets import DataError, Dataset, load_dataset, resolve_data_root
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_kodak = pytest.mark.skipif(not (SHARED_DATA / "kodak").is_dir(),
@@ -262,7 +262,7 @@ def test_unknown_dataset_and_split():
 
 
 def test_register_dataset(monkeypatch, tmp_path):
-    monkeypatch.setattr(datasets, "_REGISTRY", dict(datasets._REGISTRY))
+    monkeypatch.setattr(datasets.REGISTRY, "_entries", dict(datasets.REGISTRY._entries))
 
     @datasets.register_dataset("tiny")
     def tiny(split: str, root: Path) -> Dataset:

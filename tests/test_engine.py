@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import corruptions as C
-from benchmark.errors import BenchError
 from corruptions import registry, tables
+from corruptions.errors import BenchError
 from tests.conftest import natural_crops, psnr
 
 ALL = C.names("all")
@@ -93,7 +93,7 @@ def test_registry_accepts_a_user_corruption():
         assert np.allclose(out, np.floor(images * 0.5 + 127.5 + 1e-3), atol=1)
         assert "test_haze" in C.names("extra") and "test_haze" not in C.names("common")
     finally:
-        registry._REGISTRY.pop("test_haze")
+        registry.REGISTRY.remove("test_haze")
 
 
 @pytest.mark.parametrize("bad", [

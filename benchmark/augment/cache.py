@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from corruptions import store
+from corruptions import files, store
+from corruptions.errors import BenchError, IntegrityError
 from corruptions.rng import image_rngs
+from corruptions.version import code_version
 
 from ..datasets import Dataset, dataset_slug
-from ..errors import BenchError, IntegrityError
-from ..version import code_version
 from . import metrics
 from .registry import AugmentContext, Family
 
@@ -51,7 +51,7 @@ def provenance(family: Family, value, ctx: AugmentContext) -> dict:
 def _images_file(images: np.ndarray | list[np.ndarray]) -> tuple[str, bytes]:
     """One array when shapes agree; else an .npz with one array per image, in order."""
     if isinstance(images, np.ndarray):
-        return "images.npy", store.npy_bytes(images)
+        return "images.npy", files.npy_bytes(images)
     buf = io.BytesIO()
     np.savez(buf, **{f"{i:06d}": im for i, im in enumerate(images)})
     return "images.npz", buf.getvalue()
@@ -93,8 +93,8 @@ def build_augmented(ds: Dataset, family: Family, value, out: Path, *, seed: int 
     for stale in ("images.npy", "images.npz"):
         (out / stale).unlink(missing_ok=True)
     name, data = _images_file(images)
-    files = {name: store.write_bytes(out / name, data),
-             "labels.npy": store.write_bytes(out / "labels.npy", store.npy_bytes(ds.labels))}
+    written = {name: files.write_bytes(out / name, data),
+               "labels.npy": files.write_bytes(out / "labels.npy", files.npy_bytes(ds.labels))}
     manifest = {
         "format": "augmented-set/1", "dataset": ds.name, "split": ds.split,
         "family": family.name, "param": family.label(value), "seed": seed, "n_images": n,
@@ -103,13 +103,13 @@ def build_augmented(ds: Dataset, family: Family, value, out: Path, *, seed: int 
         "psnr": _stats(psnr), "ssim": _stats(ssim),
     }
     if bits is not None:
-        files["bits.npy"] = store.write_bytes(out / "bits.npy", store.npy_bytes(bits))
+        written["bits.npy"] = files.write_bytes(out / "bits.npy", files.npy_bytes(bits))
         manifest["bpp"] = _stats(bits / pixels)  # payload: entropy-coded bits only
         manifest["file_bpp"] = _stats(file_bits / pixels)  # whole file, headers included
         if not np.isnan(estimate).any():  # learned codecs: the likelihood estimate beside it
             manifest["bpp_estimate"] = _stats(estimate / pixels)
-    manifest["bytes_on_disk"] = sum((out / f).stat().st_size for f in files)
-    manifest["files"] = files
+    manifest["bytes_on_disk"] = sum((out / f).stat().st_size for f in written)
+    manifest["files"] = written
     store.write_manifest(out, manifest)
     return manifest
 
@@ -126,7 +126,7 @@ def load_augmented(folder: Path, verify: bool = True
         path = folder / rel
         if not path.is_file():
             raise IntegrityError(f"{path}: missing file of the augmented set")
-        if verify and store.sha256_file(path) != digest:
+        if verify and files.sha256_file(path) != digest:
             raise IntegrityError(f"{path}: damaged (sha256 differs from the manifest)")
     if "images.npz" in manifest["files"]:
         with np.load(folder / "images.npz") as z:

@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 from scipy.fft import dctn, idctn
 
-from ..errors import BenchError
-from .registry import Transformed, register_family
+from corruptions.errors import BenchError
+
+from .registry import Transformed, format_param, register_family
 
 
 def _require(cond: bool, message: str) -> None:
@@ -105,6 +106,11 @@ def _parse_dct(text: str):
     return (int(m), float(sigma)) if sigma else int(m)
 
 
+def _format_dct(value) -> str:
+    m, sigma = value if isinstance(value, tuple) else (value, None)
+    return str(m) if sigma is None else f"{m}:{format_param(sigma)}"
+
+
 def _check_dct(value, shape):
     m, sigma = value if isinstance(value, tuple) else (value, 0.0)
     _require(m >= 1, f"dct_mask: M must be >= 1, got {m}")
@@ -113,7 +119,7 @@ def _check_dct(value, shape):
 
 
 @register_family("dct_mask", param="M or M:sigma", grid=(8, 12, 16, 20, 24), parse=_parse_dct,
-                 check=_check_dct)
+                 check=_check_dct, format=_format_dct)
 def dct_mask(images, value, rngs, ctx=None):
     """Keep the M x M lowest coefficients of the whole-image orthonormal DCT of x - 0.5
     (optionally with N(0, sigma^2) noise on them), as in the DCT-mask paper, then invert."""

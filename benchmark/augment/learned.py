@@ -8,17 +8,19 @@ changes.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from corruptions.errors import BenchError
+
 from ..codecs.models import BITSTREAM_FORMAT, FactorizedPrior
 from ..codecs.recipe import CodecRecipe, apply_overrides, default_recipe
 from ..codecs.train import checkpoint_path, train_codec
 from ..datasets import Dataset, load_dataset
-from ..errors import BenchError
 from .registry import AugmentContext, Transformed, register_family
 
 LAMBDAS = (0.001, 0.003, 0.005, 0.012, 0.033, 0.05, 0.1)  # the thesis' grid
@@ -38,49 +40,68 @@ class CodecEntry:
                 "checkpoint": str(self.path.relative_to(data_root))}
 
 
-_TRAIN_SPLITS: dict[tuple, Dataset] = {}
-_LOADED: dict[tuple, FactorizedPrior] = {}
+class CodecCache:
+    """Trained codecs kept in memory, least recently used first out, and the train split
+    they were fitted on. One explicit cache, so a run that alternates lambdas (a grid, a
+    union) loads each codec once; ``clear()`` frees it."""
+
+    def __init__(self, max_codecs: int = 16):
+        self.max_codecs = max_codecs
+        self._codecs: OrderedDict[tuple, FactorizedPrior] = OrderedDict()
+        self._splits: dict[tuple, Dataset] = {}
+
+    def train_split(self, ctx: AugmentContext) -> Dataset:
+        key = (ctx.dataset, str(ctx.data_root))
+        if key not in self._splits:
+            self._splits = {key: load_dataset(ctx.dataset, "train", ctx.data_root)}
+        return self._splits[key]
+
+    def entry(self, ctx: AugmentContext, family: str, lmbda: float) -> CodecEntry:
+        """The codec a learned family uses on ``ctx.dataset``: trained on its train split,
+        with the default recipe for that split's image size and the context's overrides."""
+        train = self.train_split(ctx)
+        side = max(max(shape[:2]) for shape in train.shapes())
+        recipe = apply_overrides(default_recipe(family, train.channels, side, train.fixed_size),
+                                 ctx.codec)
+        return CodecEntry(recipe, lmbda, checkpoint_path(ctx.data_root, ctx.dataset, recipe, lmbda))
+
+    def codec(self, ctx: AugmentContext, family: str, lmbda: float) -> FactorizedPrior:
+        """The cached codec for (dataset, family, lambda, recipe), trained if absent."""
+        entry = self.entry(ctx, family, lmbda)
+        key = (entry.path, ctx.device)
+        if key in self._codecs:
+            self._codecs.move_to_end(key)
+        else:
+            self._codecs[key] = self._train(ctx, entry)
+            while len(self._codecs) > self.max_codecs:
+                self._codecs.popitem(last=False)
+        return self._codecs[key]
+
+    def _train(self, ctx: AugmentContext, entry: CodecEntry) -> FactorizedPrior:
+        images, recipe = self.train_split(ctx).images, entry.recipe
+        init = None
+        if recipe.init_lmbda and not entry.path.exists():
+            base = recipe.base()
+            init = train_codec(images, base, recipe.init_lmbda,
+                               checkpoint_path(ctx.data_root, ctx.dataset, base, recipe.init_lmbda),
+                               device=ctx.device, progress=ctx.progress)
+        return train_codec(images, recipe, entry.lmbda, entry.path, device=ctx.device,
+                           progress=ctx.progress, init=init)
+
+    def clear(self) -> None:
+        self._codecs.clear()
+        self._splits.clear()
 
 
-def _train_split(ctx: AugmentContext) -> Dataset:
-    key = (ctx.dataset, str(ctx.data_root))
-    if key not in _TRAIN_SPLITS:
-        _TRAIN_SPLITS.clear()
-        _TRAIN_SPLITS[key] = load_dataset(ctx.dataset, "train", ctx.data_root)
-    return _TRAIN_SPLITS[key]
+CODECS = CodecCache()
 
 
 def codec_entry(ctx: AugmentContext, family: str, lmbda: float) -> CodecEntry:
-    """The codec a learned family uses on ``ctx.dataset``: trained on its train split, with
-    the default recipe for that split's image size and the context's overrides."""
-    train = _train_split(ctx)
-    side = max(max(shape[:2]) for shape in train.shapes())
-    recipe = apply_overrides(default_recipe(family, train.channels, side, train.fixed_size),
-                             ctx.codec)
-    return CodecEntry(recipe, lmbda, checkpoint_path(ctx.data_root, ctx.dataset, recipe, lmbda))
+    return CODECS.entry(ctx, family, lmbda)
 
 
 def load_or_train(ctx: AugmentContext, family: str, lmbda: float) -> FactorizedPrior:
-    """The cached codec for (dataset, family, lambda, recipe), trained if absent (kept in
-    memory for the chunks of one build)."""
-    entry = codec_entry(ctx, family, lmbda)
-    key = (entry.path, ctx.device)
-    if key not in _LOADED:
-        _LOADED.clear()
-        _LOADED[key] = _train(ctx, entry)
-    return _LOADED[key]
-
-
-def _train(ctx: AugmentContext, entry: CodecEntry) -> FactorizedPrior:
-    images, recipe = _train_split(ctx).images, entry.recipe
-    init = None
-    if recipe.init_lmbda and not entry.path.exists():
-        base = recipe.base()
-        init = train_codec(images, base, recipe.init_lmbda,
-                           checkpoint_path(ctx.data_root, ctx.dataset, base, recipe.init_lmbda),
-                           device=ctx.device, progress=ctx.progress)
-    return train_codec(images, recipe, entry.lmbda, entry.path, device=ctx.device,
-                       progress=ctx.progress, init=init)
+    return CODECS.codec(ctx, family, lmbda)
 
 
 def codec_transform(model: FactorizedPrior, images: np.ndarray, device: str = "cpu",

@@ -9,8 +9,9 @@ codec, says how many bits each image cost. Users add families the way timm regis
 ``ctx`` (an ``AugmentContext``) says which dataset is being transformed, where data lives
 and on which device: what a learned codec needs to find (or train) its weights.
 
-Parameters are written as text on the command line and in paths (``jpeg:10``, a union of
-two as ``bls:0.012+0.1``), so each family also says how to read one.
+Parameters are written as text on the command line, in YAML and in paths (``jpeg:10``, a
+union of two as ``bls:0.012+0.1``), so each family also says how to read one and how to
+write one back (``parse`` and ``format``, inverses of each other).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BenchError
+from corruptions.errors import BenchError
+from corruptions.registries import Registry
 
 
 @dataclass
@@ -58,60 +60,102 @@ class Family:
     # (param, ctx) -> what else decides the output (a learned codec's recipe and checkpoint);
     # recorded in the cache manifest, and a cached set whose record differs is rebuilt
     provenance: Callable[[object, AugmentContext], dict] | None = None
+    # the inverse of ``parse``: ``parse(format(v)) == v`` for every valid value
+    format: Callable[[object], str] = None  # type: ignore[assignment]
 
     def label(self, value) -> str:
-        """The parameter as it appears in paths and reports."""
-        return format_param(value)
+        """One parameter as it appears on the command line, in paths and in reports."""
+        return (self.format or format_param)(value)
+
+    def read(self, text: str):
+        try:
+            return self.parse(str(text).strip())
+        except (TypeError, ValueError):
+            raise BenchError(f"{self.name}: cannot read parameter {text!r} "
+                             f"(expected {self.param})") from None
 
 
-_FAMILIES: dict[str, Family] = {}
+REGISTRY: Registry[Family] = Registry(
+    "augmentation family", ["benchmark.augment.classic", "benchmark.augment.learned"])
 
 
 def register_family(name: str, *, param: str, grid: Sequence, parse: Callable[[str], object] = float,
                     check: Callable[[object, tuple[int, ...]], None] | None = None,
                     is_codec: bool = False,
-                    provenance: Callable[[object, AugmentContext], dict] | None = None):
-    def wrap(fn):
-        _FAMILIES[name] = Family(name, fn, param, tuple(grid), parse,
-                                 check or (lambda value, shape: None), is_codec, provenance)
-        return fn
-    return wrap
+                    provenance: Callable[[object, AugmentContext], dict] | None = None,
+                    format: Callable[[object], str] | None = None, override: bool = False):
+    """Register ``fn(images, value, rngs, ctx) -> Transformed``; ``format`` (default: numbers
+    written shortest-exact) must invert ``parse``."""
+    return REGISTRY.decorator(name, lambda fn: Family(
+        name, fn, param, tuple(grid), parse, check or (lambda value, shape: None), is_codec,
+        provenance, format or format_param), override=override)
 
 
 def get_family(name: str) -> Family:
-    _load_builtin()
-    if name not in _FAMILIES:
-        raise BenchError(f"unknown augmentation family {name!r}; known: {', '.join(_FAMILIES)}")
-    return _FAMILIES[name]
+    return REGISTRY.get(name)
 
 
 def family_names() -> list[str]:
-    _load_builtin()
-    return list(_FAMILIES)
+    return REGISTRY.names()
 
 
 def format_param(value) -> str:
-    if isinstance(value, tuple):
-        return "_".join(format_param(v) for v in value)
+    """A number as short as it can be written and still read back exactly (0.012, 1, 1e-05)."""
     if isinstance(value, float):
-        return f"{value:g}"
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
     return str(value)
 
 
+UNION = "+"
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """A family and its parameter: one value, or several for a union (training on the
+    concatenation of the sets, thesis Fig. 4.3). The one form every layer speaks: YAML,
+    CLI, cache paths, result rows and reports all write it as ``label`` and read it back
+    with ``parse``."""
+
+    family: str
+    values: tuple
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise BenchError(f"{self.family}: no parameter given")
+
+    @classmethod
+    def parse(cls, family: str, text) -> AugmentSpec:
+        """``("bls", "0.012+0.1")`` -> AugmentSpec("bls", (0.012, 0.1)); numbers are read as
+        text so YAML's ints and floats mean what they say."""
+        fam = get_family(family)
+        parts = [p for p in str(text).split(UNION)]
+        if any(not p.strip() for p in parts):
+            raise BenchError(f"{family}: empty parameter in {text!r} (a union is a{UNION}b)")
+        values = tuple(fam.read(p) for p in parts)
+        if len(set(values)) != len(values):
+            raise BenchError(f"{family}: parameter repeated in union {text!r}")
+        return cls(family, values)
+
+    @property
+    def label(self) -> str:
+        fam = get_family(self.family)
+        return UNION.join(fam.label(v) for v in self.values)
+
+    @property
+    def is_union(self) -> bool:
+        return len(self.values) > 1
+
+    def members(self) -> list[AugmentSpec]:
+        return [AugmentSpec(self.family, (v,)) for v in self.values]
+
+    def __str__(self) -> str:
+        return f"{self.family}:{self.label}"
+
+
 def parse_params(family: Family, text: str | None) -> list:
-    """``"10"`` -> [10]; a union ``"0.012+0.1"`` -> [0.012, 0.1]; None -> the default grid
-    is not a union, so callers iterate over ``family.grid`` themselves."""
+    """The values of ``text`` (``"10"`` -> [10]; a union ``"0.012+0.1"`` -> [0.012, 0.1]);
+    None -> [] (callers then take ``family.grid``)."""
     if text is None:
         return []
-    values = []
-    for part in str(text).split("+"):
-        try:
-            values.append(family.parse(part.strip()))
-        except (TypeError, ValueError):
-            raise BenchError(f"{family.name}: cannot read parameter {part!r} "
-                             f"(expected {family.param})") from None
-    return values
-
-
-def _load_builtin() -> None:
-    from . import classic, learned  # noqa: F401  (register on import)
+    return list(AugmentSpec.parse(family.name, text).values)

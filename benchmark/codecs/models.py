@@ -18,7 +18,6 @@ from torch import nn
 from .entropy import EntropyBottleneck, GaussianConditional, quantize_noise
 from .layers import GDN
 
-
 # Bumped whenever the coding of a latent changes (2: escaped symbols instead of clipping), so
 # cached sets made by an older coder are rebuilt.
 BITSTREAM_FORMAT = 2

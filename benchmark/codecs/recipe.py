@@ -10,7 +10,8 @@ import hashlib
 import json
 from dataclasses import dataclass, fields, replace
 
-from ..errors import BenchError
+from corruptions.errors import BenchError
+
 from .models import CodecConfig
 
 SMALL_SIDE = 64  # training images up to this side get the small codec, whole-image batches

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from corruptions import store
+from corruptions import files
+from corruptions.errors import BenchError
 
 from ..datasets import dataset_slug
-from ..errors import BenchError
 from .models import FactorizedPrior, build_codec
 from .recipe import CodecRecipe
 
@@ -46,7 +46,7 @@ def _save(path: Path, state: dict) -> None:
     buf = io.BytesIO()
     torch.save(state, buf)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store.write_bytes(path, buf.getvalue())
+    files.write_bytes(path, buf.getvalue())
 
 
 class _Batches:

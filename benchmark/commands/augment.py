@@ -5,15 +5,15 @@ import argparse
 import json
 from pathlib import Path
 
-from corruptions import store
-from corruptions.build import resolve_device
+from corruptions import files
+from corruptions.device import resolve_device
+from corruptions.errors import BenchError
 
 from ..augment import family_names, get_family, parse_params
 from ..augment.analysis import mean_log_spectrum, plot_rd, plot_spectrum, rd_rows
 from ..augment.cache import check_param, ensure_augmented, load_augmented
 from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset, resolve_data_root
-from ..errors import BenchError
 from .common import add_codec_arg, add_data_args, positive_int
 
 
@@ -85,8 +85,8 @@ def cmd_rd(args: argparse.Namespace) -> int:
                    codec=codec)
     out = Path(args.out or "runs/rd")
     out.mkdir(parents=True, exist_ok=True)
-    store.write_bytes(out / "rd.json", (json.dumps(rows, indent=1) + "\n").encode())
-    with store.atomic_path(out / "rd.png") as tmp:
+    files.write_bytes(out / "rd.json", (json.dumps(rows, indent=1) + "\n").encode())
+    with files.atomic_path(out / "rd.png") as tmp:
         plot_rd(rows, f"{args.dataset} [{args.split}], {len(ds)} images", tmp)
     print(f"{'family':<8} {'param':>8} {'bpp':>14} {'PSNR dB':>14} {'SSIM':>16}")
     for r in rows:
@@ -116,8 +116,8 @@ def cmd_spectrum(args: argparse.Namespace) -> int:
         subjects.append((f"{family.name}_{family.label(v)}", load_augmented(folder)[0]))
     for name, images in subjects:
         spec = mean_log_spectrum(images)
-        store.write_bytes(out / f"{name}.npy", store.npy_bytes(spec))
-        with store.atomic_path(out / f"{name}.png") as tmp:
+        files.write_bytes(out / f"{name}.npy", files.npy_bytes(spec))
+        with files.atomic_path(out / f"{name}.png") as tmp:
             plot_spectrum(spec, f"{args.dataset} {name}", tmp)
         print(f"wrote {out / name}.png and .npy")
     return 0

@@ -6,7 +6,8 @@ import logging
 
 import numpy as np
 
-from corruptions.build import resolve_device
+from corruptions.device import resolve_device
+from corruptions.errors import BenchError
 
 from ..augment.learned import codec_entry, codec_transform, load_or_train
 from ..augment.metrics import psnr
@@ -14,7 +15,6 @@ from ..augment.registry import AugmentContext
 from ..codecs.models import CODECS
 from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset, resolve_data_root
-from ..errors import BenchError
 from .common import add_codec_arg
 
 log = logging.getLogger(__name__)

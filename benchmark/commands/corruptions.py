@@ -10,12 +10,13 @@ from tqdm import tqdm
 
 import corruptions as C
 from corruptions import build as builder
-from corruptions import store
+from corruptions import files, store
+from corruptions.device import cpu_count, resolve_device
+from corruptions.errors import BenchError
 from corruptions.spectrum import BANDS
 
 from ..datasets import Dataset, dataset_slug, load_dataset, resolve_data_root
-from ..errors import BenchError
-from .common import add_data_args, default_workers, int_list, positive_int
+from .common import add_data_args, int_list, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--limit", type=positive_int, default=None, help="first N images only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="default: <data-root>/corrupted/<dataset>-c")
-    p.add_argument("--workers", type=positive_int, default=default_workers(),
+    p.add_argument("--workers", type=positive_int, default=cpu_count(),
                    help="CPU processes (default: all cores)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--backend", choices=builder.BACKENDS, default="engine",
@@ -70,7 +71,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     names = C.parse_names(args.corruptions)
     severities = [C.engine.check_severity(s) for s in args.severities]
     builder.check_backend(args.backend, args.scale)
-    builder.resolve_device(args.device)  # fail before loading any data
+    resolve_device(args.device)  # fail before loading any data
     ds = _load(args, args.limit)
     out = Path(args.out) if args.out else (
         resolve_data_root(args.data_root) / "corrupted" / f"{dataset_slug(args.dataset)}-c")
@@ -176,7 +177,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with store.atomic_path(out) as tmp:
+    with files.atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     log.info("wrote %s", out)

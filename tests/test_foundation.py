@@ -1,0 +1,150 @@
+"""The bottom layer both packages share: import direction, registries, parameter labels,
+the codec cache and the builder's public in-memory call."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import corruptions as C
+from benchmark.augment import AugmentSpec, family_names, get_family
+from benchmark.augment import learned
+from benchmark.augment.cache import augmented_dir
+from benchmark.augment.registry import AugmentContext
+from benchmark.datasets import load_dataset
+from corruptions import build as builder
+from corruptions import engine, registry
+from corruptions.errors import BenchError
+from corruptions.registries import Registry
+from tests.conftest import natural_crops
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = {"corruptions": 0, "benchmark": 1, "leaderboard": 2}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+def test_imports_run_one_way():
+    """leaderboard -> benchmark -> corruptions: no package imports one above it."""
+    wrong = []
+    for package, level in LAYERS.items():
+        for path in (ROOT / package).rglob("*.py"):
+            for name in _imports(path) & LAYERS.keys():
+                if LAYERS[name] > level:
+                    wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not wrong, wrong
+
+
+def test_a_users_corruption_replaces_a_builtin_only_when_asked():
+    original = C.get("fog")
+    try:
+        with pytest.raises(ValueError, match="already registered.*override=True"):
+            @C.register_corruption("fog", category="weather", params=original.params_by_scale)
+            def fog_again(x, p, rngs, scale):
+                return x
+
+        @C.register_corruption("fog", category="weather", params=original.params_by_scale,
+                               override=True)
+        def my_fog(x, p, rngs, scale):
+            return x * 0 + 0.5
+
+        assert C.get("fog").fn is my_fog  # the user's entry wins
+        out = C.corrupt(natural_crops(32, 2), "fog", 3, scale="cifar")
+        assert (out == 127).all()
+    finally:
+        registry.REGISTRY.add("fog", original, override=True)
+    assert C.get("fog") is original
+
+
+def test_registry_loads_builtins_before_the_first_registration(tmp_path, monkeypatch):
+    """The bug this fixes: a registration made before the first lookup was overwritten when
+    the built-in catalogue loaded afterwards."""
+    module = tmp_path / "my_builtins.py"
+    module.write_text("from tests.test_foundation import FRESH\nFRESH.add('a', 'builtin')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    global FRESH
+    FRESH = Registry("thing", ["my_builtins"])
+    FRESH.add("a", "user", override=True)  # loads the built-ins first, then replaces
+    assert FRESH.get("a") == "user" and FRESH.names() == ["a"]
+    with pytest.raises(BenchError, match="unknown thing 'b'; known: a"):
+        FRESH.get("b")
+
+
+FRESH: Registry = Registry("thing")
+
+
+EXAMPLES = {"none": ["-"], "jpeg": ["10", "10+40"], "bls": ["0.012+0.1", "1e-05"],
+            "bmshj": ["0.0125"], "gaussian_noise": ["1", "0.05", "0.123456789"],
+            "gaussian_blur": ["3+9"], "dct_mask": ["8:0.1", "16", "8:0.1+16:0.2", "12:0"]}
+
+
+@pytest.mark.parametrize("family", sorted(EXAMPLES))
+def test_parameter_labels_round_trip(family, tmp_path):
+    fam = get_family(family)
+    specs = [AugmentSpec(family, (v,)) for v in fam.grid]
+    specs += [AugmentSpec.parse(family, text) for text in EXAMPLES[family]]
+    for spec in specs:
+        again = AugmentSpec.parse(family, spec.label)
+        assert again == spec and again.label == spec.label
+        for member in spec.members():  # the cache path of each member reads back too
+            path = augmented_dir(tmp_path, "fashion-mnist", "train", fam, member.values[0])
+            assert AugmentSpec.parse(family, path.name) == member
+    assert set(EXAMPLES) == set(family_names())
+
+
+def test_dct_mask_with_noise_is_labelled_readably():
+    spec = AugmentSpec.parse("dct_mask", "8:0.1")
+    assert spec.values == ((8, 0.1),) and spec.label == "8:0.1" and str(spec) == "dct_mask:8:0.1"
+
+
+@pytest.mark.parametrize("family,text,message", [
+    ("jpeg", "ten", "cannot read parameter 'ten'"), ("bls", "0.1+", "empty parameter"),
+    ("jpeg", "10+10", "repeated"), ("nope", "1", "unknown augmentation family 'nope'")])
+def test_bad_parameters_are_one_clear_error(family, text, message):
+    with pytest.raises(BenchError, match=message):
+        AugmentSpec.parse(family, text)
+
+
+def test_codec_cache_keeps_every_lambda_of_a_run(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_train(self, ctx, entry):  # counts what a cold cache would load or train
+        trained.append(entry.lmbda)
+        return object()
+
+    monkeypatch.setattr(learned.CodecCache, "_train", fake_train)
+    cache = learned.CodecCache(max_codecs=4)
+    ctx = AugmentContext("fashion-mnist", tmp_path, progress=False)
+    for lmbda in (0.01, 0.1, 0.01, 0.1, 0.01):
+        cache.codec(ctx, "bls", lmbda)
+    assert trained == [0.01, 0.1]  # the old one-entry cache reloaded at every switch
+    for lmbda in (1, 2, 3, 4):  # least recently used first out
+        cache.codec(ctx, "bls", lmbda)
+    cache.codec(ctx, "bls", 0.01)
+    assert trained[-1] == 0.01 and len(trained) == 7
+    cache.clear()
+    cache.codec(ctx, "bls", 4)
+    assert trained[-1] == 4
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_corrupter_gives_the_engines_rows(workers):
+    images = load_dataset("fashion-mnist", "test").images[:6]
+    with builder.corrupter(images, scale="cifar", severities=(1, 4), workers=workers) as corrupt:
+        rows = corrupt("gaussian_noise")
+    assert rows.shape == (12, 28, 28, 1)
+    for k, s in enumerate((1, 4)):
+        want = engine.corrupt(images, "gaussian_noise", s, scale="cifar", seed=0,
+                              indices=range(6))
+        assert np.array_equal(rows[k * 6:(k + 1) * 6], want)
