@@ -222,3 +222,48 @@ def test_bad_codec_arguments_exit_2(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:")
+
+
+CHILD = """
+import sys, numpy as np, torch
+from benchmark.codecs.models import CodecConfig, build_codec
+torch.set_num_threads(1)
+ckpt = torch.load(sys.argv[1], weights_only=False)
+model = build_codec(CodecConfig(**{k: ckpt["recipe"][k] for k in ("family", "channels", "N", "M", "depth")}))
+model.load_state_dict(ckpt["model"])
+assert model.entropy_bottleneck.frozen  # the tables come from the file, not from floats here
+streams = [bytes.fromhex(line) for line in open(sys.argv[2]).read().split()]
+np.save(sys.argv[3], model.eval().decode_latents(streams, (28, 28)).numpy())
+"""
+
+
+@pytest.mark.parametrize("family", ["bls", "bmshj"])
+def test_a_bitstream_decodes_in_a_fresh_process(family, fmnist, tmp_path):
+    import subprocess
+    import sys
+
+    recipe = CodecRecipe(CodecConfig(family, **TINY), steps=30, batch_size=16)
+    model = train_codec(fmnist, recipe, 0.01, tmp_path / "c.pt", progress=False)
+    state = torch.load(tmp_path / "c.pt", weights_only=False)["model"]
+    assert state["entropy_bottleneck._counts"].dtype == torch.int32
+    assert (state["entropy_bottleneck._counts"].sum(1) == 2**16).all()
+    x = _x(fmnist[:5])
+    streams = model.compress(x)
+    (tmp_path / "s.txt").write_text("\n".join(s.hex() for s in streams))
+    subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "c.pt"), str(tmp_path / "s.txt"),
+                    str(tmp_path / "out.npy")], check=True)
+    with torch.no_grad():  # what the encoder rounded, decoded in the other process
+        y = model.g_a(_pad(x, model.multiple))
+        eb = model.entropy_bottleneck
+        want = eb.dequantize(eb.quantize(y)) if family == "bls" else torch.round(y)
+    assert np.array_equal(np.load(tmp_path / "out.npy"), want.numpy())
+
+
+def test_integer_tables_keep_the_support_and_sum_to_the_precision():
+    from benchmark.codecs.coding import quantize_pmf, tables_from_pmf
+
+    pmf = np.array([[0.5, 0.25, 0.25, 0.0], [1e-15, 1 - 2e-15, 1e-15, 0.0]])
+    t = tables_from_pmf(pmf, np.array([-1, -1]), np.array([3, 3]))
+    assert (t.counts.sum(1) == 2**16).all() and (t.counts[:, :4] > 0).all()  # escape included
+    assert t.counts[0, 0] > t.counts[0, 1] and t.counts[1, 1] > 65000
+    assert (quantize_pmf(np.array([[0.3, 0.0, 0.7]]))[0, 1] == 0)

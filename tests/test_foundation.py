@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import corruptions as C
-from benchmark.augment import AugmentSpec, family_names, get_family
-from benchmark.augment import learned
+from benchmark.augment import AugmentSpec, family_names, get_family, learned
 from benchmark.augment.cache import augmented_dir
 from benchmark.augment.registry import AugmentContext
 from benchmark.datasets import load_dataset

@@ -1,7 +1,9 @@
 """Entropy models: the factorized prior (EntropyBottleneck) and the Gaussian conditional.
 
-Both give likelihoods for training (uniform noise stands in for rounding) and the integer
-symbols plus probability tables the range coder needs at test time.
+Both give likelihoods for training (uniform noise stands in for rounding) and, at test
+time, the integer symbols, the group of each symbol and the frozen integer tables the range
+coder needs (``update()`` freezes them; they are buffers, so they travel with the
+checkpoint).
 """
 from __future__ import annotations
 
@@ -12,12 +14,50 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .coding import CodingTables, tables_from_pmf
 from .layers import lower_bound
 
 LIKELIHOOD_BOUND = 1e-9
-# Probability of the escape symbol of a factorized table (about 20 bits when it is used); an
-# escaped value is then coded on its own with a wide model (see ``models``).
-ESCAPE_MASS = 1e-6
+
+
+class _FrozenTables(nn.Module):
+    """Integer coding tables as buffers of variable shape, saved and loaded with the model."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("_counts", torch.zeros(0, dtype=torch.int32))
+        self.register_buffer("_offsets", torch.zeros(0, dtype=torch.int64))
+        self.register_buffer("_widths", torch.zeros(0, dtype=torch.int64))
+        self._tables: CodingTables | None = None
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for name in ("_counts", "_offsets", "_widths"):  # the stored tables' shapes win
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+        self._tables = None
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @property
+    def frozen(self) -> bool:
+        return self._counts.numel() > 0
+
+    def _freeze(self, tables: CodingTables) -> None:
+        device = self._counts.device
+        self._counts = torch.from_numpy(tables.counts).to(device)
+        self._offsets = torch.from_numpy(tables.offsets).to(device)
+        self._widths = torch.from_numpy(tables.widths).to(device)
+        self._tables = None
+
+    def tables(self) -> CodingTables:
+        if not self.frozen:
+            self.update()
+        if self._tables is None:
+            self._tables = CodingTables(self._counts.cpu().numpy(), self._offsets.cpu().numpy(),
+                                        self._widths.cpu().numpy())
+        return self._tables
+
+    def update(self) -> None:
+        raise NotImplementedError
 
 
 def quantize_noise(x: torch.Tensor, training: bool, offset: torch.Tensor | float = 0.0):
@@ -27,7 +67,7 @@ def quantize_noise(x: torch.Tensor, training: bool, offset: torch.Tensor | float
     return torch.round(x - offset) + offset
 
 
-class EntropyBottleneck(nn.Module):
+class EntropyBottleneck(_FrozenTables):
     """The non-parametric factorized density of Ballé et al. (2018, appendix 6.1): a per
     channel monotone CDF made of small matrices, and quantiles learned by an auxiliary loss
     that bound the coding range."""
@@ -91,9 +131,9 @@ class EntropyBottleneck(nn.Module):
     def dequantize(self, symbols: torch.Tensor) -> torch.Tensor:
         return symbols + self.medians.view(1, -1, 1, 1)
 
-    def pmf_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """(C, max support + 1) probabilities and the per-channel offset of symbol 0; the last
-        column is the escape symbol, for a value outside the channel's range."""
+    @torch.no_grad()
+    def update(self) -> None:
+        """Freeze one integer table per channel from the learned density and quantiles."""
         lo, hi = self.support()
         width = int((hi - lo).max()) + 1
         grid = lo.view(-1, 1) + torch.arange(width, device=lo.device).view(1, -1)
@@ -101,17 +141,30 @@ class EntropyBottleneck(nn.Module):
         lower, upper = self._logits(values - 0.5, True), self._logits(values + 0.5, True)
         sign = -torch.sign(lower + upper)
         p = (torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower)).abs()[:, 0]
-        p = torch.where(grid <= hi.view(-1, 1), p, torch.zeros_like(p)).double()
-        p = p / p.sum(1, keepdim=True) * (1 - ESCAPE_MASS)
-        p = torch.cat([p, torch.full_like(p[:, :1], ESCAPE_MASS)], 1)
-        return p.cpu().numpy().astype(np.float32), lo.cpu().numpy()
+        self._freeze(tables_from_pmf(p.double().cpu().numpy(), lo.cpu().numpy(),
+                                     (hi - lo + 1).cpu().numpy()))
+
+    def groups(self, symbols: torch.Tensor) -> np.ndarray:
+        """The table of each symbol of one image's (C, h, w) latents: its channel."""
+        c, h, w = symbols.shape
+        return np.repeat(np.arange(c), h * w)
 
 
-class GaussianConditional(nn.Module):
+def scale_table(low: float = 0.11, high: float = 256.0, levels: int = 64) -> torch.Tensor:
+    """CompressAI's coding scales: log-spaced levels; a latent is coded with the first level
+    at or above its predicted scale."""
+    return torch.exp(torch.linspace(math.log(low), math.log(high), levels, dtype=torch.float64))
+
+
+class GaussianConditional(_FrozenTables):
     """Zero-mean Gaussian of predicted scale, integrated over each quantisation bin."""
 
     SCALE_BOUND = 0.11
-    MAX_SYMBOL = 255
+    TAIL_SIGMAS = 6.2  # each level's table spans +-6.2 scales (tail mass ~5e-10); the rest escapes
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("scale_levels", scale_table(self.SCALE_BOUND).float())
 
     def likelihood(self, y: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
         scales = lower_bound(scales, self.SCALE_BOUND)
@@ -121,8 +174,24 @@ class GaussianConditional(nn.Module):
         return lower_bound(upper - lower, LIKELIHOOD_BOUND)
 
     def quantize(self, y: torch.Tensor) -> torch.Tensor:
-        return torch.round(y).clamp(-self.MAX_SYMBOL, self.MAX_SYMBOL)
+        return torch.round(y)
 
-    @classmethod
-    def coding_scales(cls, scales: torch.Tensor) -> np.ndarray:
-        return scales.clamp_min(cls.SCALE_BOUND).double().cpu().numpy().ravel()
+    @torch.no_grad()
+    def update(self) -> None:
+        """Freeze one integer table per scale level (float64, computed once)."""
+        from scipy.special import ndtr
+
+        levels = self.scale_levels.double().cpu().numpy()
+        half = np.ceil(self.TAIL_SIGMAS * levels).astype(np.int64)
+        k = np.arange(-half.max(), half.max() + 1)
+        pmf = np.zeros((len(levels), len(k)))
+        for i, (s, h) in enumerate(zip(levels, half)):
+            v = np.arange(-h, h + 1)
+            pmf[i, :len(v)] = ndtr((v + 0.5) / s) - ndtr((v - 0.5) / s)
+        self._freeze(tables_from_pmf(pmf, -half, 2 * half + 1))
+
+    def groups(self, scales: torch.Tensor) -> np.ndarray:
+        """The table of each latent: the first scale level at or above its predicted scale."""
+        idx = torch.bucketize(scales.clamp_min(self.SCALE_BOUND).float().contiguous(),
+                              self.scale_levels)
+        return idx.clamp_max(len(self.scale_levels) - 1).cpu().numpy().ravel()

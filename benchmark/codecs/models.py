@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import constriction
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import coding
 from .entropy import EntropyBottleneck, GaussianConditional, quantize_noise
 from .layers import GDN
 
-# Bumped whenever the coding of a latent changes (2: escaped symbols instead of clipping), so
-# cached sets made by an older coder are rebuilt.
-BITSTREAM_FORMAT = 2
+# Bumped whenever the coding of a latent changes, so cached sets made by an older coder are
+# rebuilt (2: escaped symbols instead of clipping; 3: integer tables frozen with the
+# checkpoint, Gaussian scales coded by level).
+BITSTREAM_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -103,18 +104,32 @@ class FactorizedPrior(nn.Module):
     @torch.no_grad()
     def compress(self, x: torch.Tensor) -> list[bytes]:
         """One range-coded bitstream per image (no header: shapes come from the caller)."""
-        y = self.g_a(_pad(x, self.multiple))
-        tables = _factorized_rows(self.entropy_bottleneck, y.shape[-2] * y.shape[-1])
-        return [_encode_factorized(s, tables) for s in self.entropy_bottleneck.quantize(y)]
+        eb = self.entropy_bottleneck
+        streams = []
+        for symbols in eb.quantize(self.g_a(_pad(x, self.multiple))):
+            enc = coding.new_encoder()
+            _encode_factorized(eb, symbols, enc)
+            streams.append(enc.get_compressed().tobytes())
+        return streams
 
     @torch.no_grad()
     def decompress(self, streams: list[bytes], shape: tuple[int, int]) -> torch.Tensor:
         h, w = shape
+        return self.g_s(self.decode_latents(streams, shape))[..., :h, :w].clamp(0, 1)
+
+    @torch.no_grad()
+    def decode_latents(self, streams: list[bytes], shape: tuple[int, int]) -> torch.Tensor:
+        """The dequantised latents the bitstreams carry: exactly the encoder's, in any
+        process (the reconstruction after them is float arithmetic, so its last bits may
+        vary with the thread count or the device)."""
         lat = _latent_shape(shape, self.multiple, self.config.depth)
         eb = self.entropy_bottleneck
-        tables = _factorized_rows(eb, lat[0] * lat[1])
-        symbols = torch.stack([_decode_factorized(eb, tables, lat, s) for s in streams])
-        return self.g_s(eb.dequantize(symbols))[..., :h, :w].clamp(0, 1)
+        symbols = torch.stack([_decode_factorized(eb, lat, coding.new_decoder(s)) for s in streams])
+        return eb.dequantize(symbols)
+
+    def update(self) -> None:
+        """Freeze the integer coding tables (done when training ends; saved with the weights)."""
+        self.entropy_bottleneck.update()
 
 
 class ScaleHyperprior(FactorizedPrior):
@@ -153,43 +168,34 @@ class ScaleHyperprior(FactorizedPrior):
         y = self.g_a(_pad(x, self.multiple))
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
         z_symbols = eb.quantize(self.h_a(y.abs()))
-        tables = _factorized_rows(eb, z_symbols.shape[-2] * z_symbols.shape[-1])
         streams = []
         for yi, zs in zip(y, z_symbols):
-            enc = constriction.stream.queue.RangeEncoder()
-            _encode_factorized(zs, tables, enc)
+            enc = coding.new_encoder()
+            _encode_factorized(eb, zs, enc)
             # scales from the decoded z, one image at a time: exactly what the decoder sees
             scales = self.h_s(eb.dequantize(zs[None]))[0]
-            enc.encode(gc.quantize(yi).cpu().numpy().astype(np.int32).ravel(), _GAUSSIAN,
-                       np.zeros(yi.numel()), gc.coding_scales(scales))
+            coding.encode(enc, gc.quantize(yi).cpu().numpy(), gc.groups(scales), gc.tables())
             streams.append(enc.get_compressed().tobytes())
         return streams
 
     @torch.no_grad()
-    def decompress(self, streams, shape):
-        h, w = shape
+    def decode_latents(self, streams, shape):
         lat = _latent_shape(shape, self.multiple, self.config.depth)
         zlat = (lat[0] // 4, lat[1] // 4)
         ylat = (self.config.M, *lat)
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
-        tables = _factorized_rows(eb, zlat[0] * zlat[1])
         ys = []
         for s in streams:
-            dec = constriction.stream.queue.RangeDecoder(np.frombuffer(s, np.uint32))
-            zs = _decode_factorized(eb, tables, zlat, dec=dec)
+            dec = coding.new_decoder(s)
+            zs = _decode_factorized(eb, zlat, dec)
             scales = self.h_s(eb.dequantize(zs[None]))[0]
-            sym = dec.decode(_GAUSSIAN, np.zeros(int(np.prod(ylat))), gc.coding_scales(scales))
+            sym = coding.decode(dec, gc.groups(scales), gc.tables())
             ys.append(torch.from_numpy(sym.astype(np.float32)).view(ylat))
-        y_hat = torch.stack(ys).to(next(self.parameters()).device)
-        return self.g_s(y_hat)[..., :h, :w].clamp(0, 1)
+        return torch.stack(ys).to(next(self.parameters()).device)
 
-
-_CATEGORICAL = constriction.stream.model.Categorical(perfect=False)
-_GAUSSIAN = constriction.stream.model.QuantizedGaussian(-GaussianConditional.MAX_SYMBOL,
-                                                        GaussianConditional.MAX_SYMBOL)
-# escaped factorized symbols: rare, so a plain wide model (about 13 bits each) will do
-_ESCAPE_MAX = 2**15
-_ESCAPED = constriction.stream.model.QuantizedLaplace(-_ESCAPE_MAX, _ESCAPE_MAX, 0.0, 512.0)
+    def update(self) -> None:
+        super().update()
+        self.gaussian_conditional.update()
 
 
 def _latent_shape(shape, multiple, depth) -> tuple[int, int]:
@@ -197,39 +203,14 @@ def _latent_shape(shape, multiple, depth) -> tuple[int, int]:
     return (h + (-h) % multiple) // 2**depth, (w + (-w) % multiple) // 2**depth
 
 
-def _factorized_rows(eb: EntropyBottleneck, hw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each latent's probability row (last entry: escape), symbol offset and number of
-    in-range symbols, for one image's (C, h, w) latents."""
-    pmf, lo = eb.pmf_table()
-    width = (pmf[:, :-1] > 0).sum(1)
-    return np.repeat(pmf, hw, axis=0), np.repeat(lo, hw), np.repeat(width, hw)
+def _encode_factorized(eb: EntropyBottleneck, symbols: torch.Tensor, enc) -> None:
+    """One image's (C, h, w) symbols, each with its channel's frozen table."""
+    coding.encode(enc, symbols.cpu().numpy(), eb.groups(symbols), eb.tables())
 
 
-def _encode_factorized(symbols: torch.Tensor, tables, enc=None):
-    """Range-code one image's (C, h, w) symbols with the per-channel tables; a symbol out of
-    its channel's range is sent as the escape symbol, then by value with a wide model."""
-    rows, lo, width = tables
-    own = enc is None
-    enc = enc or constriction.stream.queue.RangeEncoder()
-    sym = symbols.cpu().numpy().astype(np.int64).reshape(-1)
-    idx = sym - lo
-    escaped = (idx < 0) | (idx >= width)
-    idx[escaped] = rows.shape[1] - 1
-    enc.encode(idx.astype(np.int32), _CATEGORICAL, rows)
-    if escaped.any():
-        enc.encode(np.clip(sym[escaped], -_ESCAPE_MAX, _ESCAPE_MAX).astype(np.int32), _ESCAPED)
-    return enc.get_compressed().tobytes() if own else None
-
-
-def _decode_factorized(eb: EntropyBottleneck, tables, lat, stream=None, dec=None) -> torch.Tensor:
-    rows, lo, _ = tables
-    dec = dec or constriction.stream.queue.RangeDecoder(np.frombuffer(stream, np.uint32))
-    idx = dec.decode(_CATEGORICAL, rows).astype(np.int64)
-    sym = idx + lo
-    escaped = idx == rows.shape[1] - 1
-    if escaped.any():
-        sym[escaped] = dec.decode(_ESCAPED, int(escaped.sum()))
+def _decode_factorized(eb: EntropyBottleneck, lat: tuple[int, int], dec) -> torch.Tensor:
     c = eb.quantiles.shape[0]
+    sym = coding.decode(dec, np.repeat(np.arange(c), lat[0] * lat[1]), eb.tables())
     return torch.from_numpy(sym.astype(np.float32)).view(c, *lat).to(eb.quantiles.device)
 
 

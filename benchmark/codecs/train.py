@@ -1,7 +1,8 @@
 """Training a learned codec for one lambda, with a checkpoint cache and resume.
 
 Loss (the published codecs' convention): bpp + lambda * 255^2 * MSE on [0, 1] images, plus
-the entropy bottleneck's auxiliary quantile loss on its own optimiser. Checkpoints live in
+the entropy bottleneck's auxiliary quantile loss on its own optimiser. When training ends
+the integer coding tables are frozen and saved with the weights (``coding``). Checkpoints live in
 ``<data-root>/codecs/<dataset>/<family>/<lambda>/<recipe digest>/codec.pt``.
 
 Photographs (and any set of mixed sizes) are seen through random square crops, one image
@@ -106,6 +107,9 @@ def train_codec(images: np.ndarray | list[np.ndarray], recipe: CodecRecipe, lmbd
         step, gen = state["step"], state["rng"]
         torch.set_rng_state(state["torch_rng"])
         if step >= steps:
+            if not model.entropy_bottleneck.frozen:  # a checkpoint from before frozen tables
+                model.update()
+                _save(path, {**state, "model": model.state_dict()})
             return model.eval()
         log.info("resuming %s at step %d", path, step)
     model.train()
@@ -128,6 +132,8 @@ def train_codec(images: np.ndarray | list[np.ndarray], recipe: CodecRecipe, lmbd
             step += 1
             bar.update(1)
             bar.set_postfix(bpp=f"{bpp:.3f}", psnr=f"{-10 * math.log10(max(mse, 1e-10)):.1f}")
+            if step == steps:
+                model.update()  # the integer tables every coder of this codec will use
             if step % save_every == 0 or step == steps:
                 _save(path, {"model": model.state_dict(), "opt": opt.state_dict(),
                              "aux_opt": aux_opt.state_dict(), "sched": sched.state_dict(),
