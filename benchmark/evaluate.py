@@ -1,0 +1,104 @@
+"""Evaluation: a classifier on the clean test images and on every (corruption, severity) of
+a corrupted set, as (n, correct) counts.
+
+Images go to the device as uint8 and become floats there, in large batches; a whole
+corrupted set is read once through the verified reader (``corruptions.store``). What comes
+out is one ``Count`` per (split, corruption, severity): the raw material of every number the
+benchmark reports.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from corruptions.store import CorruptedSet
+
+CLEAN = "clean"
+EVAL_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Count:
+    """Correct predictions on one evaluation set: clean (severity 0) or one corruption at
+    one severity of one split."""
+
+    split: str
+    corruption: str
+    severity: int
+    band: str
+    n: int
+    correct: int
+
+
+@dataclass
+class EvalSplit:
+    """What one split is evaluated on: its clean images and labels, and the corrupted set
+    built from them (or None for clean only)."""
+
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+    corrupted: CorruptedSet | None = None
+
+    def sets(self) -> Iterator[tuple[str, int, str, np.ndarray]]:
+        """(corruption, severity, band, images), clean first."""
+        yield CLEAN, 0, CLEAN, self.images
+        cs = self.corrupted
+        if cs is None:
+            return
+        profiles = (cs.manifest or {}).get("profiles", {})
+        for c in cs.corruptions:
+            band = profiles.get(c, {}).get("band") or _published_band(c)
+            for s in cs.severities:
+                yield c, s, band, cs.images(c, s)
+
+    def count(self) -> int:
+        cs = self.corrupted
+        return 1 + (len(cs.corruptions) * len(cs.severities) if cs is not None else 0)
+
+
+def _published_band(name: str) -> str:
+    from corruptions.registry import PUBLISHED_BANDS
+    return PUBLISHED_BANDS.get(name, "unknown")
+
+
+@torch.inference_mode()
+def count_correct(model: nn.Module, images: np.ndarray, labels: np.ndarray, device: str,
+                  batch: int = EVAL_BATCH) -> int:
+    """Correct top-1 predictions of ``model`` (eval mode, [0, 1] inputs) on uint8 NHWC images."""
+    cuda = device.startswith("cuda")
+    y = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    for start in range(0, len(images), batch):
+        xb = torch.from_numpy(np.ascontiguousarray(images[start:start + batch]))
+        if cuda:
+            xb = xb.pin_memory().to(device, non_blocking=True)
+        x = xb.permute(0, 3, 1, 2).float().div_(255).contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+            logits = model(x)
+        correct += (logits.argmax(1) == y[start:start + batch]).sum()
+    return int(correct)
+
+
+def evaluate(model: nn.Module, splits: list[EvalSplit], device: str = "cpu",
+             progress: bool = True, name: str = "eval") -> list[Count]:
+    """Counts for every split's clean images and each of its corruptions x severities."""
+    model = model.to(device, memory_format=torch.channels_last).eval()
+    out = []
+    with tqdm(total=sum(s.count() for s in splits), desc=name, unit="set",
+              disable=not progress or None, leave=False) as bar:
+        for split in splits:
+            n = len(split.labels)
+            for corruption, severity, band, images in split.sets():
+                if len(images) != n:
+                    raise ValueError(f"{split.name}/{corruption}/{severity}: {len(images)} "
+                                     f"images for {n} labels")
+                out.append(Count(split.name, corruption, severity, band, n,
+                                 count_correct(model, images, split.labels, device)))
+                bar.update(1)
+    return out
