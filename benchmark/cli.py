@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import augment, codec, corruptions, perf
+    from .commands import augment, codec, corruptions, perf, run
 
     parser = _Parser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     augment.add_parsers(sub)
     augment.add_analysis_parsers(sub)
     codec.add_parsers(sub)
+    run.add_parsers(sub)
     perf.add_parsers(sub)
     return parser
 

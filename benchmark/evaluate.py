@@ -75,7 +75,7 @@ def count_correct(model: nn.Module, images: np.ndarray, labels: np.ndarray, devi
     y = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
     correct = torch.zeros((), dtype=torch.long, device=device)
     for start in range(0, len(images), batch):
-        xb = torch.from_numpy(np.ascontiguousarray(images[start:start + batch]))
+        xb = torch.from_numpy(np.require(images[start:start + batch], requirements=["C", "W"]))
         if cuda:
             xb = xb.pin_memory().to(device, non_blocking=True)
         x = xb.permute(0, 3, 1, 2).float().div_(255).contiguous(memory_format=torch.channels_last)

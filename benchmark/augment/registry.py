@@ -62,6 +62,9 @@ class Family:
     provenance: Callable[[object, AugmentContext], dict] | None = None
     # the inverse of ``parse``: ``parse(format(v)) == v`` for every valid value
     format: Callable[[object], str] = None  # type: ignore[assignment]
+    # the test corruption this augmentation itself is (JPEG training vs jpeg_compression):
+    # reports give the corrupt accuracy without it too
+    resembles: str | None = None
 
     def label(self, value) -> str:
         """One parameter as it appears on the command line, in paths and in reports."""
@@ -83,12 +86,13 @@ def register_family(name: str, *, param: str, grid: Sequence, parse: Callable[[s
                     check: Callable[[object, tuple[int, ...]], None] | None = None,
                     is_codec: bool = False,
                     provenance: Callable[[object, AugmentContext], dict] | None = None,
-                    format: Callable[[object], str] | None = None, override: bool = False):
+                    format: Callable[[object], str] | None = None, resembles: str | None = None,
+                    override: bool = False):
     """Register ``fn(images, value, rngs, ctx) -> Transformed``; ``format`` (default: numbers
     written shortest-exact) must invert ``parse``."""
     return REGISTRY.decorator(name, lambda fn: Family(
         name, fn, param, tuple(grid), parse, check or (lambda value, shape: None), is_codec,
-        provenance, format or format_param), override=override)
+        provenance, format or format_param, resembles), override=override)
 
 
 def get_family(name: str) -> Family:

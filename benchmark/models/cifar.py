@@ -112,15 +112,16 @@ for _k in RESNET18_VARIANTS:
     _resnet_variant(_k)
 
 
-@register_model("small_cnn", description="3 conv-modules (16-32-64) + global pool, 24k params: "
+@register_model("small_cnn", description="a small VGG: 3 conv-modules (16-32-64), 34k params, "
                                        "sized for CPUs")
 def small_cnn(in_chans: int, num_classes: int, image_size: int) -> nn.Module:
     """Narrow on purpose: at 28 px a CPU spends its time moving activations, not multiplying,
-    and 16-32-64 channels train about 3x faster than 32-64-128 here."""
+    and 16-32-64 channels train about 3x faster than 32-64-128 here. Each module is conv +
+    batch norm + ReLU + max-pool, as in VGG, then one linear layer on the 4x4 map."""
     layers, c = [], in_chans
-    for i, w in enumerate((16, 32, 64)):
-        layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
-        if i < 2:
-            layers.append(nn.MaxPool2d(2))
+    for w in (16, 32, 64):
+        layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w),
+                   nn.ReLU(inplace=True), nn.MaxPool2d(2, ceil_mode=True)]
         c = w
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes))
+    side = -(-image_size // 8)
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * side * side, num_classes))

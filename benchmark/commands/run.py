@@ -1,0 +1,76 @@
+"""``bench run``: train and evaluate a submission, select its parameter, write its reports."""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ..datasets import resolve_data_root
+from .common import positive_int
+
+log = logging.getLogger(__name__)
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("run", help="train + evaluate a submission, select by BDA/BDAD/BDADS")
+    p.add_argument("--submission", required=True, help="a submission YAML (submissions/*.yaml)")
+    p.add_argument("--profile", default="full",
+                   help="full (the thesis recipe; the top level of a file without profiles), "
+                        "gpu, cpu, ci, or any profile the file defines")
+    p.add_argument("--data-root", default=None, help="default: $BENCH_DATA, else ./data")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
+    p.add_argument("--jobs", type=positive_int, default=1, help="units in N local processes")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local processes, or an existing Ray cluster (pip install '.[ray]')")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: auto)")
+    p.add_argument("--runs", default="runs", help="checkpoints and unit results")
+    p.add_argument("--reports", default="reports", help="where reports/<id>/<profile>/ go")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..runner import run_submission
+    from ..submission import load_submission
+
+    spec = load_submission(args.submission, args.profile)
+    log.info("%s [%s]: %s on %s, %s x %d seed(s)", spec.id, spec.profile, spec.model,
+             spec.dataset, ", ".join(spec.labels), len(spec.seeds))
+    report = run_submission(spec, data_root=resolve_data_root(args.data_root),
+                            runs_root=Path(args.runs), reports_root=Path(args.reports),
+                            device=args.device, jobs=args.jobs, executor=args.executor,
+                            ray_address=args.ray_address, progress=not args.quiet)
+    print(format_summary(report.summary))
+    print(f"units: {report.units} ({report.skipped} already done)")
+    print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
+    print(f"wrote {report.folder}/summary.json, results.parquet, history.parquet")
+    return 0
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}"
+
+
+def _chosen(c) -> str:
+    if isinstance(c, str):
+        return c
+    flat = c if all(isinstance(v, str) for v in c.values()) else {
+        k: "/".join(v.values()) for k, v in c.items()}
+    return " ".join(f"{k}:{v}" for k, v in flat.items())
+
+
+def format_summary(s: dict) -> str:
+    """The selection table, in percent."""
+    head = (f"{'mode':<6} {'source':<7} {'clean':>6} {'corrupt':>8} {'thesis10':>8} {'low':>6} "
+            f"{'mid':>6} {'high':>6} {'mCE':>6} {'bpp':>6}  chosen")
+    lines = [f"{s['submission']} [{s['profile']}] {s['model']} on {s['dataset']}, family "
+             f"{s['family']}, seeds {s['seeds']}", head]
+    for mode, sources in s["selection"].items():
+        for source, e in sources.items():
+            bpp = "-" if e.get("bpp") is None else f"{e['bpp']:.3f}"
+            lines.append(f"{mode:<6} {source:<7} {_pct(e['clean_acc']):>6} {_pct(e['corrupt_acc']):>8} "
+                         f"{_pct(e['corrupt_acc_thesis10']):>8} "
+                         + " ".join(f"{_pct(e['band_acc'][b]):>6}" for b in ("low", "mid", "high"))
+                         + f" {'-' if e['mce'] is None else format(100 * e['mce'], '.1f'):>6}"
+                         + f" {bpp:>6}  {_chosen(e['chosen'])[:60]}")
+    return "\n".join(lines)

@@ -1,0 +1,314 @@
+"""Submissions: a YAML file -> a frozen, validated ``RunSpec`` for one profile.
+
+A submission names a dataset, a model, an augmentation family with its grid of quality
+parameters (a value, or a union ``0.012+0.1`` trained on the concatenated sets), the
+training recipe, what it is evaluated on and how the parameter is selected. ``profiles``
+override any of these (deep-merged), so one file carries the thesis recipe (``full``) and
+budgets that fit other machines (``gpu``, ``cpu``, ``ci``). Every profile is validated when
+the file is read, so a typo in one the user did not ask for is still caught. An error names
+the file, the field path and what was expected, on one line.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from corruptions import registry as corruption_registry
+from corruptions.errors import BenchError
+
+from .augment import AugmentSpec, get_family
+from .codecs.recipe import parse_overrides
+from .models import check_model_name
+from .selection import MODES
+from .train import OPTIMIZERS, SCHEDULES, TrainConfig
+
+
+class SubmissionError(BenchError):
+    """A submission file that cannot be used as written."""
+
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSection(_Strict):
+    name: str
+    pretrained: bool = False
+    weights: str | None = None  # a checkpoint under the data root: evaluate it, train nothing
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        _as_value_error(check_model_name, v)
+        return v
+
+
+class AugmentationSection(_Strict):
+    family: str = "none"
+    params: list[str | int | float] | None = None  # None: the family's thesis grid
+
+    @field_validator("family")
+    @classmethod
+    def _family(cls, v: str) -> str:
+        _as_value_error(get_family, v)
+        return v
+
+    @model_validator(mode="after")
+    def _params(self):
+        for p in self.params or []:
+            _as_value_error(AugmentSpec.parse, self.family, p)
+        return self
+
+    def specs(self) -> tuple[AugmentSpec, ...]:
+        fam = get_family(self.family)
+        if self.params is None:
+            return tuple(AugmentSpec(self.family, (v,)) for v in fam.grid)
+        return tuple(AugmentSpec.parse(self.family, p) for p in self.params)
+
+
+class TrainingSection(_Strict):
+    epochs: int = Field(30, ge=0)
+    batch_size: PositiveInt = 128
+    optimizer: Literal[OPTIMIZERS] = "sgd"  # type: ignore[valid-type]
+    lr: float = Field(0.01, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(5e-4, ge=0)
+    schedule: Literal[SCHEDULES] = "constant"  # type: ignore[valid-type]
+    crop_padding: int = Field(4, ge=0)
+    flip: bool = True
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    images: PositiveInt | None = None  # the first N training images; None: the whole split
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v) or min(v) < 0:
+            raise ValueError("seeds must be distinct integers >= 0")
+        return v
+
+
+class EvaluationSection(_Strict):
+    corruptions: str | list[str] = "all"  # common, extra, all, or names
+    severities: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1)
+    test_images: PositiveInt | None = None  # the first N test images; None: all
+    validation_images: int | None = Field(None, ge=0)  # 0: no held-out selection
+    seed: int = Field(0, ge=0)  # of the corruption engine
+
+    @field_validator("corruptions")
+    @classmethod
+    def _names(cls, v):
+        _as_value_error(corruption_registry.parse_names, v if isinstance(v, str) else ",".join(v))
+        return v
+
+    @field_validator("severities")
+    @classmethod
+    def _severities(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v) or not all(1 <= s <= 5 for s in v):
+            raise ValueError("severities must be distinct integers in 1..5")
+        return sorted(v)
+
+    def corruption_names(self) -> tuple[str, ...]:
+        v = self.corruptions
+        return tuple(corruption_registry.parse_names(v if isinstance(v, str) else ",".join(v)))
+
+
+class SubmissionModel(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+    name: str
+    authors: list[str] = Field(default_factory=list)
+    description: str = ""
+    url: str | None = None
+    dataset: str
+    model: ModelSection
+    augmentation: AugmentationSection = AugmentationSection()
+    training: TrainingSection = TrainingSection()
+    evaluation: EvaluationSection = EvaluationSection()
+    selection: list[Literal[MODES]] = Field(default_factory=lambda: list(MODES))  # type: ignore[valid-type]
+    codec: dict[str, int | float] = Field(default_factory=dict)  # learned-codec recipe overrides
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, v: str) -> str:
+        from .datasets import dataset_names
+        if not (v in dataset_names() or v.startswith("imagefolder:")):
+            raise ValueError(f"unknown dataset {v!r}; known: {', '.join(dataset_names())}, "
+                             "or imagefolder:PATH")
+        return v
+
+    @field_validator("codec")
+    @classmethod
+    def _codec(cls, v: dict) -> dict:
+        _as_value_error(parse_overrides, ",".join(f"{k}={x}" for k, x in v.items()))
+        return v
+
+    @model_validator(mode="after")
+    def _weights_mean_no_training(self):
+        if self.model.weights and (self.training.epochs or self.augmentation.family != "none"):
+            raise ValueError("a checkpoint submission (model.weights) trains nothing: set "
+                             "training.epochs to 0 and leave augmentation out")
+        return self
+
+
+def _as_value_error(fn, *args):
+    """Run a project check inside pydantic: its one-line BenchError becomes the field's error."""
+    try:
+        return fn(*args)
+    except BenchError as e:
+        raise ValueError(str(e)) from None
+
+
+# --------------------------------------------------------------------------- the run spec
+DESCRIPTIVE = ("name", "authors", "description", "url")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One submission under one profile, resolved: everything ``bench run`` needs."""
+
+    id: str
+    name: str
+    authors: tuple[str, ...]
+    description: str
+    url: str | None
+    profile: str
+    dataset: str
+    model: str
+    pretrained: bool
+    weights: str | None
+    family: str
+    grid: tuple[AugmentSpec, ...]
+    train: TrainConfig
+    seeds: tuple[int, ...]
+    train_images: int | None
+    corruptions: tuple[str, ...]
+    severities: tuple[int, ...]
+    test_images: int | None
+    validation_images: int | None
+    corruption_seed: int
+    selection: tuple[str, ...]
+    codec: tuple[tuple[str, object], ...]
+    resolved: str  # the merged profile as canonical JSON (what config_hash digests)
+    source: str
+
+    @property
+    def labels(self) -> list[str]:
+        return [s.label for s in self.grid]
+
+    def config_hash(self, *parts: str) -> str:
+        """Digest of the resolved configuration (descriptive fields excluded), or of the
+        named sections only."""
+        cfg = json.loads(self.resolved)
+        for key in DESCRIPTIVE:
+            cfg.pop(key, None)
+        if parts:
+            cfg = {k: cfg.get(k) for k in parts}
+        return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise SubmissionError(f"{path}: no such submission file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SubmissionError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise SubmissionError(f"{path}: expected a mapping of fields, got {type(raw).__name__}")
+    return raw
+
+
+def _first_error(path: Path, e: ValidationError, prefix: str, override: dict) -> SubmissionError:
+    err = e.errors()[0]
+    loc = [str(x) for x in err["loc"]]
+    # name the profile when the offending field comes from it
+    node, from_profile = override, bool(prefix)
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            from_profile = False
+            break
+    field = ".".join(([prefix] if from_profile else []) + loc) or "(top level)"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "required field missing"
+    more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
+    return SubmissionError(f"{path}: {field}: {msg}{more}")
+
+
+def validate(path: Path, raw: dict, profile: str | None) -> SubmissionModel:
+    base = {k: v for k, v in raw.items() if k != "profiles"}
+    profiles = raw.get("profiles") or {}
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise SubmissionError(f"{path}: profiles: expected a mapping of profile name to overrides")
+    try:
+        model = SubmissionModel.model_validate(base)
+    except ValidationError as e:
+        raise _first_error(path, e, "", {}) from None
+    chosen = model
+    for name, override in profiles.items():
+        try:
+            merged = SubmissionModel.model_validate(deep_merge(base, override))
+        except ValidationError as e:
+            raise _first_error(path, e, f"profiles.{name}", override) from None
+        if name == profile:
+            chosen = merged
+    if profile is not None and profile not in profiles:
+        known = ", ".join(profiles) or "none"
+        raise SubmissionError(f"{path}: no profile {profile!r} (profiles: {known})")
+    return chosen
+
+
+DEFAULT_PROFILE = "full"
+
+
+def load_submission(path: str | Path, profile: str = DEFAULT_PROFILE) -> RunSpec:
+    """The submission at ``path`` under ``profile``; ``full`` is the top-level fields as
+    written when the file has no ``full`` profile of its own."""
+    path = Path(path)
+    raw = _read_yaml(path)
+    has = profile in (raw.get("profiles") or {}) if isinstance(raw.get("profiles"), dict) else False
+    m = validate(path, raw, None if profile == DEFAULT_PROFILE and not has else profile)
+    t = m.training
+    return RunSpec(
+        id=m.id, name=m.name, authors=tuple(m.authors), description=m.description, url=m.url,
+        profile=profile, dataset=m.dataset, model=m.model.name,
+        pretrained=m.model.pretrained, weights=m.model.weights, family=m.augmentation.family,
+        grid=m.augmentation.specs(),
+        train=TrainConfig(t.epochs, t.batch_size, t.optimizer, t.lr, t.momentum, t.weight_decay,
+                          t.schedule, t.crop_padding, t.flip),
+        seeds=tuple(t.seeds), train_images=t.images,
+        corruptions=m.evaluation.corruption_names(), severities=tuple(m.evaluation.severities),
+        test_images=m.evaluation.test_images, validation_images=m.evaluation.validation_images,
+        corruption_seed=m.evaluation.seed, selection=tuple(m.selection),
+        codec=parse_overrides(",".join(f"{k}={v}" for k, v in m.codec.items())),
+        resolved=json.dumps(m.model_dump(mode="json"), sort_keys=True), source=str(path))

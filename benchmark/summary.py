@@ -1,0 +1,56 @@
+"""``summary.json``: what a run reports, computed from its results table (and the training
+data's statistics) by pure functions, so ``bench verify`` recomputes exactly this."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .augment import get_family
+from .selection import CLEAN, COMMON, THESIS_TEN, Baseline, select, wide
+
+FORMAT = "summary/1"
+
+
+def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict]) -> dict:
+    """Each parameter on its own (seed mean and spread): the points of accuracy against
+    bpp / PSNR / SSIM (thesis Figs 3.4, 3.5)."""
+    test = wide(rows, "test", order)
+    out = {}
+    for param in dict.fromkeys(test.index.get_level_values("param")):
+        part = test.loc[param]
+        common = [c for c in part.columns if c[0] in COMMON]
+        ten = [c for c in part.columns if c[0] in THESIS_TEN]
+        corrupt = part[common].mean(axis=1) if common else None
+        out[param] = {
+            "clean_acc": float(part[(CLEAN, 0)].mean()),
+            "clean_acc_std": float(part[(CLEAN, 0)].std(ddof=0)),
+            "corrupt_acc": None if corrupt is None else float(corrupt.mean()),
+            "corrupt_acc_std": None if corrupt is None else float(corrupt.std(ddof=0)),
+            "corrupt_acc_thesis10": float(part[ten].mean(axis=1).mean()) if ten else None,
+            **{k: data.get(param, {}).get(k) for k in ("bpp", "bytes", "psnr", "ssim")},
+        }
+    return out
+
+
+def summarize(meta: dict, rows: pd.DataFrame, order: Sequence[str], *,
+              modes: Sequence[str], data: dict[str, dict],
+              baseline_rows: pd.DataFrame | None, provenance: dict) -> dict:
+    """The whole summary. ``meta``: submission id, name, authors, description, url, dataset,
+    profile, model, family."""
+    baseline = Baseline.from_rows(baseline_rows) if baseline_rows is not None else None
+    family = get_family(meta["family"])
+    return {
+        "format": FORMAT,
+        **meta,
+        "params": list(order),
+        "seeds": sorted(int(s) for s in rows["seed"].unique()),
+        "corruptions": sorted(set(rows["corruption"]) - {CLEAN}),
+        "baseline": {"submission": "baseline", "found": baseline is not None},
+        "selection": select(rows, order, modes=modes, resembles=family.resembles,
+                            baseline=baseline, data=data),
+        "per_param": per_param(rows, order, data),
+        "training_data": data,
+        "provenance": provenance,
+    }
+
