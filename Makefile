@@ -6,7 +6,11 @@ BENCH := $(VENV)/bin/bench
 STAMP := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data demo test perf clean
+.PHONY: setup data demo test perf reports clean
+
+# the shipped submissions, baseline first (every mCE is relative to it)
+SUBMISSIONS := baseline bls_aug jpeg_aug bmshj_aug noise_aug blur_aug dct_aug bls_top2 jpeg_timm
+PROFILE ?= cpu
 
 setup: $(STAMP) data
 
@@ -32,13 +36,23 @@ demo: setup
 	$(BENCH) build-corruptions --dataset fashion-mnist --resume
 	$(BENCH) corruptions list --manifest data/corrupted/fashion-mnist-c/manifest.json
 	$(BENCH) corruptions preview --dataset fashion-mnist --index 0 --out data/corrupted/fashion-mnist-c/preview.png
-	@echo "demo: Fashion-MNIST-C in data/corrupted/fashion-mnist-c/, preview at data/corrupted/fashion-mnist-c/preview.png"
+	$(BENCH) run --submission submissions/baseline.yaml --profile ci --reports runs/demo/reports
+	$(BENCH) run --submission submissions/bls_aug.yaml --profile ci --reports runs/demo/reports
+	@echo "demo: Fashion-MNIST-C in data/corrupted/fashion-mnist-c/, preview at data/corrupted/fashion-mnist-c/preview.png,"
+	@echo "      reports of the ci profile in runs/demo/reports/"
 
 test: setup
 	$(VENV)/bin/python -m pytest -n 2 tests
 
 perf: setup
 	$(BENCH) perf corruptions
+	$(BENCH) perf train
+	$(BENCH) perf eval
+
+# the reported numbers: every shipped submission's $(PROFILE) profile into reports/ (resumable:
+# finished units are skipped, a killed one resumes from its last epoch)
+reports: setup
+	@for s in $(SUBMISSIONS); do $(BENCH) run --submission submissions/$$s.yaml --profile $(PROFILE) || exit $$?; done
 
 clean:
 	rm -rf data/corrupted runs leaderboard/site

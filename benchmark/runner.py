@@ -51,24 +51,24 @@ def corrupted_dir(data_root: Path, dataset: str, split: str, limit: int | None) 
     return Path(data_root) / "corrupted" / (name + (f"-n{limit}" if limit else ""))
 
 
-def ensure_corrupted(ds: Dataset, spec: RunSpec, data_root: Path, limit: int | None,
-                     device: str, progress: bool) -> store.CorruptedSet:
+def ensure_corrupted(ds: Dataset, data_root: Path, limit: int | None, corruptions: tuple[str, ...],
+                     severities: tuple[int, ...], seed: int, device: str,
+                     progress: bool) -> store.CorruptedSet:
     """The corrupted set of a split (its first ``limit`` images) with every corruption and
     severity the submission asks for: reused when a built folder covers them, else extended
     (resumed) or rebuilt."""
     out = corrupted_dir(data_root, ds.name, ds.split, limit)
     old = store.read_manifest(out) if out.is_dir() else None
-    covers = old is not None and old.get("seed") == spec.corruption_seed and (
-        set(spec.corruptions) <= set(old["corruptions"])
-        and set(spec.severities) <= set(old["severities"]))
+    covers = old is not None and old.get("seed") == seed and (
+        set(corruptions) <= set(old["corruptions"]) and set(severities) <= set(old["severities"]))
     if not covers:
-        extend = (old is not None and old.get("seed") == spec.corruption_seed
-                  and old["severities"] == list(spec.severities))
-        wanted = list(dict.fromkeys([*(old["corruptions"] if extend else []), *spec.corruptions]))
+        extend = (old is not None and old.get("seed") == seed
+                  and old["severities"] == list(severities))
+        wanted = list(dict.fromkeys([*(old["corruptions"] if extend else []), *corruptions]))
         log.info("building %s: %d corruptions x %d severities x %d images", out, len(wanted),
-                 len(spec.severities), len(ds))
+                 len(severities), len(ds))
         builder.build(ds.images, ds.labels, ds.names, out, dataset=ds.name, split=ds.split,
-                      corruptions=wanted, severities=spec.severities, seed=spec.corruption_seed,
+                      corruptions=wanted, severities=severities, seed=seed,
                       limit=limit, device=device,
                       workers=cpu_count() if device == "cpu" and len(ds) >= 1000 else 1,
                       resume=extend, progress=progress)
@@ -101,28 +101,56 @@ class Inputs:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def prepare_eval(dataset: str, data_root: Path, test_images: int | None,
+                 validation_images: int | None, corruptions: tuple[str, ...],
+                 severities: tuple[int, ...], seed: int, device: str, progress: bool
+                 ) -> tuple[dict[str, tuple[int | None, Path]], dict[str, str]]:
+    """The corrupted test and validation sets (built when missing): split -> (limit, folder),
+    and the sha256 of their manifests. ``validation_images=0`` or a dataset without a
+    validation split leaves held-out selection out."""
+    eval_dirs, manifests = {}, {}
+    for split, limit in (("test", test_images), ("validation", validation_images)):
+        if split == "validation" and validation_images == 0:
+            continue
+        try:
+            ds = load_dataset(dataset, split, data_root)
+        except DataError:
+            if split == "validation":
+                log.warning("%s has no validation split: held-out selection is skipped", dataset)
+                continue
+            raise
+        limit = limit if limit and limit < len(ds) else None
+        cs = ensure_corrupted(ds.head(limit) if limit else ds, data_root, limit, corruptions,
+                              severities, seed, device, progress)
+        eval_dirs[split] = (limit, cs.folder)
+        manifests[f"corrupted-{split}"] = files.sha256_file(cs.folder / store.MANIFEST)
+    return eval_dirs, manifests
+
+
+def load_eval_splits(dataset: str, data_root: Path, eval_dirs, corruptions: tuple[str, ...],
+                     severities: tuple[int, ...]) -> list[EvalSplit]:
+    """Each split's clean images and its corrupted set, narrowed to the corruptions and
+    severities asked for (the set was verified when it was prepared)."""
+    out = []
+    for split, limit, folder in eval_dirs:
+        ds = load_dataset(dataset, split, data_root)
+        ds = ds.head(limit) if limit else ds
+        cs = store.open_corrupted(folder, verify=False) if folder else None
+        if cs is not None:
+            cs.corruptions = [c for c in cs.corruptions if c in corruptions]
+            cs.severities = [s for s in cs.severities if s in severities]
+        out.append(EvalSplit(split, ds.images, ds.labels, cs))
+    return out
+
+
 def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inputs:
     """Build what is missing: corrupted test and validation sets, augmented training sets
     (codecs trained on demand), with progress bars."""
     seconds = {}
     t0 = time.perf_counter()
-    eval_dirs, manifests = {}, {}
-    for split, limit in (("test", spec.test_images), ("validation", spec.validation_images)):
-        if split == "validation" and spec.validation_images == 0:
-            continue
-        try:
-            ds = load_dataset(spec.dataset, split, data_root)
-        except DataError:
-            if split == "validation":
-                log.warning("%s has no validation split: held-out selection is skipped",
-                            spec.dataset)
-                continue
-            raise
-        limit = limit if limit and limit < len(ds) else None
-        cs = ensure_corrupted(ds.head(limit) if limit else ds, spec, data_root, limit, device,
-                              progress)
-        eval_dirs[split] = (limit, cs.folder)
-        manifests[f"corrupted-{split}"] = files.sha256_file(cs.folder / store.MANIFEST)
+    eval_dirs, manifests = prepare_eval(spec.dataset, data_root, spec.test_images,
+                                        spec.validation_images, spec.corruptions,
+                                        spec.severities, spec.corruption_seed, device, progress)
     seconds["corrupted sets"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -207,20 +235,6 @@ def _train_images(task: UnitTask) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def _eval_splits(task: UnitTask) -> list[EvalSplit]:
-    out = []
-    for split, limit, folder in task.eval_dirs:
-        ds = load_dataset(task.spec.dataset, split, task.data_root)
-        ds = ds.head(limit) if limit else ds
-        cs = store.open_corrupted(folder, verify=False) if folder else None  # verified by prepare
-        if cs is not None:
-            keep = [c for c in cs.corruptions if c in task.spec.corruptions]
-            cs.corruptions, cs.severities = keep, [s for s in cs.severities
-                                                   if s in task.spec.severities]
-        out.append(EvalSplit(split, ds.images, ds.labels, cs))
-    return out
-
-
 def _model(task: UnitTask, images: np.ndarray, num_classes: int) -> Normalized:
     spec = task.spec
     torch.manual_seed(task.seed)
@@ -264,7 +278,8 @@ def run_unit(task: UnitTask) -> UnitResult:
         done = json.loads(task.counts_path.read_text())
         return UnitResult(task.param.label, task.seed, tuple(Count(**c) for c in done["counts"]),
                           tuple(done["history"]), done["train_s"], done["eval_s"], skipped=True)
-    splits = _eval_splits(task)
+    splits = load_eval_splits(task.spec.dataset, task.data_root, task.eval_dirs,
+                              task.spec.corruptions, task.spec.severities)
     num_classes = task.num_classes
     t0 = time.perf_counter()
     final = task.folder / "model.pt"
@@ -371,10 +386,18 @@ class RunReport:
     skipped: int
 
 
+def training_hash(spec: RunSpec) -> str:
+    """What decides a unit's weights besides its parameter and seed (both in its path): the
+    grid and the seed list are left out, so adding a parameter or a seed retrains nothing."""
+    cfg = json.loads(spec.resolved)
+    training = {k: v for k, v in cfg["training"].items() if k != "seeds"}
+    return _digest({"dataset": cfg["dataset"], "model": cfg["model"], "training": training,
+                    "family": cfg["augmentation"]["family"], "codec": cfg["codec"]})
+
+
 def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device: str,
          threads: int, progress: bool) -> list[UnitTask]:
-    train_hash = spec.config_hash("dataset", "model", "augmentation", "training", "codec")
-    base = Path(runs_root) / spec.id / spec.profile / train_hash
+    base = Path(runs_root) / spec.id / spec.profile / training_hash(spec)
     eval_dirs = tuple((split, limit, str(folder)) for split, (limit, folder) in inputs.eval_dirs.items())
     eval_hash = _digest({"evaluation": spec.config_hash("evaluation"),
                          "sets": {k: v for k, v in inputs.manifests.items()
@@ -394,9 +417,9 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def rows_of(spec: RunSpec, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    base = {"submission": spec.id, "profile": spec.profile, "dataset": spec.dataset,
-            "model": spec.model, "family": spec.family}
+def rows_of(base: dict, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The results and history tables of finished units; ``base`` holds the columns every
+    row shares (submission, profile, dataset, model, family)."""
     rows, hist = [], []
     for r in results:
         for c in r.counts:
@@ -404,7 +427,7 @@ def rows_of(spec: RunSpec, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.
                          "corruption": c.corruption, "severity": c.severity, "band": c.band,
                          "n": c.n, "correct": c.correct, "accuracy": c.correct / c.n})
         for h in r.history:
-            hist.append({"submission": spec.id, "profile": spec.profile, "param": r.param,
+            hist.append({"submission": base["submission"], "profile": base["profile"], "param": r.param,
                          "seed": r.seed, **h})
     return frame(rows, RESULT_COLUMNS), frame(hist, HISTORY_COLUMNS)
 
@@ -429,7 +452,9 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise failed[0]
-    rows, history = rows_of(spec, results)
+    rows, history = rows_of({"submission": spec.id, "profile": spec.profile,
+                             "dataset": spec.dataset, "model": spec.model,
+                             "family": spec.family}, results)
     seconds = dict(inputs.seconds)
     seconds["training (units)"] = sum(r.train_s for r in results if not r.skipped)
     seconds["evaluation (units)"] = sum(r.eval_s for r in results if not r.skipped)

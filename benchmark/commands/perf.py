@@ -18,6 +18,17 @@ def add_parsers(sub) -> None:
     a.add_argument("--json", action="store_true")
     a.add_argument("--data-root", default=None)
     a.set_defaults(func=cmd_perf_augment)
+    for target, fn, default_model, n in (("train", cmd_perf_train, "small_cnn", 20000),
+                                         ("eval", cmd_perf_eval, "small_cnn", 5000)):
+        t = psub.add_parser(target, help=f"this {target} loop vs its textbook reference")
+        t.add_argument("--json", action="store_true")
+        t.add_argument("--model", default=default_model,
+                       help="small_cnn on the CPU; resnet18_cifar is the GPU target's model")
+        t.add_argument("--images", type=int, default=n)
+        t.add_argument("--batch-size", type=int, default=128)
+        t.add_argument("--device", default="auto")
+        t.add_argument("--data-root", default=None)
+        t.set_defaults(func=fn)
 
 
 def cmd_perf_corruptions(args: argparse.Namespace) -> int:
@@ -28,3 +39,13 @@ def cmd_perf_corruptions(args: argparse.Namespace) -> int:
 def cmd_perf_augment(args: argparse.Namespace) -> int:
     from ..perf_augment import run
     return run(args)
+
+
+def cmd_perf_train(args: argparse.Namespace) -> int:
+    from ..perf_classifier import run_train
+    return run_train(args)
+
+
+def cmd_perf_eval(args: argparse.Namespace) -> int:
+    from ..perf_classifier import run_eval
+    return run_eval(args)

@@ -1,0 +1,62 @@
+"""The Python API, for researchers with their own training code (as RobustBench's
+``benchmark(model, ...)`` is for its users)::
+
+    from benchmark.api import benchmark
+    rows, summary = benchmark(my_model, "fashion-mnist", name="my_model")
+
+``my_model`` is any ``torch.nn.Module`` that maps (B, C, H, W) images in [0, 1] to logits.
+It is evaluated on the same corrupted sets, by the same code, as ``bench run`` evaluates a
+submission's models; the rows and the summary have the same schema and are computed by the
+same functions (one parameter ``-``, one seed).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from torch import nn
+
+import corruptions as C
+from corruptions.device import resolve_device
+from corruptions.version import code_version
+
+from .datasets import resolve_data_root
+from .evaluate import evaluate
+from .results import read_results
+from .runner import UnitResult, device_name, load_eval_splits, prepare_eval, rows_of
+from .selection import MODES
+from .summary import summarize
+
+
+def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "model",
+              data_root: str | Path | None = None, corruptions: str | Sequence[str] = "all",
+              severities: Sequence[int] = C.SEVERITIES, test_images: int | None = None,
+              validation_images: int | None = None, corruption_seed: int = 0,
+              device: str = "auto", profile: str = "api", baseline: str | Path | None = None,
+              progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Evaluate ``model`` on the clean and corrupted test (and validation) images of
+    ``dataset``; returns the results rows and the summary. ``baseline`` is a baseline run's
+    ``results.parquet`` for mCE (e.g. ``reports/baseline/cpu/results.parquet``)."""
+    root = resolve_data_root(data_root)
+    device = resolve_device(device)
+    names = tuple(C.parse_names(corruptions if isinstance(corruptions, str)
+                                else ",".join(corruptions)))
+    severities = tuple(sorted(severities))
+    start = time.perf_counter()
+    eval_dirs, manifests = prepare_eval(dataset, root, test_images, validation_images, names,
+                                        severities, corruption_seed, device, progress)
+    splits = load_eval_splits(dataset, root, tuple((k, lim, str(f)) for k, (lim, f)
+                                                   in eval_dirs.items()), names, severities)
+    counts = evaluate(model, splits, device, progress=progress, name=f"eval {name}")
+    meta = {"submission": name, "profile": profile, "dataset": dataset,
+            "model": type(model).__name__, "family": "none"}
+    rows, _ = rows_of(meta, [UnitResult("-", 0, tuple(counts), (), 0.0,
+                                        time.perf_counter() - start)])
+    summary = summarize(
+        {**meta, "name": name, "authors": [], "description": "", "url": None}, rows, ["-"],
+        modes=MODES, data={}, baseline_rows=read_results(Path(baseline)) if baseline else None,
+        provenance={"code_version": code_version(), "data": manifests,
+                    "device": device_name(device), "wall_s": round(time.perf_counter() - start, 1)})
+    return rows, summary

@@ -1,0 +1,229 @@
+"""``bench run`` end to end on the ``ci`` profile: reports, idempotent units, resume after a
+real kill, the Ray executor, a diverging unit, checkpoint-only submissions, the Python API."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from benchmark import runner
+from benchmark.api import benchmark
+from benchmark.cli import main
+from benchmark.models import Normalized, create_model
+from benchmark.results import RESULT_COLUMNS, read_results
+from benchmark.train import NonFiniteLoss
+
+REPO = Path(__file__).resolve().parents[1]
+CI_CORRUPTIONS = {"gaussian_noise", "fog", "contrast", "jpeg_compression", "speckle_noise"}
+KEY = ["split", "param", "seed", "corruption", "severity"]
+
+
+def bench(tmp: Path, submission: str | Path, *extra: str, profile: str = "ci") -> int:
+    return main(["run", "--submission", str(submission), "--profile", profile, "--quiet",
+                 "--data-root", str(tmp / "data"), "--runs", str(tmp / "runs"),
+                 "--reports", str(tmp / "reports"), *extra])
+
+
+def sub(tmp: Path, name: str, text: str) -> Path:
+    path = tmp / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def counts(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(KEY).reset_index(drop=True)[KEY + ["n", "correct"]]
+
+
+@pytest.fixture(scope="module")
+def ci(tmp_path_factory):
+    """The baseline and bls_aug submissions, ci profile, in a fresh data root."""
+    tmp = tmp_path_factory.mktemp("ci")
+    assert bench(tmp, REPO / "submissions/baseline.yaml") == 0
+    assert bench(tmp, REPO / "submissions/bls_aug.yaml") == 0
+    return tmp
+
+
+def test_ci_profile_writes_the_reports_of_the_contract(ci, capsys):
+    folder = ci / "reports" / "bls_aug" / "ci"
+    rows = read_results(folder / "results.parquet")
+    assert list(rows.columns) == RESULT_COLUMNS
+    # 2 params x 1 seed x 2 splits x (clean + 5 corruptions x 3 severities)
+    assert len(rows) == 2 * 2 * 16 and set(rows["param"]) == {"0.001", "0.1"}
+    assert set(rows["corruption"]) == CI_CORRUPTIONS | {"clean"}
+    assert set(rows["split"]) == {"test", "validation"}
+    assert ((rows["accuracy"] - rows["correct"] / rows["n"]).abs() < 1e-12).all()
+    clean = rows[rows["corruption"] == "clean"]
+    assert set(clean["severity"]) == {0} and set(clean["band"]) == {"clean"}
+    assert set(rows.loc[rows["corruption"] == "fog", "band"]) == {"low"}
+    history = pd.read_parquet(folder / "history.parquet")
+    assert len(history) == 2 and set(history["epoch"]) == {1}
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["baseline"]["found"] and summary["family"] == "bls"
+    bda = summary["selection"]["bda"]
+    assert set(bda) == {"oracle", "val", "unseen"} and bda["oracle"]["chosen"] in ("0.001", "0.1")
+    for entry in bda.values():
+        assert 0 <= entry["clean_acc"] <= 1 and entry["mce"] is not None and entry["bpp"] > 0
+    assert summary["provenance"]["code_version"] and summary["provenance"]["data"]
+    base = json.loads((ci / "reports/baseline/ci/summary.json").read_text())
+    assert base["selection"]["bda"]["oracle"]["mce"] == pytest.approx(1.0)
+
+
+def test_a_rerun_skips_finished_units_and_gives_the_same_rows(ci, capsys):
+    before = read_results(ci / "reports/bls_aug/ci/results.parquet")
+    capsys.readouterr()
+    assert bench(ci, REPO / "submissions/bls_aug.yaml") == 0
+    assert "units: 2 (2 already done)" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(before, read_results(ci / "reports/bls_aug/ci/results.parquet"))
+
+
+KILLABLE = """
+id: killable
+name: Killable
+dataset: fashion-mnist
+model: {name: small_cnn}
+training: {epochs: 4, batch_size: 32, seeds: [0], images: 3000}
+evaluation: {corruptions: [fog, gaussian_noise], severities: [2], test_images: 100,
+             validation_images: 0}
+"""
+
+
+def _bench_process(tmp: Path, path: Path, runs: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "benchmark.cli", "run", "--submission",
+                             str(path), "--quiet", "--data-root", str(tmp / "data"),
+                             "--runs", str(tmp / runs), "--reports", str(tmp / f"reports-{runs}")],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_resume_after_a_real_kill_gives_the_rows_of_an_uninterrupted_run(tmp_path):
+    path = sub(tmp_path, "killable", KILLABLE)
+    assert _bench_process(tmp_path, path, "whole").wait(300) == 0
+    proc = _bench_process(tmp_path, path, "killed")
+    ckpt = None
+    deadline = time.time() + 240
+    while time.time() < deadline and ckpt is None:
+        found = list((tmp_path / "killed").rglob("checkpoint.pt"))
+        ckpt = found[0] if found else None
+        time.sleep(0.05)
+    assert ckpt is not None, "no epoch checkpoint appeared"
+    epoch = torch.load(ckpt, weights_only=False)["epoch"]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert epoch < 4 and not (tmp_path / "reports-killed").exists()
+    assert _bench_process(tmp_path, path, "killed").wait(300) == 0
+    whole = read_results(tmp_path / "reports-whole/killable/full/results.parquet")
+    resumed = read_results(tmp_path / "reports-killed/killable/full/results.parquet")
+    pd.testing.assert_frame_equal(counts(whole), counts(resumed))
+
+
+def test_the_ray_executor_gives_the_local_executors_rows(ci, tmp_path):
+    ray = pytest.importorskip("ray")
+    shutil.copytree(ci / "data", tmp_path / "data", symlinks=True)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
+    try:
+        assert bench(tmp_path, REPO / "submissions/jpeg_aug.yaml", "--executor", "ray") == 0
+    finally:
+        ray.shutdown()
+    assert bench(ci, REPO / "submissions/jpeg_aug.yaml") == 0
+    pd.testing.assert_frame_equal(
+        counts(read_results(tmp_path / "reports/jpeg_aug/ci/results.parquet")),
+        counts(read_results(ci / "reports/jpeg_aug/ci/results.parquet")))
+
+
+DIVERGING = """
+id: diverging
+name: Diverging
+dataset: fashion-mnist
+model: {name: small_cnn}
+augmentation: {family: gaussian_noise, params: [0.1, 0.05]}
+training: {epochs: 1, batch_size: 64, lr: 1.0e+30, seeds: [0], images: 256}
+evaluation: {corruptions: [fog], severities: [1], test_images: 100, validation_images: 0}
+"""
+
+
+def test_a_non_finite_loss_is_one_line_and_exit_2(ci, capsys):
+    code = bench(ci, sub(ci, "diverging", DIVERGING), profile="full")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "diverging gaussian_noise:0.1 seed 0: non-finite loss in epoch 1" in err[0]
+    assert not (ci / "reports" / "diverging").exists()
+
+
+def test_a_diverging_unit_keeps_the_others(ci, monkeypatch, capsys):
+    real = runner.train_classifier
+
+    def fails_for_one(model, images, labels, cfg, **kw):
+        if "0.05" in kw["name"]:
+            raise NonFiniteLoss(f"{kw['name']}: non-finite loss in epoch 1")
+        return real(model, images, labels, cfg, **kw)
+
+    monkeypatch.setattr(runner, "train_classifier", fails_for_one)
+    path = sub(ci, "halfway", DIVERGING.replace("id: diverging", "id: halfway")
+               .replace("lr: 1.0e+30", "lr: 0.01"))
+    assert bench(ci, path, profile="full") == 2
+    done = list((ci / "runs" / "halfway").rglob("counts-*.json"))
+    assert len(done) == 1 and "0.1" in str(done[0])  # the finished unit is kept
+    monkeypatch.setattr(runner, "train_classifier", real)
+    capsys.readouterr()
+    assert bench(ci, path, profile="full") == 0
+    assert "units: 2 (1 already done)" in capsys.readouterr().out
+
+
+CHECKPOINT = """
+id: given
+name: Given weights
+dataset: fashion-mnist
+model: {name: small_cnn, weights: WEIGHTS}
+augmentation: {family: none}
+training: {epochs: 0, seeds: [0]}
+evaluation:
+  corruptions: [gaussian_noise, fog, contrast, jpeg_compression, speckle_noise]
+  severities: [1, 3, 5]
+  test_images: 100
+  validation_images: 50
+"""
+
+
+def _baseline_model(ci: Path) -> Path:
+    return next((ci / "runs" / "baseline").rglob("model.pt"))
+
+
+def test_a_checkpoint_submission_evaluates_given_weights(ci, capsys):
+    weights = ci / "data" / "weights" / "baseline.pt"
+    weights.parent.mkdir(exist_ok=True)
+    shutil.copy(_baseline_model(ci), weights)
+    assert bench(ci, sub(ci, "given", CHECKPOINT.replace("WEIGHTS", "weights/baseline.pt")),
+                 profile="full") == 0
+    given = read_results(ci / "reports/given/full/results.parquet")
+    base = read_results(ci / "reports/baseline/ci/results.parquet")
+    pd.testing.assert_frame_equal(counts(given), counts(base))  # same model, same counts
+    capsys.readouterr()
+    outside = sub(ci, "outside", CHECKPOINT.replace("id: given", "id: outside")
+                  .replace("WEIGHTS", "../../x.pt"))
+    assert bench(ci, outside, profile="full") == 2
+    assert "resolves outside the data root" in capsys.readouterr().err
+
+
+def test_the_python_api_gives_bench_runs_rows_and_summary(ci):
+    model = Normalized(create_model("small_cnn", 1, 10, 28), [0.0], [1.0])
+    model.load_state_dict(torch.load(_baseline_model(ci), weights_only=True))
+    rows, summary = benchmark(model, "fashion-mnist", name="mine", data_root=ci / "data",
+                              corruptions=sorted(CI_CORRUPTIONS), severities=[1, 3, 5],
+                              test_images=100, validation_images=50, progress=False,
+                              baseline=ci / "reports/baseline/ci/results.parquet")
+    base = read_results(ci / "reports/baseline/ci/results.parquet")
+    assert list(rows.columns) == RESULT_COLUMNS
+    pd.testing.assert_frame_equal(counts(rows), counts(base))
+    theirs = json.loads((ci / "reports/baseline/ci/summary.json").read_text())
+    assert summary["selection"]["bda"]["oracle"]["corrupt_acc"] == pytest.approx(
+        theirs["selection"]["bda"]["oracle"]["corrupt_acc"])
+    assert summary["selection"]["bda"]["oracle"]["mce"] == pytest.approx(1.0)

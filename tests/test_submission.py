@@ -1,0 +1,106 @@
+"""Submission files: every shipped one loads under every profile; bad ones fail on one line
+naming the file, the field and what was expected, with exit 2 and nothing written."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.submission import SubmissionError, load_submission
+
+SUBMISSIONS = sorted((Path(__file__).resolve().parents[1] / "submissions").glob("*.yaml"))
+SHIPPED = {"baseline", "bls_aug", "bmshj_aug", "jpeg_aug", "noise_aug", "blur_aug", "dct_aug",
+           "bls_top2", "jpeg_timm"}
+
+
+def test_every_shipped_submission_is_there():
+    assert {p.stem for p in SUBMISSIONS} == SHIPPED
+
+
+@pytest.mark.parametrize("path", SUBMISSIONS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("profile", ["full", "gpu", "cpu", "ci"])
+def test_shipped_submissions_load_under_every_profile(path, profile):
+    spec = load_submission(path, profile)
+    assert spec.id == path.stem and spec.profile == profile and spec.grid
+    if profile == "full":
+        assert spec.dataset == "cifar10" and spec.train.epochs == (30 if "timm" not in spec.id else 10)
+    else:
+        assert spec.dataset == "fashion-mnist"
+    if profile in ("full", "gpu") and spec.id != "jpeg_timm":  # the thesis recipe
+        t = spec.train
+        assert (spec.model, t.optimizer, t.lr, t.momentum, t.weight_decay, t.batch_size,
+                t.epochs, spec.seeds) == ("vgg11_cifar", "sgd", 0.01, 0.9, 5e-4, 128, 30, (0, 1, 2))
+
+
+def _write(tmp_path, text: str) -> Path:
+    path = tmp_path / "sub.yaml"
+    path.write_text(text)
+    return path
+
+
+GOOD = """
+id: mine
+name: Mine
+dataset: fashion-mnist
+model: {name: small_cnn}
+augmentation: {family: jpeg, params: [10, "10+40"]}
+training: {epochs: 1, seeds: [0]}
+profiles:
+  quick: {training: {epochs: 2}}
+"""
+
+
+def test_profiles_override_fields_and_unions_parse(tmp_path):
+    path = _write(tmp_path, GOOD)
+    base, quick = load_submission(path), load_submission(path, "quick")
+    assert [s.label for s in base.grid] == ["10", "10+40"] and base.grid[1].values == (10, 40)
+    assert (base.profile, base.train.epochs, quick.train.epochs) == ("full", 1, 2)
+    assert base.config_hash() != quick.config_hash()
+    renamed = _write(tmp_path, GOOD.replace("name: Mine", "name: Other"))
+    assert load_submission(renamed).config_hash() == base.config_hash()  # descriptive only
+
+
+@pytest.mark.parametrize("edit,message", [
+    (("epochs: 1", "epochs: -1"), r"sub.yaml: training.epochs: Input should be greater than or equal to 0"),
+    (("epochs: 1", "epoch: 1"), r"sub.yaml: training.epoch: unknown field"),
+    (("name: Mine\n", ""), r"sub.yaml: name: required field missing"),
+    (("family: jpeg", "family: nope"), r"augmentation.family: unknown augmentation family 'nope'"),
+    (('"10+40"', '"10+abc"'), r"augmentation: jpeg: cannot read parameter 'abc' \(expected quality"),
+    (("small_cnn", "no_such_net"), r"model.name: unknown model 'no_such_net'"),
+    (("fashion-mnist", "no-such-set"), r"dataset: unknown dataset 'no-such-set'"),
+    (("{epochs: 2}", "{epochs: two}"), r"profiles.quick.training.epochs: Input should be a valid integer"),
+    (("id: mine", "id: Bad Id"), r"id: String should match pattern"),
+    (("seeds: [0]", "seeds: [0, 0]"), r"training.seeds: seeds must be distinct"),
+    (("model: {name: small_cnn}", "model: {name: small_cnn}\nselection: [best]"), r"selection.0: Input should be 'bda', 'bdad' or 'bdads'"),
+    (("model: {name: small_cnn}", "model: {name: small_cnn}\nevaluation: {corruptions: [fog, smog]}"),
+     r"evaluation.corruptions: unknown corruption 'smog'"),
+    (("model: {name: small_cnn}", "model: {name: small_cnn}\ncodec: {N: -1}"), r"codec: --codec: N must be > 0"),
+    (("model: {name: small_cnn}", "model: {name: small_cnn, weights: w.pt}"),
+     r"a checkpoint submission \(model.weights\) trains nothing"),
+])
+def test_schema_errors_name_file_field_and_expectation(tmp_path, edit, message):
+    path = _write(tmp_path, GOOD.replace(*edit))
+    with pytest.raises(SubmissionError, match=message):
+        load_submission(path, "quick")
+
+
+def test_malformed_yaml_and_unknown_profile(tmp_path):
+    with pytest.raises(SubmissionError, match=r"sub.yaml: not valid YAML \(line 3"):
+        load_submission(_write(tmp_path, "id: x\nname: [unclosed\nmodel: {"))
+    with pytest.raises(SubmissionError, match=r"no profile 'gpu' \(profiles: quick\)"):
+        load_submission(_write(tmp_path, GOOD), "gpu")
+    with pytest.raises(SubmissionError, match="expected a mapping"):
+        load_submission(_write(tmp_path, "- just\n- a list\n"))
+    with pytest.raises(SubmissionError, match="no such submission file"):
+        load_submission(tmp_path / "missing.yaml")
+
+
+def test_cli_bad_submission_exits_2_and_writes_nothing(tmp_path, capsys):
+    path = _write(tmp_path, GOOD.replace("epochs: 1", "epochs: -1"))
+    reports, runs = tmp_path / "reports", tmp_path / "runs"
+    code = main(["run", "--submission", str(path), "--reports", str(reports), "--runs", str(runs),
+                 "--data-root", str(tmp_path / "data")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "training.epochs" in err[0]
+    assert not reports.exists() and not runs.exists() and not (tmp_path / "data").exists()
