@@ -24,10 +24,12 @@ from corruptions.version import code_version
 
 from .datasets import resolve_data_root
 from .evaluate import evaluate
+from .inputs import load_eval_splits, prepare_eval
 from .results import read_results
-from .runner import UnitResult, device_name, load_eval_splits, prepare_eval, rows_of
+from .runner import device_name, rows_of
 from .selection import MODES
 from .summary import summarize
+from .units import UnitResult
 
 
 def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "model",

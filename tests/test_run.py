@@ -3,7 +3,6 @@ real kill, the Ray executor, a diverging unit, checkpoint-only submissions, the 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -15,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmark import runner
+from benchmark import units
 from benchmark.api import benchmark
 from benchmark.cli import main
 from benchmark.models import Normalized, create_model
@@ -159,20 +158,20 @@ def test_a_non_finite_loss_is_one_line_and_exit_2(ci, capsys):
 
 
 def test_a_diverging_unit_keeps_the_others(ci, monkeypatch, capsys):
-    real = runner.train_classifier
+    real = units.train_classifier
 
     def fails_for_one(model, images, labels, cfg, **kw):
         if "0.05" in kw["name"]:
             raise NonFiniteLoss(f"{kw['name']}: non-finite loss in epoch 1")
         return real(model, images, labels, cfg, **kw)
 
-    monkeypatch.setattr(runner, "train_classifier", fails_for_one)
+    monkeypatch.setattr(units, "train_classifier", fails_for_one)
     path = sub(ci, "halfway", DIVERGING.replace("id: diverging", "id: halfway")
                .replace("lr: 1.0e+30", "lr: 0.01"))
     assert bench(ci, path, profile="full") == 2
     done = list((ci / "runs" / "halfway").rglob("counts-*.json"))
     assert len(done) == 1 and "0.1" in str(done[0])  # the finished unit is kept
-    monkeypatch.setattr(runner, "train_classifier", real)
+    monkeypatch.setattr(units, "train_classifier", real)
     capsys.readouterr()
     assert bench(ci, path, profile="full") == 0
     assert "units: 2 (1 already done)" in capsys.readouterr().out

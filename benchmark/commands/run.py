@@ -19,7 +19,9 @@ def add_parsers(sub) -> None:
                         "gpu, cpu, ci, or any profile the file defines")
     p.add_argument("--data-root", default=None, help="default: $BENCH_DATA, else ./data")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
-    p.add_argument("--jobs", type=positive_int, default=1, help="units in N local processes")
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="units at once: N local processes (or Ray tasks), each with cores/N "
+                        "torch threads")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="local processes, or an existing Ray cluster (pip install '.[ray]')")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: auto)")

@@ -1,0 +1,168 @@
+"""What a run reads, built on demand: the corrupted test and validation sets, the augmented
+training sets (codecs included), and the training data's rate statistics."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from corruptions import build as builder
+from corruptions import files, store
+from corruptions.device import cpu_count
+from corruptions.errors import DataError
+
+from .augment import get_family
+from .augment.cache import ensure_augmented
+from .datasets import Dataset, dataset_slug, load_dataset
+from .evaluate import EvalSplit
+from .submission import RunSpec
+
+log = logging.getLogger(__name__)
+
+
+def corrupted_dir(data_root: Path, dataset: str, split: str, limit: int | None) -> Path:
+    """``<root>/corrupted/<dataset>-c`` for the whole test split (what ``bench
+    build-corruptions`` writes by default), else ``<dataset>-<split>-c[-n<limit>]``."""
+    name = dataset_slug(dataset) + ("" if split == "test" else f"-{split}") + "-c"
+    return Path(data_root) / "corrupted" / (name + (f"-n{limit}" if limit else ""))
+
+
+def ensure_corrupted(ds: Dataset, data_root: Path, limit: int | None, corruptions: tuple[str, ...],
+                     severities: tuple[int, ...], seed: int, device: str,
+                     progress: bool) -> store.CorruptedSet:
+    """The corrupted set of a split (its first ``limit`` images) with every corruption and
+    severity the submission asks for: reused when a built folder covers them, else extended
+    (resumed) or rebuilt."""
+    out = corrupted_dir(data_root, ds.name, ds.split, limit)
+    old = store.read_manifest(out) if out.is_dir() else None
+    covers = old is not None and old.get("seed") == seed and (
+        set(corruptions) <= set(old["corruptions"]) and set(severities) <= set(old["severities"]))
+    if not covers:
+        extend = (old is not None and old.get("seed") == seed
+                  and old["severities"] == list(severities))
+        wanted = list(dict.fromkeys([*(old["corruptions"] if extend else []), *corruptions]))
+        log.info("building %s: %d corruptions x %d severities x %d images", out, len(wanted),
+                 len(severities), len(ds))
+        builder.build(ds.images, ds.labels, ds.names, out, dataset=ds.name, split=ds.split,
+                      corruptions=wanted, severities=severities, seed=seed,
+                      limit=limit, device=device,
+                      workers=cpu_count() if device == "cpu" and len(ds) >= 1000 else 1,
+                      resume=extend, progress=progress)
+    cs = store.open_corrupted(out)
+    cs.verify_all()
+    if len(cs.labels) != len(ds) or not np.array_equal(cs.labels, ds.labels):
+        raise DataError(f"{out}: its labels are not those of {ds.name} [{ds.split}]; "
+                        "remove the folder to rebuild it")
+    return cs
+
+
+def _head(ds: Dataset, n: int | None, split_name: str) -> Dataset:
+    """The first ``n`` images, named so that cached sets of different sizes never mix."""
+    if not n or n >= len(ds):
+        return ds
+    sub = ds.head(n)
+    sub.split = f"{split_name}-n{n}"
+    return sub
+
+
+@dataclass
+class Inputs:
+    """What every unit of a run reads: the training split, the augmented sets per member
+    parameter, the evaluation splits."""
+
+    train: Dataset
+    augmented: dict[str, tuple[Path, dict]]  # member label -> (folder, manifest)
+    eval_dirs: dict[str, tuple[int | None, Path | None]]  # split -> (limit, corrupted dir)
+    manifests: dict[str, str]  # name -> sha256 of a manifest file (provenance)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_eval(dataset: str, data_root: Path, test_images: int | None,
+                 validation_images: int | None, corruptions: tuple[str, ...],
+                 severities: tuple[int, ...], seed: int, device: str, progress: bool
+                 ) -> tuple[dict[str, tuple[int | None, Path]], dict[str, str]]:
+    """The corrupted test and validation sets (built when missing): split -> (limit, folder),
+    and the sha256 of their manifests. ``validation_images=0`` or a dataset without a
+    validation split leaves held-out selection out."""
+    eval_dirs, manifests = {}, {}
+    for split, limit in (("test", test_images), ("validation", validation_images)):
+        if split == "validation" and validation_images == 0:
+            continue
+        try:
+            ds = load_dataset(dataset, split, data_root)
+        except DataError:
+            if split == "validation":
+                log.warning("%s has no validation split: held-out selection is skipped", dataset)
+                continue
+            raise
+        limit = limit if limit and limit < len(ds) else None
+        cs = ensure_corrupted(ds.head(limit) if limit else ds, data_root, limit, corruptions,
+                              severities, seed, device, progress)
+        eval_dirs[split] = (limit, cs.folder)
+        manifests[f"corrupted-{split}"] = files.sha256_file(cs.folder / store.MANIFEST)
+    return eval_dirs, manifests
+
+
+def load_eval_splits(dataset: str, data_root: Path, eval_dirs, corruptions: tuple[str, ...],
+                     severities: tuple[int, ...]) -> list[EvalSplit]:
+    """Each split's clean images and its corrupted set, narrowed to the corruptions and
+    severities asked for (the set was verified when it was prepared)."""
+    out = []
+    for split, limit, folder in eval_dirs:
+        ds = load_dataset(dataset, split, data_root)
+        ds = ds.head(limit) if limit else ds
+        cs = store.open_corrupted(folder, verify=False) if folder else None
+        if cs is not None:
+            cs.corruptions = [c for c in cs.corruptions if c in corruptions]
+            cs.severities = [s for s in cs.severities if s in severities]
+        out.append(EvalSplit(split, ds.images, ds.labels, cs))
+    return out
+
+
+def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inputs:
+    """Build what is missing: corrupted test and validation sets, augmented training sets
+    (codecs trained on demand), with progress bars."""
+    seconds = {}
+    t0 = time.perf_counter()
+    eval_dirs, manifests = prepare_eval(spec.dataset, data_root, spec.test_images,
+                                        spec.validation_images, spec.corruptions,
+                                        spec.severities, spec.corruption_seed, device, progress)
+    seconds["corrupted sets"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    train = _head(load_dataset(spec.dataset, "train", data_root), spec.train_images, "train")
+    family = get_family(spec.family)
+    augmented = {}
+    if not spec.weights:
+        for member in dict.fromkeys(m for s in spec.grid for m in s.members()):
+            folder, manifest = ensure_augmented(train, family, member.values[0], data_root,
+                                                progress=progress, device=device,
+                                                codec=spec.codec)
+            augmented[member.label] = (folder, manifest)
+            manifests[f"augmented-{member.label}"] = files.sha256_file(folder / store.MANIFEST)
+    seconds["augmented sets (codecs included)"] = time.perf_counter() - t0
+    return Inputs(train, augmented, eval_dirs, manifests, seconds)
+
+
+def data_stats(spec: RunSpec, inputs: Inputs) -> dict[str, dict]:
+    """Per grid entry: bpp and bytes of the training data as stored compressed (payload
+    bits; raw uint8 for families that do not compress), PSNR and SSIM against the originals.
+    A union sums the bytes and averages the rest."""
+    out = {}
+    train = inputs.train
+    pixels = int(np.prod(train.images.shape[1:3])) if train.fixed_size else None
+    for s in spec.grid:
+        parts = [inputs.augmented[m.label][1] for m in s.members()] if inputs.augmented else []
+        if not parts:
+            out[s.label] = {"bpp": None, "bytes": None, "psnr": None, "ssim": None}
+            continue
+        bpp = [m["bpp"]["mean"] if "bpp" in m else 8.0 * train.channels for m in parts]
+        size = [b * m["n_images"] * pixels / 8 if pixels else None for b, m in zip(bpp, parts)]
+        out[s.label] = {"bpp": float(np.mean(bpp)),
+                        "bytes": int(round(sum(size))) if None not in size else None,
+                        "psnr": float(np.mean([m["psnr"]["mean"] for m in parts])),
+                        "ssim": float(np.mean([m["ssim"]["mean"] for m in parts]))}
+    return out

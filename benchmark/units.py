@@ -1,0 +1,151 @@
+"""One unit of a run: (parameter or union, seed) trained, or its weights loaded, then
+evaluated. ``run_unit`` is idempotent and takes everything by value or by path, so any
+executor (this process, a process pool, Ray) can run it."""
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from corruptions import files
+from corruptions.errors import BenchError, DataError
+
+from .augment import AugmentSpec
+from .augment.cache import load_augmented
+from .evaluate import Count, evaluate
+from .inputs import load_eval_splits
+from .models import Normalized, create_model
+from .submission import RunSpec
+from .train import build_classifier, train_classifier
+
+
+@dataclass(frozen=True)
+class UnitTask:
+    """Everything one unit needs, by value or by path (picklable, for any executor)."""
+
+    spec: RunSpec
+    param: AugmentSpec
+    seed: int
+    folder: Path
+    data_root: Path
+    train_sets: tuple[Path, ...]
+    eval_dirs: tuple[tuple[str, int | None, str | None], ...]
+    eval_hash: str
+    num_classes: int
+    device: str
+    threads: int
+    progress: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"{self.spec.id} {self.param} seed {self.seed}"
+
+    @property
+    def counts_path(self) -> Path:
+        return self.folder / f"counts-{self.eval_hash}.json"
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    param: str
+    seed: int
+    counts: tuple[Count, ...]
+    history: tuple[dict, ...]
+    train_s: float
+    eval_s: float
+    skipped: bool = False
+
+
+def _train_images(task: UnitTask) -> tuple[np.ndarray, np.ndarray]:
+    """The unit's training set: the concatenation of its members' augmented sets."""
+    parts = [load_augmented(folder, verify=False) for folder in task.train_sets]
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    return images, labels
+
+
+def _model(task: UnitTask, images: np.ndarray, num_classes: int) -> Normalized:
+    spec = task.spec
+    torch.manual_seed(task.seed)
+    if spec.weights:
+        return load_weights(spec, task.data_root, images, num_classes)
+    return build_classifier(spec.model, images, num_classes, spec.pretrained)
+
+
+def load_weights(spec: RunSpec, data_root: Path, images: np.ndarray, num_classes: int) -> Normalized:
+    """A checkpoint-only submission's weights: a file under the data root, read with
+    ``weights_only=True``. A ``bench run`` model.pt (normalisation included) or a bare network
+    state dict (then the network takes [0, 1] images)."""
+    root = Path(data_root).resolve()
+    path = (root / spec.weights).resolve()
+    if not path.is_relative_to(root):
+        raise BenchError(f"model.weights {spec.weights!r} resolves outside the data root {root}")
+    if not path.is_file():
+        raise DataError(f"model.weights: no such file {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise DataError(f"model.weights: {path} is not a plain PyTorch state dict ({e})") from None
+    net = create_model(spec.model, images.shape[-1], num_classes, images.shape[1])
+    channels = images.shape[-1]
+    model = Normalized(net, [0.0] * channels, [1.0] * channels)
+    try:
+        if any(k.startswith("net.") for k in state):
+            model.load_state_dict(state)
+        else:
+            net.load_state_dict(state)
+    except RuntimeError as e:
+        raise DataError(f"model.weights: {path} does not fit {spec.model}: "
+                        f"{str(e).splitlines()[0]}") from None
+    return model
+
+
+def run_unit(task: UnitTask) -> UnitResult:
+    """Train (or resume, or load) then evaluate one unit; idempotent."""
+    torch.set_num_threads(task.threads)
+    if task.counts_path.exists():
+        done = json.loads(task.counts_path.read_text())
+        return UnitResult(task.param.label, task.seed, tuple(Count(**c) for c in done["counts"]),
+                          tuple(done["history"]), done["train_s"], done["eval_s"], skipped=True)
+    splits = load_eval_splits(task.spec.dataset, task.data_root, task.eval_dirs,
+                              task.spec.corruptions, task.spec.severities)
+    num_classes = task.num_classes
+    t0 = time.perf_counter()
+    final = task.folder / "model.pt"
+    history: list[dict] = []
+    if task.spec.weights:
+        model = _model(task, splits[0].images, num_classes)
+    else:
+        images, labels = _train_images(task)
+        model = _model(task, images, num_classes)
+        if final.exists():
+            model.load_state_dict(torch.load(final, map_location="cpu", weights_only=True))
+            history = json.loads((task.folder / "history.json").read_text())
+        else:
+            model, history = train_classifier(
+                model, images, labels, task.spec.train, seed=task.seed, device=task.device,
+                checkpoint=task.folder / "checkpoint.pt", progress=task.progress,
+                name=task.name)
+            files.write_json(task.folder / "history.json", history)
+            _save_state(final, model)
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    counts = evaluate(model, splits, task.device, progress=task.progress, name=f"eval {task.name}")
+    eval_s = time.perf_counter() - t0
+    task.folder.mkdir(parents=True, exist_ok=True)
+    files.write_json(task.counts_path, {"counts": [asdict(c) for c in counts],
+                                        "history": history, "train_s": train_s,
+                                        "eval_s": eval_s})
+    return UnitResult(task.param.label, task.seed, tuple(counts), tuple(history), train_s, eval_s)
+
+
+def _save_state(path: Path, model: torch.nn.Module) -> None:
+    buf = io.BytesIO()
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    files.write_bytes(path, buf.getvalue())
