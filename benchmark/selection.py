@@ -74,6 +74,13 @@ def _cells(acc: pd.DataFrame, corruptions: Sequence[str]) -> list[Cell]:
     return [c for c in acc.columns if c[0] in corruptions]
 
 
+def ranking(source: pd.DataFrame, criterion: Sequence[str]) -> list[str]:
+    """Parameters by BDA score, best first (ties in grid order): thesis Table 4.2."""
+    scores = source[_cells(source, criterion)].mean(axis=1)
+    order = np.argsort(-scores.to_numpy(), kind="stable")
+    return [str(scores.index[i]) for i in order]
+
+
 def choose(mode: str, source: pd.DataFrame, criterion: Sequence[str]) -> dict[Cell, str]:
     """What ``mode`` picks from a seed-averaged table (params x cells): a parameter for each
     cell of the table. ``criterion`` is the corruption set BDA ranks by."""
@@ -212,6 +219,10 @@ def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = M
             entry = _combine([cell_metrics(_apply(choice, test, s), bands, resembles, baseline)
                               for s in seeds])
             entry["chosen"] = describe_choice(mode, choice)
+            if mode == "bda":
+                entry["ranking"] = ranking(seed_mean(splits[split]), criterion)
+                if source == "oracle":  # the thesis ranked on its ten corruptions
+                    entry["ranking_thesis10"] = ranking(seed_mean(test), THESIS_TEN)
             entry.update(_data_cost(set(choice.values()), data))
             if source == "oracle":
                 entry["thesis_pick"] = _thesis_pick(mode, test, bands, resembles, baseline)
@@ -223,8 +234,9 @@ def _data_cost(params: set[str], data: dict[str, dict] | None) -> dict:
     if not data or not all(p in data for p in params):
         return {"bpp": None, "bytes": None}
     bpp = [data[p]["bpp"] for p in params]
+    size = [data[p]["bytes"] for p in params]
     return {"bpp": None if None in bpp else float(np.mean(bpp)),
-            "bytes": int(sum(data[p]["bytes"] for p in params))}
+            "bytes": None if None in size else int(sum(size))}
 
 
 def _thesis_pick(mode: str, test: pd.DataFrame, bands, resembles, baseline) -> dict:

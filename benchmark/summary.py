@@ -54,3 +54,14 @@ def summarize(meta: dict, rows: pd.DataFrame, order: Sequence[str], *,
         "provenance": provenance,
     }
 
+
+
+def recompute(summary: dict, rows: pd.DataFrame, baseline_rows: pd.DataFrame | None) -> dict:
+    """A summary recomputed from its results table, with the inputs the table does not hold
+    (the training data's statistics, provenance) taken from the summary itself: what
+    ``bench verify`` compares against the file, field by field."""
+    meta = {k: summary[k] for k in ("submission", "name", "authors", "description", "url",
+                                    "dataset", "profile", "model", "family")}
+    return summarize(meta, rows, summary["params"], modes=list(summary["selection"]),
+                     data=summary["training_data"], baseline_rows=baseline_rows,
+                     provenance=summary["provenance"])

@@ -227,13 +227,17 @@ def test_preview_index_out_of_range_is_exit_2(bench, tmp_path, index):
 
 # --------------------------------------------------------------------------- help
 @pytest.mark.parametrize("args", [["--help"], ["build-corruptions", "--help"],
-                                  ["corruptions", "preview", "--help"]])
+                                  ["corruptions", "preview", "--help"], ["run", "--help"],
+                                  ["perf", "train", "--help"], ["perf", "eval", "--help"]])
 def test_help_exits_0(bench, args):
     code, out, _ = bench(*args)
     assert code == 0
     assert out.startswith("usage: bench")
     if args[0] == "build-corruptions":
         for opt in ("--dataset", "--corruptions", "--severities", "--out", "--resume"):
+            assert opt in out
+    if args[0] == "run":
+        for opt in ("--submission", "--profile", "--jobs", "--executor", "--device"):
             assert opt in out
 
 

@@ -19,6 +19,7 @@ from benchmark.api import benchmark
 from benchmark.cli import main
 from benchmark.models import Normalized, create_model
 from benchmark.results import RESULT_COLUMNS, read_results
+from benchmark.summary import recompute
 from benchmark.train import NonFiniteLoss
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,6 +75,9 @@ def test_ci_profile_writes_the_reports_of_the_contract(ci, capsys):
     assert summary["provenance"]["code_version"] and summary["provenance"]["data"]
     base = json.loads((ci / "reports/baseline/ci/summary.json").read_text())
     assert base["selection"]["bda"]["oracle"]["mce"] == pytest.approx(1.0)
+    # the summary is a pure function of the table (what bench verify relies on)
+    again = recompute(summary, rows, read_results(ci / "reports/baseline/ci/results.parquet"))
+    assert json.loads(json.dumps(again)) == summary
 
 
 def test_a_rerun_skips_finished_units_and_gives_the_same_rows(ci, capsys):
@@ -126,8 +130,7 @@ def test_resume_after_a_real_kill_gives_the_rows_of_an_uninterrupted_run(tmp_pat
 def test_the_ray_executor_gives_the_local_executors_rows(ci, tmp_path):
     ray = pytest.importorskip("ray")
     shutil.copytree(ci / "data", tmp_path / "data", symlinks=True)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         assert bench(tmp_path, REPO / "submissions/jpeg_aug.yaml", "--executor", "ray") == 0
     finally:

@@ -76,6 +76,8 @@ def test_summary_entries_by_hand(rows):
 
     bda = out["bda"]["oracle"]
     assert bda["chosen"] == "B"
+    assert bda["ranking"] == ["B", "A", "C"]  # 0.70, 0.65, 0.5875
+    assert bda["ranking_thesis10"] == ["B", "C", "A"]  # gn, fog, saturate: .683, .675, .617
     assert bda["clean_acc"] == pytest.approx(0.90)
     assert bda["corrupt_acc"] == pytest.approx(0.70)  # over the common corruptions present
     # the thesis' ten present here: gaussian_noise, fog and saturate
