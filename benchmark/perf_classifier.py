@@ -36,6 +36,16 @@ def _data(n: int, data_root) -> tuple[np.ndarray, np.ndarray]:
     return ds.images[:n], ds.labels[:n]
 
 
+ROUNDS = 3
+
+
+def _timed(fn, device: str) -> float:
+    start = time.perf_counter()
+    fn()
+    _sync(device)
+    return time.perf_counter() - start
+
+
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -118,22 +128,23 @@ def run_eval(args: argparse.Namespace) -> int:
         cs = store.open_corrupted(tmp, verify=False)
         split = EvalSplit("test", ds.images, ds.labels, cs)
         n = len(ds) * (1 + len(names) * 5)
-        evaluate(model, [split], device, progress=False)  # warm-up
-        start = time.perf_counter()
-        evaluate(model, [split], device, progress=False)
-        _sync(device)
-        ours = time.perf_counter() - start
         tensors = [torch.from_numpy(np.array(im)).permute(0, 3, 1, 2).float().div(255)
                    .contiguous(memory_format=torch.channels_last).to(device)
                    for _, _, _, im in split.sets()]
-    cuda = device.startswith("cuda")
-    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-        start = time.perf_counter()
-        for x in tensors:
-            for k in range(0, len(x), 1000):
-                model(x[k:k + 1000])
-        _sync(device)
-        bare = time.perf_counter() - start
+        cuda = device.startswith("cuda")
+
+        def forward_only() -> None:
+            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+                for x in tensors:
+                    for k in range(0, len(x), 1000):
+                        model(x[k:k + 1000])
+
+        evaluate(model, [split], device, progress=False)  # warm-up
+        # alternate the two, best of ROUNDS each: a shared VM's speed drifts by tens of %
+        ours = bare = float("inf")
+        for _ in range(ROUNDS):
+            ours = min(ours, _timed(lambda: evaluate(model, [split], device, progress=False), device))
+            bare = min(bare, _timed(forward_only, device))
     result = {"model": args.model, "device": device, "images": n,
               "ours_img_per_s": round(n / ours, 1), "bare_forward_img_per_s": round(n / bare, 1),
               "ratio": round(bare / ours, 3)}
