@@ -231,6 +231,7 @@ def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = M
 
 
 def _data_cost(params: set[str], data: dict[str, dict] | None) -> dict:
+    params = sorted(params)  # a fixed order: float sums must not depend on set iteration
     if not data or not all(p in data for p in params):
         return {"bpp": None, "bytes": None}
     bpp = [data[p]["bpp"] for p in params]

@@ -10,7 +10,6 @@ channels_last everywhere (faster on both); on CUDA also bf16 autocast, pinned me
 """
 from __future__ import annotations
 
-import io
 import logging
 import math
 import time
@@ -104,13 +103,6 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed) * 100_003 + epoch)
 
 
-def _save(path: Path, state: dict) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    files.write_bytes(path, buf.getvalue())
-
-
 def to_device_images(images: np.ndarray, device: str) -> torch.Tensor:
     """(N, H, W, C) uint8 -> (N, C, H, W) uint8 on the device (through pinned memory)."""
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
@@ -175,7 +167,7 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
                             "lr": lr, "seconds": time.perf_counter() - t0})
             bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{int(correct) / n:.3f}")
             if checkpoint is not None:
-                _save(checkpoint, {"model": model.state_dict(), "opt": opt.state_dict(),
+                files.write_torch(checkpoint, {"model": model.state_dict(), "opt": opt.state_dict(),
                                    "sched": sched.state_dict(), "epoch": epoch + 1,
                                    "history": history, "config": cfg.as_dict(), "seed": seed})
     return model.eval(), history

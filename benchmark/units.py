@@ -3,7 +3,6 @@ evaluated. ``run_unit`` is idempotent and takes everything by value or by path, 
 executor (this process, a process pool, Ray) can run it."""
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -114,15 +113,14 @@ def run_unit(task: UnitTask) -> UnitResult:
                           tuple(done["history"]), done["train_s"], done["eval_s"], skipped=True)
     splits = load_eval_splits(task.spec.dataset, task.data_root, task.eval_dirs,
                               task.spec.corruptions, task.spec.severities)
-    num_classes = task.num_classes
     t0 = time.perf_counter()
     final = task.folder / "model.pt"
     history: list[dict] = []
     if task.spec.weights:
-        model = _model(task, splits[0].images, num_classes)
+        model = _model(task, splits[0].images, task.num_classes)
     else:
         images, labels = _train_images(task)
-        model = _model(task, images, num_classes)
+        model = _model(task, images, task.num_classes)
         if final.exists():
             model.load_state_dict(torch.load(final, map_location="cpu", weights_only=True))
             history = json.loads((task.folder / "history.json").read_text())
@@ -132,7 +130,7 @@ def run_unit(task: UnitTask) -> UnitResult:
                 checkpoint=task.folder / "checkpoint.pt", progress=task.progress,
                 name=task.name)
             files.write_json(task.folder / "history.json", history)
-            _save_state(final, model)
+            files.write_torch(final, {k: v.cpu() for k, v in model.state_dict().items()})
     train_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     counts = evaluate(model, splits, task.device, progress=task.progress, name=f"eval {task.name}")
@@ -143,9 +141,3 @@ def run_unit(task: UnitTask) -> UnitResult:
                                         "eval_s": eval_s})
     return UnitResult(task.param.label, task.seed, tuple(counts), tuple(history), train_s, eval_s)
 
-
-def _save_state(path: Path, model: torch.nn.Module) -> None:
-    buf = io.BytesIO()
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    files.write_bytes(path, buf.getvalue())

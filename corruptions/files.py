@@ -44,6 +44,17 @@ def write_json(path: Path, obj) -> str:
     return write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
 
 
+def write_torch(path: Path, obj) -> str:
+    """``torch.save`` atomically (checkpoints, weights), creating the folder; returns the
+    sha256."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_bytes(Path(path), buf.getvalue())
+
+
 def npy_bytes(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)

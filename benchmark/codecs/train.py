@@ -11,7 +11,6 @@ are used whole.
 """
 from __future__ import annotations
 
-import io
 import logging
 import math
 from pathlib import Path
@@ -41,13 +40,6 @@ def rd_loss(model: FactorizedPrior, x: torch.Tensor, lmbda: float) -> tuple[torc
     bpp = sum((-torch.log2(p)).sum() for p in likelihoods) / pixels
     mse = torch.mean((x_hat - x) ** 2)
     return bpp + lmbda * 255**2 * mse, float(bpp.detach()), float(mse.detach())
-
-
-def _save(path: Path, state: dict) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    files.write_bytes(path, buf.getvalue())
 
 
 class _Batches:
@@ -109,7 +101,7 @@ def train_codec(images: np.ndarray | list[np.ndarray], recipe: CodecRecipe, lmbd
         if step >= steps:
             if not model.entropy_bottleneck.frozen:  # a checkpoint from before frozen tables
                 model.update()
-                _save(path, {**state, "model": model.state_dict()})
+                files.write_torch(path, {**state, "model": model.state_dict()})
             return model.eval()
         log.info("resuming %s at step %d", path, step)
     model.train()
@@ -135,7 +127,7 @@ def train_codec(images: np.ndarray | list[np.ndarray], recipe: CodecRecipe, lmbd
             if step == steps:
                 model.update()  # the integer tables every coder of this codec will use
             if step % save_every == 0 or step == steps:
-                _save(path, {"model": model.state_dict(), "opt": opt.state_dict(),
+                files.write_torch(path, {"model": model.state_dict(), "opt": opt.state_dict(),
                              "aux_opt": aux_opt.state_dict(), "sched": sched.state_dict(),
                              "step": step, "rng": gen, "torch_rng": torch.get_rng_state(),
                              "recipe": recipe.as_dict(), "lmbda": lmbda})
