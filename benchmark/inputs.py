@@ -15,7 +15,8 @@ from corruptions.device import cpu_count
 from corruptions.errors import DataError
 
 from .augment import get_family
-from .augment.cache import ensure_augmented
+from .augment.analysis import log_spectrum
+from .augment.cache import ensure_augmented, load_augmented
 from .datasets import Dataset, dataset_slug, load_dataset
 from .evaluate import EvalSplit
 from .submission import RunSpec
@@ -165,4 +166,15 @@ def data_stats(spec: RunSpec, inputs: Inputs) -> dict[str, dict]:
                         "bytes": int(round(sum(size))) if None not in size else None,
                         "psnr": float(np.mean([m["psnr"]["mean"] for m in parts])),
                         "ssim": float(np.mean([m["ssim"]["mean"] for m in parts]))}
+    return out
+
+
+def training_spectra(spec: RunSpec, inputs: Inputs) -> dict[str, np.ndarray]:
+    """Mean log-magnitude spectrum of the original training images (``original``) and of
+    each augmented set (thesis Fig 4.7); empty for images of mixed sizes or a checkpoint run."""
+    if spec.weights or not inputs.train.fixed_size:
+        return {}
+    out = {"original": log_spectrum(np.asarray(inputs.train.images))}
+    for label, (folder, _) in inputs.augmented.items():
+        out[label] = log_spectrum(load_augmented(folder, verify=False)[0])
     return out

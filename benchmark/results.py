@@ -2,13 +2,15 @@
 
 The contract of DESIGN.md: ``results.parquet`` holds the raw counts every reported number
 is computed from (``bench verify`` recomputes them from here), ``history.parquet`` one row
-per unit and epoch. Accuracies are fractions in [0, 1].
+per unit and epoch, ``spectra.npz`` the mean log-magnitude spectrum of the original and of
+each augmented training set. Accuracies are fractions in [0, 1].
 """
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from corruptions import files
@@ -35,6 +37,24 @@ def write_parquet(path: Path, df: pd.DataFrame) -> str:
     df.to_parquet(buf, index=False, engine="pyarrow")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return files.write_bytes(Path(path), buf.getvalue())
+
+
+SPECTRA = "spectra.npz"
+
+
+def write_spectra(path: Path, spectra: dict[str, np.ndarray]) -> None:
+    """float32 arrays keyed by set (``original`` and each parameter label), atomically."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: v.astype(np.float32) for k, v in spectra.items()})
+    files.write_bytes(Path(path), buf.getvalue())
+
+
+def read_spectra(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise IntegrityError(f"{path}: cannot read ({e})") from None
 
 
 def read_results(path: Path) -> pd.DataFrame:

@@ -12,6 +12,7 @@ the units, runs them with an executor and writes the reports.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import datetime
 import json
 import logging
 import multiprocessing as mp
@@ -29,8 +30,16 @@ from corruptions.errors import BenchError
 from corruptions.version import code_version
 
 from .augment import AugmentSpec
-from .inputs import Inputs, data_stats, prepare
-from .results import HISTORY_COLUMNS, RESULT_COLUMNS, frame, read_results, write_parquet
+from .inputs import Inputs, data_stats, prepare, training_spectra
+from .results import (
+    HISTORY_COLUMNS,
+    RESULT_COLUMNS,
+    SPECTRA,
+    frame,
+    read_results,
+    write_parquet,
+    write_spectra,
+)
 from .submission import RunSpec
 from .summary import summarize
 from .train import NonFiniteLoss
@@ -194,6 +203,7 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
         "torch": torch.__version__,
         "unit_seconds": {"train": sum(r.train_s for r in results),
                          "eval": sum(r.eval_s for r in results)},
+        "date": datetime.date.today().isoformat(),
     }
     meta = {"submission": spec.id, "name": spec.name, "authors": list(spec.authors),
             "description": spec.description, "url": spec.url, "dataset": spec.dataset,
@@ -204,6 +214,9 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
                         provenance=provenance)
     write_parquet(folder / "results.parquet", rows)
     write_parquet(folder / "history.parquet", history)
+    spectra = training_spectra(spec, inputs)
+    if spectra:
+        write_spectra(folder / SPECTRA, spectra)
     seconds["reports"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
     summary["provenance"]["wall_s"] = round(seconds["total"], 1)

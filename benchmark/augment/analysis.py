@@ -55,12 +55,21 @@ def plot_rd(rows: list[dict], title: str, path: Path) -> None:
     plt.close(fig)
 
 
+def log_spectrum(images: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """Mean over images of log(1 + |DFT2|) of each image's grey level (mean over channels,
+    pixels in [0, 1]), centred (DC in the middle). Unnormalised, so two sets' spectra can be
+    subtracted (thesis Fig 4.7 shows augmented minus original)."""
+    total = np.zeros(images.shape[1:3])
+    for i in range(0, len(images), batch):
+        x = images[i:i + batch].astype(np.float64).mean(axis=-1) / 255
+        mag = np.abs(np.fft.fftshift(np.fft.fft2(x, axes=(1, 2)), axes=(1, 2)))
+        total += np.log1p(mag).sum(axis=0)
+    return total / len(images)
+
+
 def mean_log_spectrum(images: np.ndarray) -> np.ndarray:
-    """Mean over images of log(1 + |DFT2|) of each image's grey level (mean over channels),
-    centred (DC in the middle) and normalised to [0, 1]."""
-    x = images.astype(np.float64).mean(axis=-1) / 255
-    mag = np.abs(np.fft.fftshift(np.fft.fft2(x, axes=(1, 2)), axes=(1, 2)))
-    s = np.log1p(mag).mean(axis=0)
+    """``log_spectrum`` normalised to [0, 1], for a picture of one set."""
+    s = log_spectrum(images)
     return (s - s.min()) / max(s.max() - s.min(), 1e-12)
 
 

@@ -146,35 +146,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- preview
 def cmd_preview(args: argparse.Namespace) -> int:
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from corruptions.preview import preview_figure
 
     ds = _load(args)
     if not 0 <= args.index < len(ds):
         raise BenchError(f"--index {args.index} out of range (the split has {len(ds)} images)")
-    img = np.asarray(ds.images[args.index])[None]
-    names = C.parse_names(args.corruptions)
-    scale = args.scale or C.default_scale(*img.shape[1:3])
-    cols = ["clean", *[f"severity {s}" for s in C.SEVERITIES]]
-    fig, axes = plt.subplots(len(names), len(cols), figsize=(1.6 * len(cols), 1.6 * len(names)),
-                             squeeze=False)
-    cmap = "gray" if img.shape[-1] == 1 else None
-    for r, name in enumerate(names):
-        row = [img[0]] + [C.corrupt(img, name, s, scale=scale, seed=args.seed,
-                                    indices=[args.index])[0] for s in C.SEVERITIES]
-        for c, tile in enumerate(row):
-            ax = axes[r, c]
-            ax.imshow(tile[..., 0] if cmap else tile, cmap=cmap, vmin=0, vmax=255,
-                      interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(cols[c], fontsize=8)
-            if c == 0:
-                ax.set_ylabel(name, fontsize=7)
-    fig.suptitle(f"{args.dataset} [{args.split}] #{args.index}, {scale} scale", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
+    img = np.asarray(ds.images[args.index])
+    scale = args.scale or C.default_scale(*img.shape[:2])
+    fig = preview_figure(img, C.parse_names(args.corruptions), scale=scale, seed=args.seed,
+                         index=args.index,
+                         title=f"{args.dataset} [{args.split}] #{args.index}, {scale} scale")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with files.atomic_path(out) as tmp:

@@ -1,0 +1,199 @@
+"""What ``bench verify`` checks: every reported number against the code that made it.
+
+Two checks live here (the third, the rendered site, belongs to ``leaderboard``):
+
+* ``check_summary``: a ``summary.json`` recomputed from its own ``results.parquet`` (and the
+  baseline's, for mCE) by ``summary.recompute``, the same function ``bench run`` ends with,
+  compared field by field. Equality is exact: both sides run the same float operations in the
+  same order, so any difference is drift (an edited number, or code that changed since).
+* ``rerun``: a submission's small profile rerun from scratch (fresh data root, runs and
+  reports) and its raw rows compared with the committed ones, exactly. That holds on CPU for
+  one torch build and CPU kind; anything looser would have to be stated in the report.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from corruptions.errors import DataError, IntegrityError
+
+from .results import RESULT_COLUMNS, read_results
+from .summary import recompute
+
+log = logging.getLogger(__name__)
+SUMMARY = "summary.json"
+RESULTS = "results.parquet"
+ROW_KEY = ["split", "param", "seed", "corruption", "severity"]
+NOT_RECOMPUTED = ("provenance",)  # taken from the summary itself by recompute()
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One reported value that the code does not reproduce."""
+
+    file: Path
+    field: str
+    reported: object
+    recomputed: object
+
+    def __str__(self) -> str:
+        return (f"{self.file}: {self.field}: reported {_show(self.reported)}, "
+                f"recomputed {_show(self.recomputed)}")
+
+
+def _show(value) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def report_folders(reports_root: Path) -> list[Path]:
+    """Every ``<id>/<profile>/`` holding a summary, baseline first within a profile order that
+    does not depend on the file system."""
+    found = sorted(p.parent for p in Path(reports_root).glob(f"*/*/{SUMMARY}"))
+    return sorted(found, key=lambda p: (p.parent.name != "baseline", p.parent.name, p.name))
+
+
+def read_summary(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise IntegrityError(f"{path}: cannot read ({e})") from None
+
+
+def diff(reported, recomputed, field: str = "") -> Iterator[tuple[str, object, object]]:
+    """(field path, reported, recomputed) for every leaf that differs; floats exactly, and a
+    NaN equal to a NaN."""
+    if isinstance(reported, dict) and isinstance(recomputed, dict):
+        for key in list(reported) + [k for k in recomputed if k not in reported]:
+            path = f"{field}.{key}" if field else str(key)
+            if key not in recomputed:
+                yield path, reported[key], "(absent)"
+            elif key not in reported:
+                yield path, "(absent)", recomputed[key]
+            else:
+                yield from diff(reported[key], recomputed[key], path)
+    elif isinstance(reported, list) and isinstance(recomputed, list):
+        if len(reported) != len(recomputed):
+            yield f"{field}[len]", len(reported), len(recomputed)
+        for i, (a, b) in enumerate(zip(reported, recomputed)):
+            yield from diff(a, b, f"{field}[{i}]")
+    elif not _same(reported, recomputed):
+        yield field, reported, recomputed
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+def _baseline_rows(summary: dict, folder: Path, reports_root: Path) -> pd.DataFrame | None:
+    if not summary.get("baseline", {}).get("found"):
+        return None
+    if summary["submission"] == "baseline":
+        return read_results(folder / RESULTS)
+    path = Path(reports_root) / summary["baseline"]["submission"] / summary["profile"] / RESULTS
+    if not path.is_file():
+        raise IntegrityError(f"{folder / SUMMARY}: its mCE is relative to {path}, which is missing")
+    return read_results(path)
+
+
+def check_summary(folder: Path, reports_root: Path) -> list[Mismatch]:
+    """Every field of ``folder/summary.json`` (provenance aside) against its recomputation
+    from ``folder/results.parquet``."""
+    path = Path(folder) / SUMMARY
+    summary = read_summary(path)
+    missing = [k for k in ("submission", "profile", "params", "selection", "training_data")
+               if k not in summary]
+    if missing:
+        raise IntegrityError(f"{path}: not a summary (no {', '.join(missing)})")
+    rows = read_results(Path(folder) / RESULTS)
+    fresh = recompute(summary, rows, _baseline_rows(summary, Path(folder), reports_root))
+    fresh = json.loads(json.dumps(fresh))  # the file's own types: str keys, lists
+    return [Mismatch(path, f, a, b) for f, a, b in diff(summary, fresh)
+            if f.split(".")[0].split("[")[0] not in NOT_RECOMPUTED]
+
+
+# --------------------------------------------------------------------------- reruns
+def compare_rows(reported: pd.DataFrame, rerun: pd.DataFrame, file: Path,
+                 limit: int = 20) -> list[Mismatch]:
+    """Row by row, every column exactly; a missing or extra row is named by its key."""
+    a = reported[RESULT_COLUMNS].set_index(ROW_KEY).sort_index()
+    b = rerun[RESULT_COLUMNS].set_index(ROW_KEY).sort_index()
+    out = []
+    for key in a.index.difference(b.index)[:limit]:
+        out.append(Mismatch(file, f"row{_key(key)}", "present", "(absent)"))
+    for key in b.index.difference(a.index)[:limit]:
+        out.append(Mismatch(file, f"row{_key(key)}", "(absent)", "present"))
+    both = a.index.intersection(b.index)
+    a, b = a.loc[both], b.loc[both]
+    for col in a.columns:
+        bad = ~((a[col] == b[col]) | (a[col].isna() & b[col].isna()))
+        for key in a.index[bad.to_numpy()][:limit]:
+            out.append(Mismatch(file, f"row{_key(key)}.{col}", _py(a.at[key, col]),
+                                _py(b.at[key, col])))
+    return out
+
+
+def _key(key) -> str:
+    return "[" + ",".join(f"{k}={v}" for k, v in zip(ROW_KEY, key)) + "]"
+
+
+def _py(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+@dataclass
+class RerunResult:
+    folder: Path
+    mismatches: list[Mismatch]
+    seconds: float
+
+
+def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") -> RerunResult:
+    """The submission of ``folder``'s summary rerun under its profile from nothing (data root,
+    runs and reports inside ``scratch``); its rows and training-data statistics compared with
+    the reported ones (the rest of the summary follows from them, as ``check_summary``
+    shows)."""
+    import time
+
+    from .runner import run_submission
+    from .submission import load_submission
+
+    path = Path(folder) / SUMMARY
+    summary = read_summary(path)
+    source = summary.get("provenance", {}).get("source") or ""
+    # recorded relative to where `bench run` ran: the repository root, above reports/
+    yaml = next((p for p in (Path(source), Path(reports_root).resolve().parent / source)
+                 if source and p.is_file()), None)
+    if yaml is None:
+        raise DataError(f"{path}: its submission file {source!r} is not found")
+    t0 = time.perf_counter()
+    spec = load_submission(yaml, summary["profile"])
+    report = run_submission(spec, data_root=scratch / "data", runs_root=scratch / "runs",
+                            reports_root=scratch / "reports", device=device, progress=False)
+    out = compare_rows(read_results(Path(folder) / RESULTS),
+                       read_results(report.folder / RESULTS), Path(folder) / RESULTS)
+    out += [Mismatch(path, f"training_data.{f}" if f else "training_data", a, b)
+            for f, a, b in diff(summary["training_data"],
+                                json.loads(json.dumps(report.summary["training_data"])))]
+    return RerunResult(Path(folder), out, time.perf_counter() - t0)
+
+
+def verify_reruns(reports_root: Path, profile: str = "ci", device: str = "cpu",
+                  scratch: Path | None = None) -> Iterator[RerunResult]:
+    """Every report of ``profile`` rerun from scratch, baseline first, in one scratch folder
+    (so the corrupted sets are built once, as a fresh machine would)."""
+    folders = [f for f in report_folders(reports_root) if f.name == profile]
+    with tempfile.TemporaryDirectory(prefix="bench-verify-", dir=scratch) as tmp:
+        for folder in folders:
+            yield rerun(folder, reports_root, Path(tmp), device)

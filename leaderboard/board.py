@@ -1,0 +1,248 @@
+"""The leaderboard's data: committed reports read once, turned into ranked rows and the
+columns every table shows.
+
+A column knows how its value is shown and how precisely (``Column.kind``); the renderer
+shows values through it, and ``check`` reads the rendered text back with the same kinds'
+tolerances, never through the formatter, so a formatting bug shows up as a mismatch.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.verify import read_summary, report_folders
+from corruptions.errors import IntegrityError
+
+SOURCES = {
+    "val": "held out, chosen on the corrupted validation split",
+    "unseen": "held out, chosen on the 4 extra corruptions of the validation split (BDA only)",
+    "oracle": "chosen on the very test corruptions it reports, as the thesis did (not held out)",
+}
+DEFAULT_SOURCE = "val"
+MODES = ("bda", "bdad", "bdads")
+
+
+@dataclass(frozen=True)
+class Report:
+    """One ``reports/<id>/<profile>/`` folder."""
+
+    folder: Path
+    summary: dict
+
+    @property
+    def id(self) -> str:
+        return self.summary["submission"]
+
+    @property
+    def profile(self) -> str:
+        return self.summary["profile"]
+
+    @property
+    def dataset(self) -> str:
+        return self.summary["dataset"]
+
+    @property
+    def slug(self) -> str:
+        """File-name-safe and unique per (id, profile): ids and profiles are validated names."""
+        return f"{self.id}--{self.profile}"
+
+    @property
+    def page(self) -> str:
+        return f"submissions/{self.slug}.html"
+
+    @property
+    def date(self) -> str:
+        return self.summary.get("provenance", {}).get("date") or _git_date(self.folder)
+
+    def entry(self, mode: str, source: str) -> dict | None:
+        return self.summary["selection"].get(mode, {}).get(source)
+
+
+def _git_date(folder: Path) -> str:
+    """Reports written before runs recorded their date: the day their summary was committed."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%cs", "--", "summary.json"],
+                             cwd=folder, capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "-"
+    except (OSError, subprocess.SubprocessError):
+        return "-"
+
+
+def load_reports(root: Path) -> list[Report]:
+    """Every report under ``root``, in a fixed order (dataset, profile, submission id)."""
+    reports = []
+    for folder in report_folders(root):
+        summary = read_summary(folder / "summary.json")
+        if "selection" not in summary or "submission" not in summary:
+            raise IntegrityError(f"{folder / 'summary.json'}: not a summary")
+        reports.append(Report(folder, summary))
+    if not reports:
+        raise IntegrityError(f"{root}: no reports (expected <id>/<profile>/summary.json)")
+    return sorted(reports, key=lambda r: (r.dataset, r.profile, r.id))
+
+
+# --------------------------------------------------------------------------- columns
+@dataclass(frozen=True)
+class Column:
+    key: str        # data-field in the HTML; a path into a selection entry for numbers
+    label: str
+    kind: str       # text | pct | mce | bpp | bytes | int
+    help: str = ""
+
+    def value(self, row: Row):
+        return getattr(row, self.key) if self.key in ROW_FIELDS else lookup(row.entry, self.key)
+
+
+ROW_FIELDS = ("rank", "submission", "model", "family", "mode", "chosen", "date")
+
+
+def lookup(entry: dict, path: str):
+    value = entry
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+# Numbers shown with this many decimals (in the shown unit), and their unit's scale: the
+# checker accepts half a unit of the last digit.
+DECIMALS = {"pct": 2, "mce": 1, "bpp": 3, "bytes": 2, "int": 0}
+SCALE = {"pct": 100.0, "mce": 100.0, "bpp": 1.0, "bytes": 1e-6, "int": 1.0}
+
+
+def show(kind: str, value) -> str:
+    if value is None:
+        return "–"
+    if kind == "text":
+        return str(value)
+    text = f"{SCALE[kind] * value:.{DECIMALS[kind]}f}"
+    return text + (" MB" if kind == "bytes" else "")
+
+
+INDEX_COLUMNS = (
+    Column("rank", "Rank", "int", "within the selection mode and source, by corrupt accuracy"),
+    Column("submission", "Submission", "text"),
+    Column("model", "Model", "text"),
+    Column("family", "Family", "text", "augmentation family of the training data"),
+    Column("mode", "Mode", "text", "BDA: one parameter; BDAD: one per corruption; BDADS: one "
+                                   "per corruption and severity"),
+    Column("chosen", "Chosen", "text", "the selected quality parameter(s)"),
+    Column("clean_acc", "Clean %", "pct", "accuracy on the clean test set"),
+    Column("corrupt_acc", "Corrupt %", "pct", "mean over the 15 common corruptions x 5 severities"),
+    Column("band_acc.low", "Low %", "pct", "low-frequency corruptions"),
+    Column("band_acc.mid", "Mid %", "pct", "mid-frequency corruptions"),
+    Column("band_acc.high", "High %", "pct", "high-frequency corruptions"),
+    Column("mce", "mCE", "mce", "mean corruption error relative to the baseline (100 = baseline)"),
+    Column("bpp", "bpp", "bpp", "bits per pixel of the training data used"),
+    Column("bytes", "Storage", "bytes", "bytes of the training data used, as stored"),
+    Column("date", "Date", "text"),
+)
+ENTRY_COLUMNS = tuple(c for c in INDEX_COLUMNS
+                      if c.key not in ("rank", "submission", "model", "family", "date"))
+
+
+@dataclass(frozen=True)
+class Row:
+    report: Report
+    mode: str
+    source: str
+    entry: dict
+    rank: int = 0
+
+    @property
+    def submission(self) -> str:
+        return self.report.summary.get("name") or self.report.id
+
+    @property
+    def model(self) -> str:
+        return self.report.summary["model"]
+
+    @property
+    def family(self) -> str:
+        return self.report.summary["family"]
+
+    @property
+    def chosen(self) -> str:
+        return chosen_label(self.entry.get("chosen"))
+
+    @property
+    def date(self) -> str:
+        return self.report.date
+
+
+def chosen_label(chosen) -> str:
+    """BDA: the parameter. BDAD / BDADS: the distinct parameters picked across cells, most
+    used first, and the clean set's pick (the full map is on the submission's page)."""
+    if chosen is None:
+        return "–"
+    if isinstance(chosen, str):
+        return chosen
+    clean = chosen.get("clean")
+    picks = []
+    for c, v in chosen.items():
+        if c != "clean":
+            picks += list(v.values()) if isinstance(v, dict) else [v]
+    counts: dict[str, int] = {}
+    for p in picks:
+        counts[p] = counts.get(p, 0) + 1
+    order = sorted(counts, key=lambda p: (-counts[p], picks.index(p)))
+    clean_pick = next(iter(clean.values())) if isinstance(clean, dict) else clean
+    return f"{', '.join(order)} (clean {clean_pick})"
+
+
+@dataclass(frozen=True)
+class Table:
+    dataset: str
+    profile: str
+    rows: tuple[Row, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.dataset}--{self.profile}"
+
+
+def ranked(rows: Iterable[Row]) -> list[Row]:
+    """Rank within (mode, source) by corrupt accuracy, best first; ties share a rank."""
+    out = []
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for r in rows:
+        groups.setdefault((r.mode, r.source), []).append(r)
+    for (mode, source), group in groups.items():
+        group.sort(key=lambda r: (-(r.entry.get("corrupt_acc") or -1.0), r.report.id))
+        rank, last = 0, None
+        for i, r in enumerate(group, 1):
+            acc = r.entry.get("corrupt_acc")
+            if acc != last:
+                rank, last = i, acc
+            out.append(Row(r.report, mode, source, r.entry, rank))
+    order = {m: i for i, m in enumerate(MODES)}
+    sources = {s: i for i, s in enumerate(SOURCES)}
+    return sorted(out, key=lambda r: (sources.get(r.source, 9), order.get(r.mode, 9), r.rank,
+                                      r.report.id))
+
+
+def tables(reports: list[Report]) -> list[Table]:
+    """One table per dataset and profile, one row per submission x mode x source."""
+    keyed: dict[tuple[str, str], list[Row]] = {}
+    for rep in reports:
+        for mode, sources in rep.summary["selection"].items():
+            for source, entry in sources.items():
+                keyed.setdefault((rep.dataset, rep.profile), []).append(
+                    Row(rep, mode, source, entry))
+    profile_order = {"full": 0, "gpu": 1, "cpu": 2, "ci": 3}
+    return [Table(d, p, tuple(ranked(rows))) for (d, p), rows in
+            sorted(keyed.items(), key=lambda kv: (kv[0][0], profile_order.get(kv[0][1], 9),
+                                                  kv[0][1]))]
+
+
+def peers(reports: list[Report], report: Report) -> list[Report]:
+    """The reports in ``report``'s table (same dataset and profile)."""
+    return [r for r in reports if (r.dataset, r.profile) == (report.dataset, report.profile)]
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, indent=1, sort_keys=True)

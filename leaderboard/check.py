@@ -1,0 +1,122 @@
+"""The rendered site read back: every number a page shows against its summary.
+
+The HTML is parsed (stdlib ``html.parser``), not searched: each table row names its report,
+mode and source in ``data-*`` attributes, each cell its field and kind. A shown number is
+parsed from the cell's text and compared with the summary's value at the precision it is
+shown with (half a unit of its last digit), so the check does not share the formatter it
+checks. Every (report, mode, source) must appear once on the index and once on its page.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+from benchmark.verify import Mismatch
+
+from .board import DECIMALS, INDEX_COLUMNS, SCALE, Report, Row, load_reports
+
+TEXT_FIELDS = {c.key for c in INDEX_COLUMNS if c.kind == "text"} - {"date"}
+
+
+class _Rows(HTMLParser):
+    """(row attributes, [(cell attributes, text)]) of every ``tr`` with ``data-submission``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[tuple[dict, list[tuple[dict, str]]]] = []
+        self._row: tuple[dict, list] | None = None
+        self._cell: tuple[dict, list[str]] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "tr" and "data-submission" in a:
+            self._row = (a, [])
+        elif tag == "td" and self._row is not None:
+            self._cell = (a, [])
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None and self._row is not None:
+            self._row[1].append((self._cell[0], "".join(self._cell[1]).strip()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[1].append(data)
+
+
+def parse_rows(path: Path) -> list[tuple[dict, list[tuple[dict, str]]]]:
+    parser = _Rows()
+    parser.feed(Path(path).read_text(encoding="utf-8"))
+    return parser.rows
+
+
+def _number(text: str, kind: str) -> float | None:
+    text = text.replace(" MB", "").strip()
+    if text in ("–", "-", ""):
+        return None
+    return float(text) / SCALE[kind]
+
+
+def check_page(path: Path, reports: dict[tuple[str, str], Report]) -> tuple[list[Mismatch], Counter]:
+    """Mismatches of one page, and how many rows of each (id, profile, mode, source) it has."""
+    out, seen = [], Counter()
+    for attrs, cells in parse_rows(path):
+        key = (attrs["data-submission"], attrs["data-profile"])
+        where = f"{attrs['data-mode']}/{attrs['data-source']}"
+        rep = reports.get(key)
+        entry = rep.entry(attrs["data-mode"], attrs["data-source"]) if rep else None
+        if entry is None:
+            out.append(Mismatch(path, f"row {key[0]} [{key[1]}] {where}", "shown", "(no such report entry)"))
+            continue
+        seen[(*key, attrs["data-mode"], attrs["data-source"])] += 1
+        row = Row(rep, attrs["data-mode"], attrs["data-source"], entry)
+        columns = {c.key: c for c in INDEX_COLUMNS}
+        for cell, text in cells:
+            field = cell.get("data-field")
+            column = columns.get(field)
+            if column is None or (column.kind == "text" and field not in TEXT_FIELDS):
+                continue
+            expected = column.value(row)
+            label = f"{key[0]} [{key[1]}] {where}: {field}"
+            if column.kind == "text":
+                if field == "rank":
+                    continue
+                if text != str(expected):
+                    out.append(Mismatch(path, label, expected, text))
+                continue
+            if column.kind == "int":
+                continue
+            shown = _number(text, column.kind)
+            if (shown is None) != (expected is None) or (
+                    shown is not None
+                    and abs(shown - expected) > 0.5 * 10 ** -DECIMALS[column.kind] / SCALE[column.kind] + 1e-12):
+                out.append(Mismatch(path, label, expected, text))
+    return out, seen
+
+
+def check_site(site: Path, reports_root: Path) -> tuple[list[Mismatch], int]:
+    """(mismatches, number of cells checked) of the index and every submission page."""
+    reports = {(r.id, r.profile): r for r in load_reports(Path(reports_root))}
+    site = Path(site)
+    expected = Counter((r.id, r.profile, mode, source) for r in reports.values()
+                       for mode, sources in r.summary["selection"].items() for source in sources)
+    out: list[Mismatch] = []
+    checked = 0
+    pages = [site / "index.html"] + [site / r.page for r in reports.values()]
+    for page in pages:
+        if not page.is_file():
+            out.append(Mismatch(page, "page", "expected", "(missing)"))
+            continue
+        found, seen = check_page(page, reports)
+        out += found
+        checked += sum(len(cells) for _, cells in parse_rows(page))
+        want = expected if page.name == "index.html" else Counter(
+            {k: v for k, v in expected.items() if page == site / reports[k[:2]].page})
+        for k in want.keys() | seen.keys():
+            if seen[k] != want[k]:
+                out.append(Mismatch(page, f"rows of {k[0]} [{k[1]}] {k[2]}/{k[3]}", want[k], seen[k]))
+    return out, checked

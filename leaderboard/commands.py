@@ -1,0 +1,114 @@
+"""The commands this package adds to ``bench`` (registered in pyproject's ``bench.commands``
+entry points, so ``benchmark`` never imports upward): ``leaderboard``, ``verify``,
+``export``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("leaderboard", help="render the static leaderboard site from reports/")
+    p.add_argument("--reports", default="reports", help="the reports folder")
+    p.add_argument("--out", default="leaderboard/site", help="the site folder (replaced whole)")
+    p.add_argument("--data-root", default=None,
+                   help="where datasets live, for the corruption previews (default: "
+                        "$BENCH_DATA, else ./data)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_leaderboard)
+
+    v = sub.add_parser("verify", help="recompute every reported number; rerun the ci profile "
+                                      "from scratch; check the rendered site")
+    v.add_argument("--reports", default="reports")
+    v.add_argument("--rerun-profile", default="ci",
+                   help="the profile rerun from scratch and compared row by row ('' for none)")
+    v.add_argument("--site", default=None,
+                   help="check this built site (default: build one into a temporary folder)")
+    v.add_argument("--no-site", action="store_true", help="skip the site check")
+    v.add_argument("--data-root", default=None, help="for the site's corruption previews")
+    v.set_defaults(func=cmd_verify)
+
+    e = sub.add_parser("export", help="reports in another leaderboard's format")
+    e.add_argument("format", choices=("robustbench",))
+    e.add_argument("--reports", default="reports")
+    e.add_argument("--out", required=True, help="the export folder")
+    e.add_argument("--mode", default="bda", help="selection mode exported (default bda)")
+    e.add_argument("--source", default="val",
+                   help="selection source exported: val (default), unseen or oracle")
+    e.set_defaults(func=cmd_export)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from benchmark.datasets import resolve_data_root
+
+    from .render import build_site
+
+    t0 = time.perf_counter()
+    site = build_site(Path(args.reports), Path(args.out),
+                      data_root=resolve_data_root(args.data_root), progress=not args.quiet)
+    for note in site.notes:
+        log.warning("%s", note)
+    print(f"leaderboard: {len(site.pages)} pages, {site.figures} figures in "
+          f"{time.perf_counter() - t0:.1f} s")
+    print(f"open {site.index.resolve()}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from benchmark.datasets import resolve_data_root
+    from benchmark.verify import check_summary, report_folders, verify_reruns
+
+    from .check import check_site
+    from .render import build_site
+
+    reports = Path(args.reports)
+    failures: list = []
+    timings = {}
+    t0 = time.perf_counter()
+    folders = report_folders(reports)
+    for folder in folders:
+        found = check_summary(folder, reports)
+        failures += found
+        print(f"{'ok  ' if not found else 'FAIL'} {folder}/summary.json", flush=True)
+    timings["summaries"] = time.perf_counter() - t0
+    if args.rerun_profile:
+        t0 = time.perf_counter()
+        for r in verify_reruns(reports, args.rerun_profile):
+            failures += r.mismatches
+            print(f"{'ok  ' if not r.mismatches else 'FAIL'} {r.folder}/results.parquet rerun "
+                  f"from scratch ({r.seconds:.1f} s)", flush=True)
+        timings[f"{args.rerun_profile} reruns"] = time.perf_counter() - t0
+    if not args.no_site:
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
+            site = Path(args.site) if args.site else build_site(
+                reports, Path(tmp) / "site", data_root=resolve_data_root(args.data_root),
+                progress=False).out
+            found, checked = check_site(site, reports)
+        failures += found
+        print(f"{'ok  ' if not found else 'FAIL'} site {args.site or '(built)'}: "
+              f"{checked} numbers", flush=True)
+        timings["site"] = time.perf_counter() - t0
+    for m in failures:
+        print(m, file=sys.stderr)
+    summary = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+    if failures:
+        print(f"verify: {len(failures)} difference(s) ({summary})", file=sys.stderr)
+        return 1
+    print(f"verify: {len(folders)} summaries, every number reproduced ({summary})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_robustbench
+
+    written = export_robustbench(Path(args.reports), Path(args.out), args.mode, args.source)
+    print(f"wrote {len(written)} files under {args.out}")
+    return 0

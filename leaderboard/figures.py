@@ -1,0 +1,297 @@
+"""The figures of a submission's page, drawn by matplotlib as SVG (the corruption preview as
+PNG). Each figure function writes one file and returns a ``Figure`` whose ``alt`` text says
+what the picture shows in words, so the page reads without the image and without colour.
+
+Lines and points differ by marker and line style as well as colour; the heat map prints its
+numbers in each cell.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark.selection import CLEAN, COMMON, seed_mean, wide
+from corruptions import files
+
+from .board import Report
+
+MARKERS = "os^Dv<>pXh*"
+STYLES = ("-", "--", "-.", ":")
+HELD_OUT = ("bda", "val")  # the entry every figure shows: BDA, chosen on held-out data
+
+
+@dataclass(frozen=True)
+class Figure:
+    file: str      # relative to the page's folder
+    title: str
+    alt: str
+    caption: str
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    matplotlib.rcParams.update({"svg.hashsalt": "bench", "font.size": 8,
+                                "axes.spines.top": False, "axes.spines.right": False})
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    plt = _plt()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = path.suffix.lstrip(".")
+    with files.atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, metadata={"Date": None} if fmt == "svg" else None,
+                    dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def held_out(report: Report) -> dict | None:
+    mode, source = HELD_OUT
+    return report.entry(mode, source) or report.entry(mode, "oracle")
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def severity_curves(reports: Sequence[Report], this: Report, out: Path) -> Figure:
+    """Thesis Fig 4.1: accuracy against severity (0 = clean), one line per submission."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    words = []
+    for i, rep in enumerate(reports):
+        e = held_out(rep)
+        if not e or not e.get("severity_acc"):
+            continue
+        xs = [0] + [int(s) for s in e["severity_acc"]]
+        ys = [100 * e["clean_acc"]] + [100 * v for v in e["severity_acc"].values()]
+        me = rep is this
+        ax.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], ls=STYLES[i % len(STYLES)],
+                lw=2.4 if me else 1.0, alpha=1 if me else 0.7,
+                label=f"{rep.id} ({rep.summary['family']})" + (" ◀" if me else ""))
+        if me:
+            words = [f"severity {x}: {y:.1f}%" for x, y in zip(xs, ys)]
+    ax.set_xlabel("severity (0 = clean)")
+    ax.set_ylabel("accuracy %")
+    ax.set_xticks(range(6))
+    ax.legend(fontsize=6, frameon=False, loc="lower left")
+    _save(fig, out)
+    return Figure(out.name, "Accuracy against severity",
+                  f"Line chart of accuracy against corruption severity for every submission of "
+                  f"this table; {this.id}: " + ", ".join(words).replace("severity 0", "clean"),
+                  "BDA, parameter chosen on the held-out validation split; mean over the 15 "
+                  "common corruptions at each severity (thesis Fig 4.1).")
+
+
+def heatmap(rows: pd.DataFrame, report: Report, out: Path) -> Figure | None:
+    """Thesis Figs 4.2 and 4.6: accuracy of the chosen parameter per corruption and severity."""
+    e = held_out(report)
+    if not e or not isinstance(e.get("chosen"), str):
+        return None
+    order = list(report.summary["params"])
+    acc = seed_mean(wide(rows, "test", order))
+    if e["chosen"] not in acc.index:
+        return None
+    line = acc.loc[e["chosen"]]
+    corr = [c for c in report.summary["corruptions"] if c != CLEAN]
+    sev = sorted({s for c, s in line.index if c != CLEAN})
+    grid = np.array([[line.get((c, s), np.nan) for s in sev] for c in corr]) * 100
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(0.55 * len(sev) + 2.2, 0.26 * len(corr) + 1.0))
+    im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+    for (i, j), v in np.ndenumerate(grid):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=6,
+                    color="white" if v < 55 else "black")
+    ax.set_xticks(range(len(sev)), [str(s) for s in sev])
+    ax.set_yticks(range(len(corr)), [c + ("" if c in COMMON else " *") for c in corr],
+                  fontsize=6)
+    ax.set_xlabel("severity")
+    fig.colorbar(im, fraction=0.05, label="accuracy %")
+    _save(fig, out)
+    worst = np.unravel_index(np.nanargmin(grid), grid.shape)
+    return Figure(out.name, "Accuracy per corruption and severity",
+                  f"Heat map of accuracy for parameter {e['chosen']}, corruptions by row, "
+                  f"severities by column, each cell labelled with its value; the lowest is "
+                  f"{corr[worst[0]]} at severity {sev[worst[1]]} with {grid[worst]:.0f}%.",
+                  f"Parameter {e['chosen']} (BDA, held-out choice), mean over seeds; * marks the "
+                  "4 extra corruptions (thesis Figs 4.2, 4.6).")
+
+
+def scatter(reports: Sequence[Report], this: Report, out: Path) -> Figure:
+    """Thesis Fig 4.3: clean against corrupt accuracy, every submission of the table."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    for i, rep in enumerate(reports):
+        e = held_out(rep)
+        if not e or e.get("corrupt_acc") is None:
+            continue
+        me = rep is this
+        ax.scatter(100 * e["clean_acc"], 100 * e["corrupt_acc"], marker=MARKERS[i % len(MARKERS)],
+                   s=70 if me else 30, edgecolor="black" if me else "none", zorder=3 if me else 2)
+        ax.annotate(rep.id, (100 * e["clean_acc"], 100 * e["corrupt_acc"]), fontsize=6,
+                    xytext=(4, 3), textcoords="offset points",
+                    fontweight="bold" if me else "normal")
+    ax.set_xlabel("clean accuracy %")
+    ax.set_ylabel("corrupt accuracy %")
+    _save(fig, out)
+    e = held_out(this) or {}
+    return Figure(out.name, "Clean against corrupt accuracy",
+                  f"Scatter plot of clean against corrupt accuracy, one labelled point per "
+                  f"submission; {this.id} is at {_pct(e.get('clean_acc'))} clean, "
+                  f"{_pct(e.get('corrupt_acc'))} corrupt.",
+                  "BDA, held-out choice (thesis Fig 4.3).")
+
+
+def _x_of(points: dict[str, dict], key: str = "bpp") -> tuple[list, str, list[str]]:
+    """bpp when the parameters differ in rate, else the parameters themselves."""
+    labels = list(points)
+    bpp = [points[p].get(key) for p in labels]
+    if None not in bpp and len(set(bpp)) > 1:
+        return bpp, "training-data bpp", labels
+    return list(range(len(labels))), "parameter", labels
+
+
+def param_curves(report: Report, out: Path) -> Figure:
+    """Thesis Fig 3.4: clean and corrupt accuracy of every parameter against its bpp."""
+    points = report.summary.get("per_param", {})
+    xs, xlabel, labels = _x_of(points)
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.8, 3.2))
+    for key, name, marker, ls in (("clean_acc", "clean", "o", "-"),
+                                  ("corrupt_acc", "corrupt (15)", "s", "--")):
+        ys = [points[p][key] for p in labels]
+        if None in ys:
+            continue
+        err = [100 * (points[p].get(key + "_std") or 0) for p in labels]
+        ax.errorbar(xs, [100 * y for y in ys], yerr=err, marker=marker, ls=ls, label=name,
+                    capsize=2)
+    if xlabel == "parameter":
+        ax.set_xticks(xs, labels, rotation=30, fontsize=6)
+    else:
+        for x, p in zip(xs, labels):
+            ax.annotate(p, (x, 100 * points[p]["clean_acc"]), fontsize=5, xytext=(2, 3),
+                        textcoords="offset points")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("accuracy %")
+    ax.legend(fontsize=7, frameon=False)
+    _save(fig, out)
+    words = "; ".join(f"{p}: clean {_pct(points[p]['clean_acc'])}, corrupt "
+                      f"{_pct(points[p]['corrupt_acc'])}" for p in labels)
+    return Figure(out.name, "Accuracy of every parameter",
+                  f"Clean (circles, solid) and corrupt (squares, dashed) accuracy against "
+                  f"{xlabel}: {words}.",
+                  "Mean over seeds, bars one standard deviation (thesis Fig 3.4).")
+
+
+def rd_curves(reports: Sequence[Report], this: Report, out: Path) -> Figure | None:
+    """Thesis Fig 3.2: PSNR of the training data against its bpp, per compressing family."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.8, 3.2))
+    words, drawn = [], 0
+    for i, rep in enumerate(reports):
+        data = {p: d for p, d in rep.summary.get("training_data", {}).items()
+                if "+" not in p and d.get("bpp") is not None and d.get("psnr") is not None}
+        bpps = [d["bpp"] for d in data.values()]
+        if len(set(bpps)) < 2:
+            continue
+        pts = sorted((d["bpp"], d["psnr"], p) for p, d in data.items())
+        me = rep is this
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=MARKERS[i % len(MARKERS)],
+                ls=STYLES[i % len(STYLES)], lw=2.4 if me else 1.0,
+                label=f"{rep.summary['family']} ({rep.id})")
+        drawn += 1
+        if me:
+            words = [f"{p} at {b:.2f} bpp: {q:.1f} dB" for b, q, p in pts]
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("bits per pixel")
+    ax.set_ylabel("PSNR (dB)")
+    ax.legend(fontsize=6, frameon=False)
+    _save(fig, out)
+    own = ("; ".join(words) if words else
+           f"{this.id}'s family does not change the rate, so it has no curve of its own")
+    return Figure(out.name, "Rate-distortion of the training data",
+                  f"Line chart of PSNR against bits per pixel of the training sets of every "
+                  f"compressing submission in this table. {own}.",
+                  "Each point is one parameter's training set, against the original images "
+                  "(thesis Fig 3.2).")
+
+
+def spectra(spectra: dict[str, np.ndarray], report: Report, out: Path) -> Figure | None:
+    """Thesis Fig 4.7: log-magnitude spectrum of the original training data, and each
+    parameter's difference from it."""
+    if "original" not in spectra:
+        return None
+    labels = [p for p in spectra if p != "original"]
+    plt = _plt()
+    n = 1 + len(labels)
+    fig, axes = plt.subplots(1, n, figsize=(1.7 * n + 0.6, 2.1), squeeze=False)
+    base = spectra["original"]
+    axes[0, 0].imshow(base, cmap="magma")
+    axes[0, 0].set_title("original", fontsize=7)
+    lim = max((np.abs(spectra[p] - base).max() for p in labels), default=1.0) or 1.0
+    im = None
+    removed = []
+    for ax, p in zip(axes[0, 1:], labels):
+        d = spectra[p] - base
+        im = ax.imshow(d, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(p, fontsize=7)
+        removed.append(f"{p}: mean change {d.mean():+.3f}")
+    for ax in axes[0]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if im is not None:
+        fig.colorbar(im, ax=list(axes[0, 1:]), fraction=0.03, label="Δ log(1+|F|)")
+    _save(fig, out)
+    return Figure(out.name, "Fourier spectrum of the training data",
+                  "Mean log-magnitude spectra, low frequencies at the centre: the original "
+                  "training images, then each parameter's difference from them (blue: energy "
+                  "removed, red: added); " + "; ".join(removed) + ".",
+                  "Thesis Fig 4.7.")
+
+
+def training_curves(history: pd.DataFrame, out: Path) -> Figure | None:
+    """Loss and training accuracy per epoch, one line per parameter (mean over seeds)."""
+    if history.empty:
+        return None
+    plt = _plt()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(6.4, 2.6))
+    mean = history.groupby(["param", "epoch"], sort=False)[["loss", "accuracy"]].mean()
+    words = []
+    for i, param in enumerate(dict.fromkeys(history["param"])):
+        h = mean.loc[param]
+        kw = dict(marker=MARKERS[i % len(MARKERS)], ls=STYLES[i % len(STYLES)], ms=3, label=param)
+        a.plot(h.index, h["loss"], **kw)
+        b.plot(h.index, 100 * h["accuracy"], **kw)
+        words.append(f"{param}: loss {h['loss'].iloc[-1]:.3f}, accuracy "
+                     f"{100 * h['accuracy'].iloc[-1]:.1f}% after epoch {h.index[-1]}")
+    a.set_xlabel("epoch")
+    a.set_ylabel("training loss")
+    b.set_xlabel("epoch")
+    b.set_ylabel("training accuracy %")
+    b.legend(fontsize=6, frameon=False)
+    _save(fig, out)
+    return Figure(out.name, "Training curves",
+                  "Training loss and accuracy per epoch, one line per parameter; " +
+                  "; ".join(words) + ".", "Mean over seeds, on the augmented training data.")
+
+
+def corruption_preview(image: np.ndarray, names: Sequence[str], scale: str, seed: int,
+                       dataset: str, out: Path) -> Figure:
+    from corruptions.preview import preview_figure
+
+    fig = preview_figure(image, names, scale=scale, seed=seed, index=0,
+                         title=f"{dataset} test image 0, {scale} scale")
+    _save(fig, out)
+    return Figure(out.name, "Corruptions at each severity",
+                  f"A grid of the first {dataset} test image: one row per corruption "
+                  f"({', '.join(names)}), the clean image then severities 1 to 5.",
+                  "Made by the same engine and seed as the evaluation sets.")

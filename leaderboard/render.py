@@ -1,0 +1,172 @@
+"""``bench leaderboard``: the static site, rendered from ``reports/``.
+
+Autoescape is on for every template (``autoescape=True``, not ``select_autoescape``, whose
+extension list misses ``.html.j2``): a submission's name, authors, description or url can
+never inject markup. A url is linked only when it is an http(s) address. The site needs no
+server and no network: its script and stylesheet are files beside the pages.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jinja2
+import numpy as np
+from tqdm import tqdm
+
+from benchmark.results import SPECTRA, read_history, read_results, read_spectra
+from corruptions.errors import BenchError
+from corruptions.version import code_version
+
+from . import figures as F
+from .board import (DEFAULT_SOURCE, ENTRY_COLUMNS, INDEX_COLUMNS, MODES, SOURCES, Report, Row,
+                    load_reports, peers, show, tables)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Site:
+    out: Path
+    pages: list[Path] = field(default_factory=list)
+    figures: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def index(self) -> Path:
+        return self.out / "index.html"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("leaderboard", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(show=show, version=code_version())
+    return env
+
+
+def safe_url(url: str | None) -> str | None:
+    """The url when it is an absolute http(s) address, else None (shown as text, unlinked)."""
+    if not url:
+        return None
+    parts = urlparse(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def build_site(reports_root: Path, out: Path, *, data_root: Path | None = None,
+               progress: bool = True) -> Site:
+    """Render every report into ``out`` (replaced whole: built beside it, then swapped in)."""
+    reports = load_reports(Path(reports_root))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        site = _render(reports, tmp, data_root, progress)
+        if out.exists():
+            old = out.with_name(f".{out.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    site.out = out
+    site.pages = [out / p.relative_to(tmp) for p in site.pages]
+    return site
+
+
+def _render(reports: list[Report], out: Path, data_root: Path | None, progress: bool) -> Site:
+    env = environment()
+    site = Site(out)
+    static = resources.files("leaderboard") / "static"
+    (out / "static").mkdir(parents=True)
+    for name in ("site.css", "site.js"):
+        (out / "static" / name).write_bytes((static / name).read_bytes())
+    boards = tables(reports)
+    index = env.get_template("index.html.j2").render(
+        root="", tables=boards, columns=INDEX_COLUMNS, sources=SOURCES,
+        default_source=DEFAULT_SOURCE, modes=MODES)
+    (out / "index.html").write_text(index, encoding="utf-8")
+    site.pages.append(out / "index.html")
+    previews: dict[str, F.Figure | str] = {}
+    for rep in tqdm(reports, desc="pages", unit="page", disable=not progress):
+        figs, notes = _figures(rep, reports, out, data_root, previews)
+        site.figures += len(figs)
+        site.notes += [f"{rep.slug}: {n}" for n in notes]
+        page = out / rep.page
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(_page(env, rep, figs, notes), encoding="utf-8")
+        site.pages.append(page)
+    return site
+
+
+def _page(env: jinja2.Environment, rep: Report, figs: list[F.Figure], notes: list[str]) -> str:
+    s = rep.summary
+    rows = [Row(rep, mode, source, entry) for mode, sources in s["selection"].items()
+            for source, entry in sources.items()]
+    prov = s.get("provenance", {})
+    provenance = [(k, prov[k]) for k in ("code_version", "summarized_by", "date", "config_hash",
+                                        "source", "device", "torch", "wall_s") if k in prov]
+    provenance += [(f"sha256 {k}", v) for k, v in prov.get("data", {}).items()]
+    provenance += [(f"seconds {k}", f"{v:.1f}") for k, v in prov.get("unit_seconds", {}).items()]
+    ranking = (s["selection"].get("bda", {}).get("oracle") or {}).get("ranking")
+    return env.get_template("submission.html.j2").render(
+        root="../", s=s, url=safe_url(s.get("url")), rows=rows, columns=ENTRY_COLUMNS,
+        figures=[F.Figure(f"{rep.slug}/{f.file}", f.title, f.alt, f.caption) for f in figs],
+        notes=notes, provenance=provenance, ranking=ranking)
+
+
+def _figures(rep: Report, reports: list[Report], out: Path, data_root: Path | None,
+             previews: dict) -> tuple[list[F.Figure], list[str]]:
+    folder = out / "submissions" / rep.slug
+    table = peers(reports, rep)
+    rows = read_results(rep.folder / "results.parquet")
+    figs: list[F.Figure | None] = [
+        F.severity_curves(table, rep, folder / "severity.svg"),
+        F.heatmap(rows, rep, folder / "heatmap.svg"),
+        F.scatter(table, rep, folder / "scatter.svg"),
+        F.param_curves(rep, folder / "params.svg"),
+        F.rd_curves(table, rep, folder / "rd.svg"),
+    ]
+    notes = []
+    if (rep.folder / SPECTRA).is_file():
+        figs.append(F.spectra(read_spectra(rep.folder / SPECTRA), rep, folder / "spectrum.svg"))
+    else:
+        notes.append(f"No training-data spectrum: this report has no {SPECTRA}.")
+    history = rep.folder / "history.parquet"
+    if history.is_file():
+        figs.append(F.training_curves(read_history(history), folder / "training.svg"))
+    preview = _preview(rep, out, data_root, previews)
+    if isinstance(preview, str):
+        notes.append(preview)
+    else:
+        figs.append(F.Figure(f"../../{preview.file}", preview.title, preview.alt,
+                             preview.caption))
+    return [f for f in figs if f is not None], notes
+
+
+def _preview(rep: Report, out: Path, data_root: Path | None, cache: dict) -> F.Figure | str:
+    """One corruption grid per dataset (shared by its pages), or why there is none."""
+    import corruptions as C
+    from benchmark.datasets import load_dataset
+
+    if rep.dataset not in cache:
+        try:
+            ds = load_dataset(rep.dataset, "test", data_root)
+            image = np.asarray(ds.images[0])
+            path = out / "previews" / f"{rep.dataset.replace(':', '_').replace('/', '_')}.png"
+            fig = F.corruption_preview(image, C.parse_names(",".join(rep.summary["corruptions"])),
+                                       C.default_scale(*image.shape[:2]), 0, rep.dataset, path)
+            cache[rep.dataset] = F.Figure(f"previews/{path.name}", fig.title, fig.alt, fig.caption)
+        except BenchError as e:
+            cache[rep.dataset] = f"No corruption preview: {rep.dataset} could not be read ({e})."
+            log.warning("%s", cache[rep.dataset])
+    return cache[rep.dataset]
