@@ -204,6 +204,9 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
         "unit_seconds": {"train": sum(r.train_s for r in results),
                          "eval": sum(r.eval_s for r in results)},
         "date": datetime.date.today().isoformat(),
+        # wall_s below is this invocation's: units done by an earlier one are only read back
+        "units": {"run": sum(1 for r in results if not r.skipped),
+                  "skipped": sum(1 for r in results if r.skipped)},
     }
     meta = {"submission": spec.id, "name": spec.name, "authors": list(spec.authors),
             "description": spec.description, "url": spec.url, "dataset": spec.dataset,

@@ -20,11 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from corruptions.errors import DataError, IntegrityError
 
-from .results import RESULT_COLUMNS, read_results
+from .results import RESULT_COLUMNS, SPECTRA, read_results, read_spectra
 from .summary import recompute
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,17 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     out += [Mismatch(path, f"training_data.{f}" if f else "training_data", a, b)
             for f, a, b in diff(summary["training_data"],
                                 json.loads(json.dumps(report.summary["training_data"])))]
+    mine, theirs = Path(folder) / SPECTRA, report.folder / SPECTRA
+    if mine.is_file() or theirs.is_file():
+        a = read_spectra(mine) if mine.is_file() else {}
+        b = read_spectra(theirs) if theirs.is_file() else {}
+        for k in dict.fromkeys([*a, *b]):
+            if k not in a or k not in b:
+                out.append(Mismatch(mine, f"[{k}]", "present" if k in a else "(absent)",
+                                    "present" if k in b else "(absent)"))
+            elif not np.array_equal(a[k], b[k]):
+                out.append(Mismatch(mine, f"[{k}]", f"spectrum sum {float(a[k].sum())!r}",
+                                    f"spectrum sum {float(b[k].sum())!r}"))
     return RerunResult(Path(folder), out, time.perf_counter() - t0)
 
 
