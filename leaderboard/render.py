@@ -24,8 +24,19 @@ from corruptions.errors import BenchError
 from corruptions.version import code_version
 
 from . import figures as F
-from .board import (DEFAULT_SOURCE, ENTRY_COLUMNS, INDEX_COLUMNS, MODES, SOURCES, Report, Row,
-                    load_reports, peers, show, tables)
+from .board import (
+    DEFAULT_SOURCE,
+    ENTRY_COLUMNS,
+    INDEX_COLUMNS,
+    MODES,
+    SOURCES,
+    Report,
+    Row,
+    load_reports,
+    peers,
+    show,
+    tables,
+)
 
 log = logging.getLogger(__name__)
 

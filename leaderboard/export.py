@@ -1,0 +1,106 @@
+"""``bench export robustbench``: reports in RobustBench's corruption-leaderboard files.
+
+Per dataset, ``<out>/<dataset>/corruptions/``: one ``model_info`` JSON per report (their keys,
+percentages as strings with two decimals) and ``unaggregated_results.csv`` (two header rows,
+corruption then severity; one row per model; accuracies as fractions), the layout their
+``benchmark(..., to_disk=True)`` writes. Only the 15 common corruptions go in, as theirs.
+A model is named ``<submission>_<profile>``.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.results import read_results
+from benchmark.selection import COMMON, seed_mean, wide
+from corruptions import files
+from corruptions.errors import BenchError
+
+from .board import Report, load_reports
+
+
+def model_name(report: Report) -> str:
+    return f"{report.id}_{report.profile}"
+
+
+def _pct(x) -> str:
+    return f"{100 * x:.2f}"
+
+
+def model_info(report: Report, entry: dict) -> dict:
+    s = report.summary
+    info = {
+        "link": s.get("url") or "",
+        "name": s.get("name") or report.id,
+        "authors": ", ".join(s.get("authors") or []),
+        "additional_data": False,
+        "number_forward_passes": 1,
+        "dataset": report.dataset,
+        "venue": "",
+        "architecture": s["model"],
+        "eps": None,
+        "clean_acc": _pct(entry["clean_acc"]),
+        "reported": "",
+        "corruptions_acc": _pct(entry["corrupt_acc"]),
+    }
+    if entry.get("mce") is not None:
+        info["corruptions_mce"] = _pct(entry["mce"])
+    return info
+
+
+def cell_accuracies(report: Report, entry: dict) -> pd.Series:
+    """Seed-mean test accuracy of the chosen parameter in every common (corruption, severity)
+    cell; BDAD / BDADS take each cell's own choice."""
+    rows = read_results(report.folder / "results.parquet")
+    acc = seed_mean(wide(rows, "test", list(report.summary["params"])))
+    chosen = entry["chosen"]
+    out = {}
+    for corruption, severity in acc.columns:
+        if corruption not in COMMON:
+            continue
+        if isinstance(chosen, str):
+            param = chosen
+        else:
+            pick = chosen[corruption]
+            param = pick if isinstance(pick, str) else pick[str(severity)]
+        out[(corruption, int(severity))] = float(acc.loc[param, (corruption, severity)])
+    return pd.Series(out, name=model_name(report))
+
+
+def export_robustbench(reports_root: Path, out: Path, mode: str = "bda",
+                       source: str = "val") -> list[Path]:
+    """Write the files; returns their paths. Reports without the (mode, source) entry, or
+    without common corruptions, are left out with the reason logged by the caller."""
+    reports = load_reports(Path(reports_root))
+    by_dataset: dict[str, list[tuple[Report, dict]]] = {}
+    for rep in reports:
+        entry = rep.entry(mode, source)
+        if entry is None or entry.get("corrupt_acc") is None:
+            continue
+        by_dataset.setdefault(rep.dataset, []).append((rep, entry))
+    if not by_dataset:
+        raise BenchError(f"{reports_root}: no report has a {mode}/{source} entry with common "
+                         "corruptions to export")
+    written = []
+    for dataset, items in by_dataset.items():
+        folder = Path(out) / dataset.replace("/", "_").replace(":", "_") / "corruptions"
+        folder.mkdir(parents=True, exist_ok=True)
+        table = []
+        for rep, entry in items:
+            path = folder / f"{model_name(rep)}.json"
+            files.write_bytes(path, (json.dumps(model_info(rep, entry), indent=2) + "\n").encode())
+            written.append(path)
+            table.append(cell_accuracies(rep, entry))
+        frame = pd.DataFrame(table)
+        order = sorted(frame.columns, key=lambda c: (COMMON.index(c[0]), c[1]))
+        frame = frame[order]
+        frame.columns = pd.MultiIndex.from_tuples(order)
+        buf = io.StringIO()
+        frame.to_csv(buf)
+        path = folder / "unaggregated_results.csv"
+        files.write_bytes(path, buf.getvalue().encode())
+        written.append(path)
+    return written

@@ -1,0 +1,229 @@
+"""The static site in a real browser (Debian's chromium through Playwright), the site read
+back against the summaries, hostile submissions, and the RobustBench export."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmark.cli import main
+from leaderboard.check import check_site
+from leaderboard.export import export_robustbench
+from leaderboard.render import build_site, safe_url
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+CHROMIUM = Path("/usr/bin/chromium")
+HOSTILE = {
+    "name": '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">',
+    "authors": ["</td></tr><script>window.__pwned = 3</script>", "O'Brien & \"Co\""],
+    "description": "<iframe src=\"http://example.com/\"></iframe><b>bold?</b>",
+    "url": "javascript:window.__pwned = 4",
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> tuple[Path, Path]:
+    """Reports of three submissions in two profiles (one made hostile), rendered."""
+    root = tmp_path_factory.mktemp("lb")
+    reports = root / "reports"
+    for sub in ("baseline", "bls_aug", "jpeg_aug"):
+        for profile in ("ci", "cpu"):
+            shutil.copytree(REPORTS / sub / profile, reports / sub / profile)
+    path = reports / "jpeg_aug" / "ci" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary.update(HOSTILE)
+    path.write_text(json.dumps(summary))
+    built = build_site(reports, root / "site", progress=False)
+    return reports, built.out
+
+
+def _rows_of(reports: Path, source: str) -> int:
+    return sum(len([1 for m in json.loads(p.read_text())["selection"].values() if source in m])
+               for p in reports.glob("*/*/summary.json"))
+
+
+def test_the_site_shows_the_summaries_numbers(site):
+    reports, out = site
+    mismatches, cells = check_site(out, reports)
+    assert mismatches == [] and cells > 500
+
+
+def test_an_edited_number_on_the_page_is_caught(site, tmp_path):
+    reports, out = site
+    copy = tmp_path / "site"
+    shutil.copytree(out, copy)
+    index = copy / "index.html"
+    html = index.read_text()
+    # the first clean-accuracy cell, shown one point higher
+    start = html.index('data-field="clean_acc"')
+    a, b = html.index(">", start) + 1, html.index("</td>", start)
+    shown = float(html[a:b])
+    index.write_text(html[:a] + f"{shown + 1:.2f}" + html[b:])
+    mismatches, _ = check_site(copy, reports)
+    assert len(mismatches) == 1 and mismatches[0].field.endswith("clean_acc")
+    assert mismatches[0].recomputed == f"{shown + 1:.2f}"
+
+
+def test_hostile_fields_are_escaped_in_the_html(site):
+    _, out = site
+    page = (out / "submissions" / "jpeg_aug--ci.html").read_text()
+    assert "<script>window.__pwned" not in page and "<iframe" not in page
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page
+    assert 'href="javascript:' not in page
+    index = (out / "index.html").read_text()
+    assert "<script>window.__pwned" not in index and "<img src=x" not in index
+
+
+def test_only_web_addresses_become_links():
+    assert safe_url("https://arxiv.org/abs/1") == "https://arxiv.org/abs/1"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "//evil", "file:///etc", None, ""):
+        assert safe_url(bad) is None
+
+
+def test_the_export_reads_back_as_the_summaries(site, tmp_path):
+    reports, _ = site
+    written = export_robustbench(reports, tmp_path / "rb")
+    folder = tmp_path / "rb" / "fashion-mnist" / "corruptions"
+    assert folder / "unaggregated_results.csv" in written
+    table = pd.read_csv(folder / "unaggregated_results.csv", header=[0, 1], index_col=0)
+    assert list(table.columns.get_level_values(1)[:2]) == ["1", "2"]
+    for path in reports.glob("*/*/summary.json"):
+        s = json.loads(path.read_text())
+        entry = s["selection"]["bda"]["val"]
+        info = json.loads((folder / f"{s['submission']}_{s['profile']}.json").read_text())
+        assert set(info) >= {"link", "name", "authors", "additional_data", "number_forward_passes",
+                             "dataset", "venue", "architecture", "eps", "clean_acc", "reported",
+                             "corruptions_acc"}
+        assert info["clean_acc"] == f"{100 * entry['clean_acc']:.2f}"
+        assert info["corruptions_acc"] == f"{100 * entry['corrupt_acc']:.2f}"
+        assert info["corruptions_mce"] == f"{100 * entry['mce']:.2f}"
+        cells = table.loc[f"{s['submission']}_{s['profile']}"].dropna()
+        assert len(cells) == sum(1 for c in s["corruptions"] if c in entry["corruption_acc"]
+                                 and c not in ("saturate", "spatter", "gaussian_blur",
+                                               "speckle_noise")) * len(entry["severity_acc"])
+        assert cells.mean() == pytest.approx(entry["corrupt_acc"], abs=1e-12)
+
+
+def test_leaderboard_on_a_missing_folder_is_one_line(tmp_path, capsys):
+    code = main(["leaderboard", "--reports", str(tmp_path / "none"), "--out", str(tmp_path / "s")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no reports" in err[0]
+    assert not (tmp_path / "s").exists()
+
+
+# --------------------------------------------------------------------------- browser
+def _browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing: `make test` installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} missing (make test installs it)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    return sync_playwright
+
+
+@pytest.fixture
+def page(tmp_path):
+    sync_playwright = _browser()
+    with sync_playwright() as p:
+        # a fresh profile folder, and no background traffic: the closed network stalls it
+        browser = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM),
+            viewport={"width": 1300, "height": 900},
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"])
+        try:
+            pg = browser.new_page()
+            pg.events = {"console": [], "requests": [], "dialogs": [], "errors": []}
+            pg.on("console", lambda m: pg.events["console"].append((m.type, m.text)))
+            pg.on("pageerror", lambda e: pg.events["errors"].append(str(e)))
+            pg.on("request", lambda r: pg.events["requests"].append(r.url))
+            pg.on("dialog", lambda d: (pg.events["dialogs"].append(d.message), d.dismiss()))
+            yield pg
+        finally:
+            browser.close()
+
+
+def _quiet(pg) -> None:
+    assert [m for m in pg.events["console"] if m[0] in ("error", "warning")] == []
+    assert pg.events["errors"] == [] and pg.events["dialogs"] == []
+    assert [u for u in pg.events["requests"] if not u.startswith("file://")] == []
+
+
+def _visible_values(pg, field: str) -> list[float | None]:
+    texts = pg.locator(f"table.leaderboard >> nth=0 >> tbody tr:visible td[data-field='{field}']"
+                       ).all_inner_texts()
+    return [None if t.strip() in ("–", "") else float(t.split()[0]) for t in texts]
+
+
+def test_the_index_sorts_filters_and_switches_source_in_a_browser(site, page, tmp_path):
+    reports, out = site
+    page.goto((out / "index.html").as_uri())
+    first = page.locator("table.leaderboard").first
+    val_rows = page.locator("table.leaderboard tbody tr:visible")
+    assert val_rows.count() == _rows_of(reports, "val")
+    assert page.locator("table.leaderboard tbody tr").count() == sum(
+        _rows_of(reports, s) for s in ("val", "unseen", "oracle"))
+    assert page.locator("#oracle-warning").is_hidden()
+
+    # sort by corrupt accuracy: ascending, then descending
+    header = first.locator("th", has_text="Corrupt %")
+    header.locator("button").click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    up = _visible_values(page, "corrupt_acc")
+    assert up == sorted(up) and len(up) > 3
+    header.locator("button").click()
+    down = _visible_values(page, "corrupt_acc")
+    assert down == sorted(down, reverse=True) and down[0] == max(up)
+
+    # the source switch: only oracle rows, and the warning that says what they are
+    page.locator("input[name='source'][value='oracle']").check()
+    rows = page.locator("table.leaderboard tbody tr:visible")
+    assert rows.count() == _rows_of(reports, "oracle")
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.source)")) == {"oracle"}
+    assert page.locator("#oracle-warning").is_visible()
+
+    # mode and text filters
+    page.select_option("#mode-filter", "bda")
+    page.fill("#text-filter", "bls")
+    rows = page.locator("table.leaderboard tbody tr:visible")
+    assert rows.count() == 2  # bls_aug in two profiles
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.submission)")) == {"bls_aug"}
+
+    shot = tmp_path / "index.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("BENCH_SCREENSHOT"):
+        shutil.copy(shot, os.environ["BENCH_SCREENSHOT"])
+    _quiet(page)
+
+
+def test_a_hostile_submission_cannot_inject_into_the_page(site, page):
+    _, out = site
+    for name in ("index.html", "submissions/jpeg_aug--ci.html"):
+        page.goto((out / name).as_uri())
+        assert page.evaluate("window.__pwned") is None
+        scripts = page.evaluate("Array.from(document.scripts).map(s => s.getAttribute('src'))")
+        assert all(s and s.endswith("static/site.js") for s in scripts)
+        assert page.locator("iframe").count() == 0
+        assert page.locator("a[href^='javascript:']").count() == 0
+    # the text is shown literally
+    assert HOSTILE["name"] in page.locator("h1").inner_text()
+    assert "not a web address" in page.locator("dl.meta").inner_text()
+    _quiet(page)
+
+
+def test_a_submission_page_has_its_figures_with_alt_text(site, page):
+    _, out = site
+    page.goto((out / "submissions" / "bls_aug--cpu.html").as_uri())
+    images = page.locator("figure img")
+    assert images.count() >= 7
+    for i in range(images.count()):
+        img = images.nth(i)
+        assert len(img.get_attribute("alt")) > 40
+        assert img.evaluate("i => i.complete && i.naturalWidth > 0")  # the file loaded
+    assert page.locator("table caption").count() >= 3
+    _quiet(page)

@@ -1,0 +1,92 @@
+"""`bench verify`: committed summaries recomputed, a ci report rerun from scratch, and a
+hand-edited number caught and named."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.results import read_results
+from benchmark.verify import check_summary, compare_rows, diff, rerun
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+
+
+@pytest.fixture
+def reports(tmp_path) -> Path:
+    """The committed ci reports of baseline and bls_aug, copied."""
+    root = tmp_path / "reports"
+    for sub in ("baseline", "bls_aug"):
+        shutil.copytree(REPORTS / sub / "ci", root / sub / "ci")
+    return root
+
+
+def test_the_committed_ci_summaries_recompute_exactly(reports):
+    assert check_summary(reports / "baseline" / "ci", reports) == []
+    assert check_summary(reports / "bls_aug" / "ci", reports) == []
+
+
+def test_a_hand_edited_number_fails_verify_naming_file_field_and_both_values(reports, capsys):
+    path = reports / "bls_aug" / "ci" / "summary.json"
+    summary = json.loads(path.read_text())
+    true = summary["selection"]["bda"]["val"]["corrupt_acc"]
+    summary["selection"]["bda"]["val"]["corrupt_acc"] = true + 0.01
+    path.write_text(json.dumps(summary, indent=1))
+
+    code = main(["verify", "--reports", str(reports), "--rerun-profile", "", "--no-site"])
+    err = capsys.readouterr().err
+    assert code == 1
+    line = next(x for x in err.splitlines() if "selection.bda.val.corrupt_acc" in x)
+    assert str(path) in line
+    assert repr(true + 0.01) in line and repr(true) in line
+    assert "1 difference(s)" in err
+
+
+def test_an_edited_baseline_row_moves_every_mce_and_is_caught(reports):
+    """The mCE is relative to the baseline's rows: editing those fails the other summary."""
+    path = reports / "baseline" / "ci" / "results.parquet"
+    rows = read_results(path)
+    i = rows.index[(rows["corruption"] == "fog") & (rows["split"] == "test")][0]
+    rows.loc[i, "correct"] -= 5
+    rows.loc[i, "accuracy"] = rows.loc[i, "correct"] / rows.loc[i, "n"]
+    rows.to_parquet(path, index=False)
+    fields = {m.field for m in check_summary(reports / "bls_aug" / "ci", reports)}
+    assert "selection.bda.val.mce" in fields
+
+
+def test_row_comparison_names_the_row_and_column():
+    rows = read_results(REPORTS / "baseline" / "ci" / "results.parquet")
+    edited = rows.copy()
+    edited.loc[3, "correct"] += 1
+    found = compare_rows(rows, edited, Path("x.parquet"))
+    assert len(found) == 1 and found[0].field.endswith(".correct")
+    r = rows.loc[3]
+    assert f"corruption={r['corruption']}" in found[0].field and f"severity={r['severity']}" in found[0].field
+    assert compare_rows(rows, rows.iloc[1:], Path("x"))[0].recomputed == "(absent)"
+
+
+def test_diff_is_exact_and_walks_nested_fields():
+    assert list(diff({"a": 1.0, "b": [1, 2]}, {"a": 1.0, "b": [1, 2]})) == []
+    assert list(diff({"a": math.nan}, {"a": math.nan})) == []
+    assert list(diff({"a": {"b": 0.1 + 0.2}}, {"a": {"b": 0.3}})) == [("a.b", 0.1 + 0.2, 0.3)]
+    assert list(diff({"a": 1}, {})) == [("a", 1, "(absent)")]
+    assert list(diff({"a": [1]}, {"a": [1, 2]})) == [("a[len]", 1, 2)]
+    assert list(diff({"a": True}, {"a": 1})) == [("a", True, 1)]
+
+
+def test_the_baseline_ci_report_reruns_from_scratch_to_the_same_rows(reports, tmp_path):
+    result = rerun(reports / "baseline" / "ci", REPORTS, tmp_path / "scratch")
+    assert result.mismatches == []
+    assert (tmp_path / "scratch" / "data" / "corrupted").is_dir()  # really from nothing
+
+
+def test_verify_of_a_folder_without_reports_is_one_line(tmp_path, capsys):
+    (tmp_path / "r" / "x" / "ci").mkdir(parents=True)
+    (tmp_path / "r" / "x" / "ci" / "summary.json").write_text("{not json")
+    code = main(["verify", "--reports", str(tmp_path / "r"), "--rerun-profile", "", "--no-site"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "summary.json" in err[0]
