@@ -294,4 +294,4 @@ def corruption_preview(image: np.ndarray, names: Sequence[str], scale: str, seed
     return Figure(out.name, "Corruptions at each severity",
                   f"A grid of the first {dataset} test image: one row per corruption "
                   f"({', '.join(names)}), the clean image then severities 1 to 5.",
-                  "Made by the same engine and seed as the evaluation sets.")
+                  "Made by the engine that builds the evaluation sets (seed 0, image 0).")

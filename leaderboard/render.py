@@ -7,7 +7,6 @@ server and no network: its script and stylesheet are files beside the pages.
 """
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -37,8 +36,6 @@ from .board import (
     show,
     tables,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -165,19 +162,26 @@ def _figures(rep: Report, reports: list[Report], out: Path, data_root: Path | No
 
 
 def _preview(rep: Report, out: Path, data_root: Path | None, cache: dict) -> F.Figure | str:
-    """One corruption grid per dataset (shared by its pages), or why there is none."""
+    """One corruption grid per dataset and corruption list (shared by the pages that have
+    them), or why there is none."""
     import corruptions as C
     from benchmark.datasets import load_dataset
 
-    if rep.dataset not in cache:
+    key = (rep.dataset, tuple(rep.summary["corruptions"]))
+    if key not in cache:
         try:
             ds = load_dataset(rep.dataset, "test", data_root)
             image = np.asarray(ds.images[0])
-            path = out / "previews" / f"{rep.dataset.replace(':', '_').replace('/', '_')}.png"
+            slug = rep.dataset.replace(":", "_").replace("/", "_")
+            path = out / "previews" / f"{slug}-{len(key[1])}-{_digest(key[1])}.png"
             fig = F.corruption_preview(image, C.parse_names(",".join(rep.summary["corruptions"])),
                                        C.default_scale(*image.shape[:2]), 0, rep.dataset, path)
-            cache[rep.dataset] = F.Figure(f"previews/{path.name}", fig.title, fig.alt, fig.caption)
+            cache[key] = F.Figure(f"previews/{path.name}", fig.title, fig.alt, fig.caption)
         except BenchError as e:
-            cache[rep.dataset] = f"No corruption preview: {rep.dataset} could not be read ({e})."
-            log.warning("%s", cache[rep.dataset])
-    return cache[rep.dataset]
+            cache[key] = f"No corruption preview: {rep.dataset} could not be read ({e})."
+    return cache[key]
+
+
+def _digest(names: tuple[str, ...]) -> str:
+    import hashlib
+    return hashlib.sha256(",".join(names).encode()).hexdigest()[:8]
