@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,8 +166,6 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     runs and reports inside ``scratch``); its rows and training-data statistics compared with
     the reported ones (the rest of the summary follows from them, as ``check_summary``
     shows)."""
-    import time
-
     from .runner import run_submission
     from .submission import load_submission
 

@@ -7,7 +7,6 @@ tolerances, never through the formatter, so a formatting bug shows up as a misma
 """
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -242,7 +241,3 @@ def tables(reports: list[Report]) -> list[Table]:
 def peers(reports: list[Report], report: Report) -> list[Report]:
     """The reports in ``report``'s table (same dataset and profile)."""
     return [r for r in reports if (r.dataset, r.profile) == (report.dataset, report.profile)]
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, indent=1, sort_keys=True)
