@@ -19,6 +19,7 @@ Ties go to the parameter listed first in the submission's grid.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -195,6 +196,37 @@ def describe_choice(mode: str, choice: dict[Cell, str]) -> object:
     for (c, s), p in choice.items():
         out.setdefault(c, {})[str(s)] = p
     return out
+
+
+def param_of(chosen: object, corruption: str, severity: int) -> str:
+    """The parameter a described choice (``describe_choice``'s form) uses in one cell."""
+    if isinstance(chosen, str):
+        return chosen
+    pick = chosen[corruption]
+    return pick if isinstance(pick, str) else pick[str(severity)]
+
+
+def chosen_accuracy(rows: pd.DataFrame, order: Sequence[str], chosen: object,
+                    split: str = "test") -> pd.Series:
+    """Seed-mean accuracy per cell of a described choice: what a selection entry's
+    per-corruption and per-severity numbers average (for pictures and exports)."""
+    acc = seed_mean(wide(rows, split, order))
+    return pd.Series({cell: acc.at[param_of(chosen, *cell), cell] for cell in acc.columns},
+                     dtype=np.float64)
+
+
+def chosen_label(chosen: object) -> str:
+    """A described choice in one line: BDA its parameter; BDAD / BDADS the distinct
+    parameters picked across the corruption cells, most used first, and the clean set's."""
+    if chosen is None:
+        return "–"
+    if isinstance(chosen, str):
+        return chosen
+    picks = Counter(p for c, v in chosen.items() if c != CLEAN
+                    for p in (v.values() if isinstance(v, dict) else [v]))
+    clean = chosen.get(CLEAN)
+    clean = next(iter(clean.values())) if isinstance(clean, dict) else clean
+    return f"{', '.join(p for p, _ in picks.most_common())} (clean {clean})"
 
 
 def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = MODES,

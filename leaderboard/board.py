@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.selection import MODES, chosen_label
 from benchmark.verify import read_summary, report_folders
 from corruptions.errors import IntegrityError
 
@@ -21,7 +22,6 @@ SOURCES = {
     "oracle": "chosen on the very test corruptions it reports, as the thesis did (not held out)",
 }
 DEFAULT_SOURCE = "val"
-MODES = ("bda", "bdad", "bdads")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Report:
 
     folder: Path
     summary: dict
+    date: str  # when its run finished (read once: older reports ask git)
 
     @property
     def id(self) -> str:
@@ -52,10 +53,6 @@ class Report:
     def page(self) -> str:
         return f"submissions/{self.slug}.html"
 
-    @property
-    def date(self) -> str:
-        return self.summary.get("provenance", {}).get("date") or _git_date(self.folder)
-
     def entry(self, mode: str, source: str) -> dict | None:
         return self.summary["selection"].get(mode, {}).get(source)
 
@@ -77,7 +74,8 @@ def load_reports(root: Path) -> list[Report]:
         summary = read_summary(folder / "summary.json")
         if "selection" not in summary or "submission" not in summary:
             raise IntegrityError(f"{folder / 'summary.json'}: not a summary")
-        reports.append(Report(folder, summary))
+        date = summary.get("provenance", {}).get("date") or _git_date(folder)
+        reports.append(Report(folder, summary, date))
     if not reports:
         raise IntegrityError(f"{root}: no reports (expected <id>/<profile>/summary.json)")
     return sorted(reports, key=lambda r: (r.dataset, r.profile, r.id))
@@ -171,26 +169,6 @@ class Row:
     @property
     def date(self) -> str:
         return self.report.date
-
-
-def chosen_label(chosen) -> str:
-    """BDA: the parameter. BDAD / BDADS: the distinct parameters picked across cells, most
-    used first, and the clean set's pick (the full map is on the submission's page)."""
-    if chosen is None:
-        return "–"
-    if isinstance(chosen, str):
-        return chosen
-    clean = chosen.get("clean")
-    picks = []
-    for c, v in chosen.items():
-        if c != "clean":
-            picks += list(v.values()) if isinstance(v, dict) else [v]
-    counts: dict[str, int] = {}
-    for p in picks:
-        counts[p] = counts.get(p, 0) + 1
-    order = sorted(counts, key=lambda p: (-counts[p], picks.index(p)))
-    clean_pick = next(iter(clean.values())) if isinstance(clean, dict) else clean
-    return f"{', '.join(order)} (clean {clean_pick})"
 
 
 @dataclass(frozen=True)

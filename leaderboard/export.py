@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.results import read_results
-from benchmark.selection import COMMON, seed_mean, wide
+from benchmark.selection import COMMON, chosen_accuracy
 from corruptions import files
 from corruptions.errors import BenchError
 
@@ -52,22 +52,13 @@ def model_info(report: Report, entry: dict) -> dict:
 
 
 def cell_accuracies(report: Report, entry: dict) -> pd.Series:
-    """Seed-mean test accuracy of the chosen parameter in every common (corruption, severity)
-    cell; BDAD / BDADS take each cell's own choice."""
-    rows = read_results(report.folder / "results.parquet")
-    acc = seed_mean(wide(rows, "test", list(report.summary["params"])))
-    chosen = entry["chosen"]
-    out = {}
-    for corruption, severity in acc.columns:
-        if corruption not in COMMON:
-            continue
-        if isinstance(chosen, str):
-            param = chosen
-        else:
-            pick = chosen[corruption]
-            param = pick if isinstance(pick, str) else pick[str(severity)]
-        out[(corruption, int(severity))] = float(acc.loc[param, (corruption, severity)])
-    return pd.Series(out, name=model_name(report))
+    """The chosen parameter's seed-mean test accuracy in every common (corruption, severity)
+    cell (BDAD / BDADS: each cell's own choice)."""
+    acc = chosen_accuracy(read_results(report.folder / "results.parquet"),
+                          report.summary["params"], entry["chosen"])
+    acc = acc[[c for c in acc.index if c[0] in COMMON]]
+    acc.index = pd.MultiIndex.from_tuples([(c, int(s)) for c, s in acc.index])
+    return acc.rename(model_name(report))
 
 
 def export_robustbench(reports_root: Path, out: Path, mode: str = "bda",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.selection import CLEAN, COMMON, seed_mean, wide
+from benchmark.selection import CLEAN, COMMON, chosen_accuracy, chosen_label
 from corruptions import files
 
 from .board import Report
@@ -52,8 +52,7 @@ def _save(fig, path: Path) -> None:
 
 
 def held_out(report: Report) -> dict | None:
-    mode, source = HELD_OUT
-    return report.entry(mode, source) or report.entry(mode, "oracle")
+    return report.entry(*HELD_OUT)
 
 
 def _pct(x) -> str:
@@ -92,13 +91,10 @@ def severity_curves(reports: Sequence[Report], this: Report, out: Path) -> Figur
 def heatmap(rows: pd.DataFrame, report: Report, out: Path) -> Figure | None:
     """Thesis Figs 4.2 and 4.6: accuracy of the chosen parameter per corruption and severity."""
     e = held_out(report)
-    if not e or not isinstance(e.get("chosen"), str):
+    if not e:
         return None
-    order = list(report.summary["params"])
-    acc = seed_mean(wide(rows, "test", order))
-    if e["chosen"] not in acc.index:
-        return None
-    line = acc.loc[e["chosen"]]
+    line = chosen_accuracy(rows, report.summary["params"], e["chosen"])
+    label = chosen_label(e["chosen"])
     corr = [c for c in report.summary["corruptions"] if c != CLEAN]
     sev = sorted({s for c, s in line.index if c != CLEAN})
     grid = np.array([[line.get((c, s), np.nan) for s in sev] for c in corr]) * 100
@@ -117,10 +113,10 @@ def heatmap(rows: pd.DataFrame, report: Report, out: Path) -> Figure | None:
     _save(fig, out)
     worst = np.unravel_index(np.nanargmin(grid), grid.shape)
     return Figure(out.name, "Accuracy per corruption and severity",
-                  f"Heat map of accuracy for parameter {e['chosen']}, corruptions by row, "
+                  f"Heat map of accuracy for parameter {label}, corruptions by row, "
                   f"severities by column, each cell labelled with its value; the lowest is "
                   f"{corr[worst[0]]} at severity {sev[worst[1]]} with {grid[worst]:.0f}%.",
-                  f"Parameter {e['chosen']} (BDA, held-out choice), mean over seeds; * marks the "
+                  f"Parameter {label} (BDA, held-out choice), mean over seeds; * marks the "
                   "4 extra corruptions (thesis Figs 4.2, 4.6).")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from benchmark.results import RESULT_COLUMNS, frame
-from benchmark.selection import Baseline, choose, seed_mean, select, wide
+from benchmark.selection import (Baseline, choose, chosen_accuracy, chosen_label, param_of, seed_mean,
+                                select, wide)
 
 N = 100
 BANDS = {"gaussian_noise": "high", "fog": "low", "saturate": "low", "clean": "clean"}
@@ -130,3 +131,18 @@ def test_the_augmentations_own_corruption_can_be_left_out(rows):
 def test_no_validation_rows_means_no_held_out_sources(rows):
     out = select(rows[rows["split"] == "test"], ["A", "B", "C"])
     assert set(out["bda"]) == {"oracle"}
+
+
+def test_a_described_choice_maps_back_to_its_cells_and_its_label(rows):
+    out = select(rows, ["A", "B", "C"])
+    bdad = out["bdad"]["oracle"]["chosen"]
+    acc = chosen_accuracy(rows, ["A", "B", "C"], bdad)
+    # by hand from TEST: gaussian_noise -> B (0.75), fog -> C (0.925), saturate -> C
+    assert acc[("gaussian_noise", 2)] == pytest.approx(0.70)
+    assert acc[("fog", 1)] == pytest.approx(0.95) and acc[("clean", 0)] == pytest.approx(0.95)
+    bdads = out["bdads"]["oracle"]["chosen"]
+    assert param_of(bdads, "fog", 1) == "C" and param_of("B", "fog", 1) == "B"
+    assert chosen_accuracy(rows, ["A", "B", "C"], "A")[("fog", 2)] == pytest.approx(0.80)
+    # the line the leaderboard shows: distinct picks, most used first, then the clean pick
+    assert chosen_label(bdad) == "C, B (clean A)"
+    assert chosen_label("B") == "B" and chosen_label(None) == "–"

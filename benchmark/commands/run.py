@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from ..datasets import resolve_data_root
+from ..selection import chosen_label
 from .common import positive_int
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,6 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.2f}"
 
 
-def _chosen(c) -> str:
-    if isinstance(c, str):
-        return c
-    flat = c if all(isinstance(v, str) for v in c.values()) else {
-        k: "/".join(v.values()) for k, v in c.items()}
-    return " ".join(f"{k}:{v}" for k, v in flat.items())
-
-
 def format_summary(s: dict) -> str:
     """The selection table, in percent."""
     head = (f"{'mode':<6} {'source':<7} {'clean':>6} {'corrupt':>8} {'thesis10':>8} {'low':>6} "
@@ -74,5 +67,5 @@ def format_summary(s: dict) -> str:
                          f"{_pct(e['corrupt_acc_thesis10']):>8} "
                          + " ".join(f"{_pct(e['band_acc'][b]):>6}" for b in ("low", "mid", "high"))
                          + f" {'-' if e['mce'] is None else format(100 * e['mce'], '.1f'):>6}"
-                         + f" {bpp:>6}  {_chosen(e['chosen'])[:60]}")
+                         + f" {bpp:>6}  {chosen_label(e['chosen'])[:60]}")
     return "\n".join(lines)
