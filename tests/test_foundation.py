@@ -70,13 +70,15 @@ def test_registry_loads_builtins_before_the_first_registration(tmp_path, monkeyp
     """The bug this fixes: a registration made before the first lookup was overwritten when
     the built-in catalogue loaded afterwards."""
     module = tmp_path / "my_builtins.py"
-    module.write_text("from tests.test_foundation import FRESH\nFRESH.add('a', 'builtin')\n")
+    # this very module object (pytest may import this file under another name than tests.*)
+    here = f"sys.modules[{__name__!r}].FRESH"
+    module.write_text(f"import sys\n{here}.add('a', 'builtin')\n{here}.add('c', 'builtin')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     global FRESH
     FRESH = Registry("thing", ["my_builtins"])
     FRESH.add("a", "user", override=True)  # loads the built-ins first, then replaces
-    assert FRESH.get("a") == "user" and FRESH.names() == ["a"]
-    with pytest.raises(BenchError, match="unknown thing 'b'; known: a"):
+    assert FRESH.get("a") == "user" and FRESH.names() == ["a", "c"]
+    with pytest.raises(BenchError, match="unknown thing 'b'; known: a, c"):
         FRESH.get("b")
 
 
@@ -128,10 +130,15 @@ def test_codec_cache_keeps_every_lambda_of_a_run(tmp_path, monkeypatch):
     for lmbda in (0.01, 0.1, 0.01, 0.1, 0.01):
         cache.codec(ctx, "bls", lmbda)
     assert trained == [0.01, 0.1]  # the old one-entry cache reloaded at every switch
-    for lmbda in (1, 2, 3, 4):  # least recently used first out
+    for lmbda in (1, 2, 3, 4):  # fills the cache: 0.01 and 0.1 are out
         cache.codec(ctx, "bls", lmbda)
-    cache.codec(ctx, "bls", 0.01)
-    assert trained[-1] == 0.01 and len(trained) == 7
+    assert len(trained) == 6
+    cache.codec(ctx, "bls", 1)  # used again: now the most recent
+    cache.codec(ctx, "bls", 5)  # evicts the least recently used, 2 (first-in would drop 1)
+    cache.codec(ctx, "bls", 1)
+    assert trained == [0.01, 0.1, 1, 2, 3, 4, 5]
+    cache.codec(ctx, "bls", 2)
+    assert trained[-1] == 2
     cache.clear()
     cache.codec(ctx, "bls", 4)
     assert trained[-1] == 4

@@ -121,7 +121,10 @@ def test_resume_after_a_real_kill_gives_the_rows_of_an_uninterrupted_run(tmp_pat
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     assert epoch < 4 and not (tmp_path / "reports-killed").exists()
-    assert _bench_process(tmp_path, path, "killed").wait(300) == 0
+    again = _bench_process(tmp_path, path, "killed")
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0
+    assert f"resuming at epoch {epoch + 2}".encode() in err  # not retrained from scratch
     whole = read_results(tmp_path / "reports-whole/killable/full/results.parquet")
     resumed = read_results(tmp_path / "reports-killed/killable/full/results.parquet")
     pd.testing.assert_frame_equal(counts(whole), counts(resumed))

@@ -14,7 +14,7 @@ TEST = {
     "A": {("clean", 0): .95, ("gaussian_noise", 1): .50, ("gaussian_noise", 2): .40,
           ("fog", 1): .90, ("fog", 2): .80, ("saturate", 1): .60, ("saturate", 2): .50},
     "B": {("clean", 0): .90, ("gaussian_noise", 1): .80, ("gaussian_noise", 2): .70,
-          ("fog", 1): .70, ("fog", 2): .60, ("saturate", 1): .70, ("saturate", 2): .60},
+          ("fog", 1): .70, ("fog", 2): .60, ("saturate", 1): .75, ("saturate", 2): .65},
     "C": {("clean", 0): .92, ("gaussian_noise", 1): .30, ("gaussian_noise", 2): .20,
           ("fog", 1): .95, ("fog", 2): .90, ("saturate", 1): .90, ("saturate", 2): .80},
 }
@@ -78,11 +78,12 @@ def test_summary_entries_by_hand(rows):
     bda = out["bda"]["oracle"]
     assert bda["chosen"] == "B"
     assert bda["ranking"] == ["B", "A", "C"]  # 0.70, 0.65, 0.5875
-    assert bda["ranking_thesis10"] == ["B", "C", "A"]  # gn, fog, saturate: .683, .675, .617
+    assert bda["ranking_thesis10"] == ["B", "C", "A"]  # gn, fog, saturate: .708, .675, .617
     assert bda["clean_acc"] == pytest.approx(0.90)
     assert bda["corrupt_acc"] == pytest.approx(0.70)  # over the common corruptions present
     # the thesis' ten present here: gaussian_noise, fog and saturate
-    assert bda["corrupt_acc_thesis10"] == pytest.approx((.8 + .7 + .7 + .6 + .7 + .6) / 6)
+    assert bda["corrupt_acc_thesis10"] == pytest.approx((.8 + .7 + .7 + .6 + .75 + .65) / 6)
+    # saturate is one of the 4 extra corruptions: the low band is fog alone
     assert bda["band_acc"] == pytest.approx({"low": 0.65, "mid": None, "high": 0.75})
     assert bda["severity_acc"] == pytest.approx({"1": 0.75, "2": 0.65})
     assert bda["std"]["corrupt_acc"] == pytest.approx(0.02) and bda["seeds"] == 2
@@ -125,7 +126,7 @@ def test_without_a_baseline_there_is_a_plain_mean_error(rows):
 def test_the_augmentations_own_corruption_can_be_left_out(rows):
     bda = select(rows, ["A", "B", "C"], modes=["bda"], resembles="gaussian_noise")["bda"]["oracle"]
     assert bda["corrupt_acc_excl"] == pytest.approx(0.65)  # fog alone
-    assert bda["corrupt_acc_thesis10_excl"] == pytest.approx(0.65)  # fog and saturate
+    assert bda["corrupt_acc_thesis10_excl"] == pytest.approx(0.675)  # fog and saturate
 
 
 def test_no_validation_rows_means_no_held_out_sources(rows):
@@ -146,3 +147,15 @@ def test_a_described_choice_maps_back_to_its_cells_and_its_label(rows):
     # the line the leaderboard shows: distinct picks, most used first, then the clean pick
     assert chosen_label(bdad) == "C, B (clean A)"
     assert chosen_label("B") == "B" and chosen_label(None) == "–"
+
+
+def test_bdads_chooses_per_severity_where_bdad_cannot():
+    # fog: P wins severity 1, Q severity 2; over both Q wins (0.675 vs 0.65)
+    table = {"P": {("clean", 0): .9, ("fog", 1): .90, ("fog", 2): .40},
+             "Q": {("clean", 0): .8, ("fog", 1): .50, ("fog", 2): .85}}
+    rows = frame(_rows("test", table, seeds=(0,)), RESULT_COLUMNS)
+    out = select(rows, ["P", "Q"], modes=["bdad", "bdads"])
+    assert out["bdad"]["oracle"]["chosen"]["fog"] == "Q"
+    assert out["bdad"]["oracle"]["corrupt_acc"] == pytest.approx((.50 + .85) / 2)
+    assert out["bdads"]["oracle"]["chosen"]["fog"] == {"1": "P", "2": "Q"}
+    assert out["bdads"]["oracle"]["corrupt_acc"] == pytest.approx((.90 + .85) / 2)

@@ -55,7 +55,11 @@ def test_an_edited_baseline_row_moves_every_mce_and_is_caught(reports):
     rows.loc[i, "accuracy"] = rows.loc[i, "correct"] / rows.loc[i, "n"]
     rows.to_parquet(path, index=False)
     fields = {m.field for m in check_summary(reports / "bls_aug" / "ci", reports)}
-    assert "selection.bda.val.mce" in fields
+    summary = json.loads((reports / "bls_aug" / "ci" / "summary.json").read_text())
+    every = {f"selection.{mode}.{source}.mce" for mode, sources in summary["selection"].items()
+             for source in sources}
+    assert every <= fields
+    assert not any(f.startswith("selection.") and f.endswith("clean_acc") for f in fields)
 
 
 def test_row_comparison_names_the_row_and_column():
@@ -84,7 +88,7 @@ def test_the_baseline_ci_report_reruns_from_scratch_to_the_same_rows(reports, tm
     assert (tmp_path / "scratch" / "data" / "corrupted").is_dir()  # really from nothing
 
 
-def test_verify_of_a_folder_without_reports_is_one_line(tmp_path, capsys):
+def test_an_unreadable_summary_is_one_line_and_exit_2(tmp_path, capsys):
     (tmp_path / "r" / "x" / "ci").mkdir(parents=True)
     (tmp_path / "r" / "x" / "ci" / "summary.json").write_text("{not json")
     code = main(["verify", "--reports", str(tmp_path / "r"), "--rerun-profile", "", "--no-site"])
