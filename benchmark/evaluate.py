@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from corruptions.registry import PUBLISHED_BANDS
 from corruptions.store import CorruptedSet
 
 CLEAN = "clean"
@@ -53,18 +54,13 @@ class EvalSplit:
             return
         profiles = (cs.manifest or {}).get("profiles", {})
         for c in cs.corruptions:
-            band = profiles.get(c, {}).get("band") or _published_band(c)
+            band = profiles.get(c, {}).get("band") or PUBLISHED_BANDS.get(c, "unknown")
             for s in cs.severities:
                 yield c, s, band, cs.images(c, s)
 
     def count(self) -> int:
         cs = self.corrupted
         return 1 + (len(cs.corruptions) * len(cs.severities) if cs is not None else 0)
-
-
-def _published_band(name: str) -> str:
-    from corruptions.registry import PUBLISHED_BANDS
-    return PUBLISHED_BANDS.get(name, "unknown")
 
 
 @torch.inference_mode()

@@ -12,7 +12,7 @@ import numpy as np
 from corruptions import build as builder
 from corruptions import files, store
 from corruptions.device import cpu_count
-from corruptions.errors import DataError
+from corruptions.errors import BenchError, DataError
 
 from .augment import get_family
 from .augment.analysis import log_spectrum
@@ -53,7 +53,8 @@ def ensure_corrupted(ds: Dataset, data_root: Path, limit: int | None, corruption
                       workers=cpu_count() if device == "cpu" and len(ds) >= 1000 else 1,
                       resume=extend, progress=progress)
     cs = store.open_corrupted(out)
-    cs.verify_all()
+    if covers:  # reused as found: check every file once (a build or resume just hashed them)
+        cs.verify_all()
     if len(cs.labels) != len(ds) or not np.array_equal(cs.labels, ds.labels):
         raise DataError(f"{out}: its labels are not those of {ds.name} [{ds.split}]; "
                         "remove the folder to rebuild it")
@@ -123,6 +124,17 @@ def load_eval_splits(dataset: str, data_root: Path, eval_dirs, corruptions: tupl
     return out
 
 
+def weights_path(spec: RunSpec, data_root: Path) -> Path:
+    """A checkpoint-only submission's weights file, which must lie under the data root."""
+    root = Path(data_root).resolve()
+    path = (root / spec.weights).resolve()
+    if not path.is_relative_to(root):
+        raise BenchError(f"model.weights {spec.weights!r} resolves outside the data root {root}")
+    if not path.is_file():
+        raise DataError(f"model.weights: no such file {path}")
+    return path
+
+
 def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inputs:
     """Build what is missing: corrupted test and validation sets, augmented training sets
     (codecs trained on demand), with progress bars."""
@@ -137,7 +149,9 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     train = _head(load_dataset(spec.dataset, "train", data_root), spec.train_images, "train")
     family = get_family(spec.family)
     augmented = {}
-    if not spec.weights:
+    if spec.weights:  # its bytes, not its path, decide the unit (and go into provenance)
+        manifests["weights"] = files.sha256_file(weights_path(spec, data_root))
+    else:
         for member in dict.fromkeys(m for s in spec.grid for m in s.members()):
             folder, manifest = ensure_augmented(train, family, member.values[0], data_root,
                                                 progress=progress, device=device,

@@ -40,7 +40,7 @@ from .results import (
     write_parquet,
     write_spectra,
 )
-from .submission import RunSpec
+from .submission import RunSpec, digest
 from .summary import summarize
 from .train import NonFiniteLoss
 from .units import UnitResult, UnitTask, run_unit
@@ -50,10 +50,6 @@ EXECUTORS = ("local", "ray")
 
 
 # --------------------------------------------------------------------------- executors
-def _init_worker(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
 def execute(tasks: list[UnitTask], executor: str = "local", jobs: int = 1,
             ray_address: str | None = None) -> list[UnitResult | BaseException]:
     """Run every task; a unit that fails yields its exception, the others go on."""
@@ -70,8 +66,8 @@ def execute(tasks: list[UnitTask], executor: str = "local", jobs: int = 1,
                 out.append(e)
         return out
     results: list = [None] * len(tasks)
-    with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"),
-                                initializer=_init_worker, initargs=(tasks[0].threads,)) as pool:
+    # each unit sets its own torch threads (run_unit), here or on Ray alike
+    with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = {pool.submit(run_unit, t): i for i, t in enumerate(tasks)}
         for f in cf.as_completed(futures):
             try:
@@ -117,20 +113,25 @@ class RunReport:
     skipped: int
 
 
-def training_hash(spec: RunSpec) -> str:
+def training_hash(spec: RunSpec, weights_sha256: str | None = None) -> str:
     """What decides a unit's weights besides its parameter and seed (both in its path): the
-    grid and the seed list are left out, so adding a parameter or a seed retrains nothing."""
+    grid and the seed list are left out, so adding a parameter or a seed retrains nothing;
+    a checkpoint-only submission's file counts by its bytes."""
     cfg = json.loads(spec.resolved)
     training = {k: v for k, v in cfg["training"].items() if k != "seeds"}
-    return _digest({"dataset": cfg["dataset"], "model": cfg["model"], "training": training,
-                    "family": cfg["augmentation"]["family"], "codec": cfg["codec"]})
+    what = {"dataset": cfg["dataset"], "model": cfg["model"], "training": training,
+            "family": cfg["augmentation"]["family"], "codec": cfg["codec"]}
+    if weights_sha256:
+        what["weights_sha256"] = weights_sha256
+    return digest(what)
 
 
 def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device: str,
          threads: int, progress: bool) -> list[UnitTask]:
-    base = Path(runs_root) / spec.id / spec.profile / training_hash(spec)
+    base = Path(runs_root) / spec.id / spec.profile / training_hash(
+        spec, inputs.manifests.get("weights"))
     eval_dirs = tuple((split, limit, str(folder)) for split, (limit, folder) in inputs.eval_dirs.items())
-    eval_hash = _digest({"evaluation": spec.config_hash("evaluation"),
+    eval_hash = digest({"evaluation": spec.config_hash("evaluation"),
                          "sets": {k: v for k, v in inputs.manifests.items()
                                   if k.startswith("corrupted")},
                          "corruptions": spec.corruptions, "severities": spec.severities})
@@ -141,11 +142,6 @@ def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device
                      else (), eval_dirs, eval_hash, len(inputs.train.classes), device, threads,
                      progress)
             for s in grid for seed in seeds]
-
-
-def _digest(obj) -> str:
-    import hashlib
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def rows_of(base: dict, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.DataFrame]:

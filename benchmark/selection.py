@@ -149,7 +149,7 @@ def cell_metrics(acc: pd.Series, bands: dict[str, str], resembles: str | None,
     out["mce"] = out["relative_mce"] = None
     if baseline is not None and common:
         ce, rce = [], []
-        base, clean_err, base_clean_err = baseline.accuracy, 1 - out["clean_acc"], None
+        base, clean_err = baseline.accuracy, 1 - out["clean_acc"]
         base_clean_err = 1 - float(base[(CLEAN, 0)])
         for c in common:
             cells = [k for k in acc.index if k[0] == c and k in base.index]
@@ -230,12 +230,14 @@ def chosen_label(chosen: object) -> str:
 
 
 def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = MODES,
-           bands: dict[str, str] | None = None, resembles: str | None = None,
-           baseline: Baseline | None = None, data: dict[str, dict] | None = None) -> dict:
-    """Every (mode, source) entry of a submission's summary; sources whose split is absent
-    (no validation rows) are left out. ``data`` gives each parameter's training-data bpp
-    and bytes, summed over the distinct parameters a choice uses."""
-    bands = bands or dict(zip(rows["corruption"], rows["band"]))
+           resembles: str | None = None, baseline: Baseline | None = None,
+           data: dict[str, dict] | None = None) -> dict:
+    """Every (mode, source) entry of a submission's summary. A source is left out when its
+    split is absent (no validation rows) or, for BDA, when the split has none of the
+    corruptions it ranks by (``unseen`` without the 4 extra ones). ``data`` gives each
+    parameter's training-data bpp and bytes, summed over the distinct parameters a choice
+    uses."""
+    bands = dict(zip(rows["corruption"], rows["band"]))
     test = wide(rows, "test", order)
     splits = {"test": test}
     if (rows["split"] == "validation").any():
@@ -247,6 +249,8 @@ def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = M
             if split not in splits:
                 continue
             criterion = EXTRA if source == "unseen" else COMMON
+            if mode == "bda" and not _cells(splits[split], criterion):
+                continue
             picked = choose(mode, seed_mean(splits[split]), criterion)
             missing = [c for c in test.columns if c not in picked]
             if missing:

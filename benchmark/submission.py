@@ -219,7 +219,12 @@ class RunSpec:
             cfg.pop(key, None)
         if parts:
             cfg = {k: cfg.get(k) for k in parts}
-        return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:12]
+        return digest(cfg)
+
+
+def digest(obj) -> str:
+    """12 hex digits of the sha256 of ``obj`` as sorted JSON: config hashes, unit folders."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def deep_merge(base: dict, override: dict) -> dict:

@@ -12,12 +12,12 @@ import numpy as np
 import torch
 
 from corruptions import files
-from corruptions.errors import BenchError, DataError
+from corruptions.errors import DataError
 
 from .augment import AugmentSpec
 from .augment.cache import load_augmented
 from .evaluate import Count, evaluate
-from .inputs import load_eval_splits
+from .inputs import load_eval_splits, weights_path
 from .models import Normalized, create_model
 from .submission import RunSpec
 from .train import build_classifier, train_classifier
@@ -80,12 +80,7 @@ def load_weights(spec: RunSpec, data_root: Path, images: np.ndarray, num_classes
     """A checkpoint-only submission's weights: a file under the data root, read with
     ``weights_only=True``. A ``bench run`` model.pt (normalisation included) or a bare network
     state dict (then the network takes [0, 1] images)."""
-    root = Path(data_root).resolve()
-    path = (root / spec.weights).resolve()
-    if not path.is_relative_to(root):
-        raise BenchError(f"model.weights {spec.weights!r} resolves outside the data root {root}")
-    if not path.is_file():
-        raise DataError(f"model.weights: no such file {path}")
+    path = weights_path(spec, data_root)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:

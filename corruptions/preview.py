@@ -11,17 +11,15 @@ from .tables import SEVERITIES
 
 def preview_figure(image: np.ndarray, names: Sequence[str], *, scale: str, seed: int = 0,
                    index: int = 0, title: str = ""):
-    """A matplotlib figure: one row per corruption, the clean image then severities 1-5.
+    """A matplotlib ``Figure`` (save it with ``savefig``): one row per corruption, the clean image then severities 1-5.
     ``index`` is the image's index in its split, which seeds its random draws as in the
     built sets."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: a caller's backend stays as it is
 
     img = np.asarray(image)[None]
     cols = ["clean", *[f"severity {s}" for s in SEVERITIES]]
-    fig, axes = plt.subplots(len(names), len(cols), figsize=(1.6 * len(cols), 1.6 * len(names)),
-                             squeeze=False)
+    fig = Figure(figsize=(1.6 * len(cols), 1.6 * len(names)))
+    axes = fig.subplots(len(names), len(cols), squeeze=False)
     grey = img.shape[-1] == 1
     for r, name in enumerate(names):
         row = [img[0]] + [engine.corrupt(img, name, s, scale=scale, seed=seed, indices=[index])[0]

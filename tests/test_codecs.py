@@ -74,6 +74,24 @@ def test_decoding_the_bytes_gives_the_encoders_latents_exactly(family, fmnist):
 
 
 @pytest.mark.parametrize("family", ["bls", "bmshj"])
+def test_a_checkpoint_from_before_frozen_tables_loads_and_freezes_to_the_same_tables(family, fmnist):
+    torch.manual_seed(0)
+    model = build_codec(CodecConfig(family, **TINY)).eval()
+    model.update()
+    old = {k: v for k, v in model.state_dict().items()
+           if not k.rsplit(".", 1)[-1] in ("_counts", "_offsets", "_widths", "scale_levels")}
+    again = build_codec(CodecConfig(family, **TINY)).eval()
+    again.load_state_dict(old)  # strict: only the buffers added later may be missing
+    assert not again.entropy_bottleneck.frozen
+    again.update()
+    x = _x(fmnist[:3])
+    assert again.compress(x) == model.compress(x)
+    with pytest.raises(RuntimeError, match="Missing key"):
+        build_codec(CodecConfig(family, **TINY)).load_state_dict(
+            {k: v for k, v in old.items() if not k.endswith("g_a.0.weight")})
+
+
+@pytest.mark.parametrize("family", ["bls", "bmshj"])
 def test_symbols_outside_the_coding_range_are_escaped_not_clipped(family):
     torch.manual_seed(0)
     model = build_codec(CodecConfig(family, 3, N=16, M=16, depth=2)).eval()

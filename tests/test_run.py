@@ -3,6 +3,7 @@ real kill, the Ray executor, a diverging unit, checkpoint-only submissions, the 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -124,7 +125,8 @@ def test_resume_after_a_real_kill_gives_the_rows_of_an_uninterrupted_run(tmp_pat
     again = _bench_process(tmp_path, path, "killed")
     _, err = again.communicate(timeout=300)
     assert again.returncode == 0
-    assert f"resuming at epoch {epoch + 2}".encode() in err  # not retrained from scratch
+    resumed_at = re.search(rb"resuming at epoch (\d+) of 4", err)  # not retrained from scratch
+    assert resumed_at and int(resumed_at.group(1)) >= epoch + 1
     whole = read_results(tmp_path / "reports-whole/killable/full/results.parquet")
     resumed = read_results(tmp_path / "reports-killed/killable/full/results.parquet")
     pd.testing.assert_frame_equal(counts(whole), counts(resumed))

@@ -4,8 +4,16 @@ from __future__ import annotations
 import pytest
 
 from benchmark.results import RESULT_COLUMNS, frame
-from benchmark.selection import (Baseline, choose, chosen_accuracy, chosen_label, param_of, seed_mean,
-                                select, wide)
+from benchmark.selection import (
+    Baseline,
+    choose,
+    chosen_accuracy,
+    chosen_label,
+    param_of,
+    seed_mean,
+    select,
+    wide,
+)
 
 N = 100
 BANDS = {"gaussian_noise": "high", "fog": "low", "saturate": "low", "clean": "clean"}
@@ -132,6 +140,11 @@ def test_the_augmentations_own_corruption_can_be_left_out(rows):
 def test_no_validation_rows_means_no_held_out_sources(rows):
     out = select(rows[rows["split"] == "test"], ["A", "B", "C"])
     assert set(out["bda"]) == {"oracle"}
+
+
+def test_without_the_extra_corruptions_there_is_no_unseen_source(rows):
+    out = select(rows[rows["corruption"] != "saturate"], ["A", "B", "C"])
+    assert set(out["bda"]) == {"oracle", "val"} and set(out["bdad"]) == {"oracle", "val"}
 
 
 def test_a_described_choice_maps_back_to_its_cells_and_its_label(rows):

@@ -146,10 +146,6 @@ class AugmentSpec:
         fam = get_family(self.family)
         return UNION.join(fam.label(v) for v in self.values)
 
-    @property
-    def is_union(self) -> bool:
-        return len(self.values) > 1
-
     def members(self) -> list[AugmentSpec]:
         return [AugmentSpec(self.family, (v,)) for v in self.values]
 

@@ -30,12 +30,21 @@ class _FrozenTables(nn.Module):
         self.register_buffer("_widths", torch.zeros(0, dtype=torch.int64))
         self._tables: CodingTables | None = None
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+    # buffers a checkpoint from before frozen tables lacks: it loads unfrozen (training's
+    # finished-checkpoint path then freezes it) instead of failing the strict load
+    _ADDED_LATER = ("_counts", "_offsets", "_widths")
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
         for name in ("_counts", "_offsets", "_widths"):  # the stored tables' shapes win
             if prefix + name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
         self._tables = None
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+        for name in self._ADDED_LATER:
+            if prefix + name in missing_keys:
+                missing_keys.remove(prefix + name)
 
     @property
     def frozen(self) -> bool:
@@ -161,6 +170,8 @@ class GaussianConditional(_FrozenTables):
 
     SCALE_BOUND = 0.11
     TAIL_SIGMAS = 6.2  # each level's table spans +-6.2 scales (tail mass ~5e-10); the rest escapes
+
+    _ADDED_LATER = (*_FrozenTables._ADDED_LATER, "scale_levels")  # a constant of the class
 
     def __init__(self):
         super().__init__()

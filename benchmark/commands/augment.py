@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from corruptions import files
@@ -85,7 +84,7 @@ def cmd_rd(args: argparse.Namespace) -> int:
                    codec=codec)
     out = Path(args.out or "runs/rd")
     out.mkdir(parents=True, exist_ok=True)
-    files.write_bytes(out / "rd.json", (json.dumps(rows, indent=1) + "\n").encode())
+    files.write_json(out / "rd.json", rows)
     with files.atomic_path(out / "rd.png") as tmp:
         plot_rd(rows, f"{args.dataset} [{args.split}], {len(ds)} images", tmp)
     print(f"{'family':<8} {'param':>8} {'bpp':>14} {'PSNR dB':>14} {'SSIM':>16}")

@@ -146,8 +146,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- preview
 def cmd_preview(args: argparse.Namespace) -> int:
-    import matplotlib.pyplot as plt
-
     from corruptions.preview import preview_figure
 
     ds = _load(args)
@@ -162,6 +160,5 @@ def cmd_preview(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     with files.atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
     log.info("wrote %s", out)
     return 0

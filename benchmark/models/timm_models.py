@@ -68,12 +68,12 @@ def create_timm_model(name: str, in_chans: int, num_classes: int, image_size: in
                       pretrained: bool = False) -> nn.Module:
     check_timm_name(name)
     if pretrained:
-        old = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
         if not _hub_reachable():  # fail at once, not after a minute of retries
             raise BenchError(f"timm:{name}: pretrained weights come from the Hugging Face hub, "
                              "which this machine cannot reach; set pretrained: false, or give "
                              "the weights as a checkpoint (model.weights)")
+        old = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # restored below, whatever happens
         try:
             model = _build(name, in_chans, num_classes, image_size, True)
         except Exception as e:
