@@ -14,7 +14,7 @@ from corruptions import files, store
 from corruptions.device import cpu_count
 from corruptions.errors import BenchError, DataError
 
-from .augment import get_family
+from .augment import get_family, metrics
 from .augment.analysis import log_spectrum
 from .augment.cache import ensure_augmented, load_augmented
 from .datasets import Dataset, dataset_slug, load_dataset
@@ -162,25 +162,49 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     return Inputs(train, augmented, eval_dirs, manifests, seconds)
 
 
-def data_stats(spec: RunSpec, inputs: Inputs) -> dict[str, dict]:
-    """Per grid entry: bpp and bytes of the training data as stored compressed (payload
-    bits; raw uint8 for families that do not compress), PSNR and SSIM against the originals.
-    A union sums the bytes and averages the rest."""
+def original_stats(inputs: Inputs) -> dict:
+    """The training images a run starts from, as stored: raw uint8 bytes and one PNG file
+    each (the "original size" every relative size is measured against, seed 004)."""
+    train = inputs.train
+    return {"images": len(train), "raw_bytes": int(sum(im.size for im in train.images)),
+            "png_bytes": metrics.png_bytes(train.images)}
+
+
+def data_stats(spec: RunSpec, inputs: Inputs, original: dict | None = None) -> dict[str, dict]:
+    """Per grid entry: bpp and bytes of the payload (entropy-coded bits; raw uint8 for
+    families that do not compress), ``file_bytes`` as stored (a codec's whole files; PNG files
+    for the others), ``relative_size`` = file_bytes over the original's PNG bytes, PSNR and
+    SSIM against the originals. A union sums the bytes and averages the rest."""
     out = {}
     train = inputs.train
     pixels = int(np.prod(train.images.shape[1:3])) if train.fixed_size else None
+    original = original or original_stats(inputs)
     for s in spec.grid:
-        parts = [inputs.augmented[m.label][1] for m in s.members()] if inputs.augmented else []
+        parts = [(m.label, inputs.augmented[m.label]) for m in s.members()] if inputs.augmented else []
         if not parts:
-            out[s.label] = {"bpp": None, "bytes": None, "psnr": None, "ssim": None}
+            out[s.label] = dict.fromkeys(("bpp", "bytes", "file_bytes", "relative_size", "psnr",
+                                          "ssim"))
             continue
-        bpp = [m["bpp"]["mean"] if "bpp" in m else 8.0 * train.channels for m in parts]
-        size = [b * m["n_images"] * pixels / 8 if pixels else None for b, m in zip(bpp, parts)]
+        bpp = [m["bpp"]["mean"] if "bpp" in m else 8.0 * train.channels for _, (_, m) in parts]
+        size = [b * m["n_images"] * pixels / 8 if pixels else None
+                for b, (_, (_, m)) in zip(bpp, parts)]
+        stored = [_stored_bytes(folder, m, pixels) for _, (folder, m) in parts]
+        total = int(round(sum(stored))) if None not in stored else None
         out[s.label] = {"bpp": float(np.mean(bpp)),
                         "bytes": int(round(sum(size))) if None not in size else None,
-                        "psnr": float(np.mean([m["psnr"]["mean"] for m in parts])),
-                        "ssim": float(np.mean([m["ssim"]["mean"] for m in parts]))}
+                        "file_bytes": total,
+                        "relative_size": None if total is None else total / original["png_bytes"],
+                        "psnr": float(np.mean([m["psnr"]["mean"] for _, (_, m) in parts])),
+                        "ssim": float(np.mean([m["ssim"]["mean"] for _, (_, m) in parts]))}
     return out
+
+
+def _stored_bytes(folder: Path, manifest: dict, pixels: int | None) -> float | None:
+    """A set's size on disk as a user would keep it: a codec's files (JPEG with its headers,
+    a learned codec's bitstreams), else its images as PNG files."""
+    if "file_bpp" in manifest:
+        return manifest["file_bpp"]["mean"] * manifest["n_images"] * pixels / 8 if pixels else None
+    return float(metrics.png_bytes(load_augmented(folder, verify=False)[0]))
 
 
 def training_spectra(spec: RunSpec, inputs: Inputs) -> dict[str, np.ndarray]:

@@ -30,7 +30,7 @@ from corruptions.errors import BenchError
 from corruptions.version import code_version
 
 from .augment import AugmentSpec
-from .inputs import Inputs, data_stats, prepare, training_spectra
+from .inputs import Inputs, data_stats, original_stats, prepare, training_spectra
 from .results import (
     HISTORY_COLUMNS,
     RESULT_COLUMNS,
@@ -208,9 +208,10 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
             "description": spec.description, "url": spec.url, "dataset": spec.dataset,
             "profile": spec.profile, "model": spec.model, "family": spec.family}
     order = list(dict.fromkeys(t.param.label for t in tasks))
+    original = original_stats(inputs)
     summary = summarize(meta, rows, order, modes=spec.selection,
-                        data=data_stats(spec, inputs), baseline_rows=baseline_rows,
-                        provenance=provenance)
+                        data=data_stats(spec, inputs, original), baseline_rows=baseline_rows,
+                        provenance=provenance, original=original)
     write_parquet(folder / "results.parquet", rows)
     write_parquet(folder / "history.parquet", history)
     spectra = training_spectra(spec, inputs)

@@ -235,8 +235,8 @@ def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = M
     """Every (mode, source) entry of a submission's summary. A source is left out when its
     split is absent (no validation rows) or, for BDA, when the split has none of the
     corruptions it ranks by (``unseen`` without the 4 extra ones). ``data`` gives each
-    parameter's training-data bpp and bytes, summed over the distinct parameters a choice
-    uses."""
+    parameter's training-data bpp (averaged), bytes and relative size (summed over the
+    distinct parameters a choice uses: their sets are all stored)."""
     bands = dict(zip(rows["corruption"], rows["band"]))
     test = wide(rows, "test", order)
     splits = {"test": test}
@@ -275,11 +275,14 @@ def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = M
 def _data_cost(params: set[str], data: dict[str, dict] | None) -> dict:
     params = sorted(params)  # a fixed order: float sums must not depend on set iteration
     if not data or not all(p in data for p in params):
-        return {"bpp": None, "bytes": None}
+        return {"bpp": None, "bytes": None, "file_bytes": None, "relative_size": None}
+
+    def total(key: str, kind: type):
+        values = [data[p].get(key) for p in params]
+        return None if None in values else kind(sum(values))
     bpp = [data[p]["bpp"] for p in params]
-    size = [data[p]["bytes"] for p in params]
-    return {"bpp": None if None in bpp else float(np.mean(bpp)),
-            "bytes": None if None in size else int(sum(size))}
+    return {"bpp": None if None in bpp else float(np.mean(bpp)), "bytes": total("bytes", int),
+            "file_bytes": total("file_bytes", int), "relative_size": total("relative_size", float)}
 
 
 def _thesis_pick(mode: str, test: pd.DataFrame, bands, resembles, baseline) -> dict:

@@ -10,6 +10,8 @@ from .augment import get_family
 from .selection import CLEAN, COMMON, THESIS_TEN, Baseline, select, wide
 
 FORMAT = "summary/1"
+# a parameter's training-data statistics, as ``inputs.data_stats`` gives them
+DATA_FIELDS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim")
 
 
 def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict]) -> dict:
@@ -28,16 +30,17 @@ def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict]) -
             "corrupt_acc": None if corrupt is None else float(corrupt.mean()),
             "corrupt_acc_std": None if corrupt is None else float(corrupt.std(ddof=0)),
             "corrupt_acc_thesis10": float(part[ten].mean(axis=1).mean()) if ten else None,
-            **{k: data.get(param, {}).get(k) for k in ("bpp", "bytes", "psnr", "ssim")},
+            **{k: data.get(param, {}).get(k) for k in DATA_FIELDS},
         }
     return out
 
 
 def summarize(meta: dict, rows: pd.DataFrame, order: Sequence[str], *,
               modes: Sequence[str], data: dict[str, dict],
-              baseline_rows: pd.DataFrame | None, provenance: dict) -> dict:
+              baseline_rows: pd.DataFrame | None, provenance: dict,
+              original: dict | None = None) -> dict:
     """The whole summary. ``meta``: submission id, name, authors, description, url, dataset,
-    profile, model, family."""
+    profile, model, family; ``original``: the untransformed training images' size."""
     baseline = Baseline.from_rows(baseline_rows) if baseline_rows is not None else None
     family = get_family(meta["family"])
     return {
@@ -51,6 +54,7 @@ def summarize(meta: dict, rows: pd.DataFrame, order: Sequence[str], *,
                             baseline=baseline, data=data),
         "per_param": per_param(rows, order, data),
         "training_data": data,
+        "original_data": original,
         "provenance": provenance,
     }
 
@@ -64,4 +68,4 @@ def recompute(summary: dict, rows: pd.DataFrame, baseline_rows: pd.DataFrame | N
                                     "dataset", "profile", "model", "family")}
     return summarize(meta, rows, summary["params"], modes=list(summary["selection"]),
                      data=summary["training_data"], baseline_rows=baseline_rows,
-                     provenance=summary["provenance"])
+                     provenance=summary["provenance"], original=summary.get("original_data"))
