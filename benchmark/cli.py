@@ -21,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import augment, codec, corruptions, perf, run
+    from .commands import augment, codec, corruptions, perf, run, studies
 
     parser = _Parser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     codec.add_parsers(sub)
     run.add_parsers(sub)
     perf.add_parsers(sub)
+    studies.add_parsers(sub)
     # commands of packages above this one (the leaderboard's), found by entry point so that
     # imports keep running one way
     for ep in sorted(entry_points(group="bench.commands"), key=lambda e: e.name):

@@ -201,10 +201,15 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
 
 
 def verify_reruns(reports_root: Path, profile: str = "ci", device: str = "cpu",
-                  scratch: Path | None = None) -> Iterator[RerunResult]:
+                  scratch: Path | None = None, root: Path | None = None) -> Iterator[RerunResult]:
     """Every report of ``profile`` rerun from scratch, baseline first, in one scratch folder
-    (so the corrupted sets are built once, as a fresh machine would)."""
+    (so the corrupted sets are built once, as a fresh machine would): ``root`` when given
+    (the caller reruns more there), else a temporary folder under ``scratch``."""
     folders = [f for f in report_folders(reports_root) if f.name == profile]
+    if root is not None:
+        for folder in folders:
+            yield rerun(folder, reports_root, Path(root), device)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-verify-", dir=scratch) as tmp:
         for folder in folders:
             yield rerun(folder, reports_root, Path(tmp), device)

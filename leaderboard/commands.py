@@ -63,6 +63,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import tempfile
 
     from benchmark.datasets import resolve_data_root
+    from benchmark.studies import StudyContext, check_study, rerun_study, study_folders
     from benchmark.verify import check_summary, report_folders, verify_reruns
 
     from .check import check_site
@@ -77,13 +78,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
         found = check_summary(folder, reports)
         failures += found
         print(f"{'ok  ' if not found else 'FAIL'} {folder}/summary.json", flush=True)
+    studies = study_folders(reports)
+    for folder in studies:
+        found = check_study(folder)
+        failures += found
+        print(f"{'ok  ' if not found else 'FAIL'} {folder}/summary.json", flush=True)
     timings["summaries"] = time.perf_counter() - t0
     if args.rerun_profile:
         t0 = time.perf_counter()
-        for r in verify_reruns(reports, args.rerun_profile):
-            failures += r.mismatches
-            print(f"{'ok  ' if not r.mismatches else 'FAIL'} {r.folder}/results.parquet rerun "
-                  f"from scratch ({r.seconds:.1f} s)", flush=True)
+        with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
+            for r in verify_reruns(reports, args.rerun_profile, root=Path(tmp)):
+                failures += r.mismatches
+                print(f"{'ok  ' if not r.mismatches else 'FAIL'} {r.folder}/results.parquet "
+                      f"rerun from scratch ({r.seconds:.1f} s)", flush=True)
+            # studies rerun after the runs, in the same scratch: they reuse its checkpoints
+            ctx = StudyContext(reports, Path(tmp) / "data", Path(tmp) / "runs", "cpu", False)
+            for folder in (f for f in studies if f.name == args.rerun_profile):
+                t1 = time.perf_counter()
+                found = rerun_study(folder, ctx)
+                failures += found
+                print(f"{'ok  ' if not found else 'FAIL'} {folder}/arrays.npz rerun from scratch "
+                      f"({time.perf_counter() - t1:.1f} s)", flush=True)
         timings[f"{args.rerun_profile} reruns"] = time.perf_counter() - t0
     if not args.no_site:
         t0 = time.perf_counter()
@@ -102,7 +117,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if failures:
         print(f"verify: {len(failures)} difference(s) ({summary})", file=sys.stderr)
         return 1
-    print(f"verify: {len(folders)} summaries, every number reproduced ({summary})")
+    print(f"verify: {len(folders)} run summaries and {len(studies)} studies, every number "
+          f"reproduced ({summary})")
     return 0
 
 

@@ -1,0 +1,138 @@
+"""What a study is: its config type and profiles, its compute and summarize functions, and
+the typed pieces of what it reports (tables of numbers, verdicts on the papers' claims)."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from corruptions.errors import BenchError
+from corruptions.registries import Registry
+
+# how a measured number compares with a paper's claim; decided by code from the numbers, with
+# the rule stated beside each verdict
+VERDICTS = ("reproduced", "partly", "not reproduced", "not testable here")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim of a seed paper against what this benchmark measures."""
+
+    paper: str      # which paper and where: "003 Fig 3.4"
+    claim: str      # the paper's claim, in a sentence
+    reported: str   # the paper's own figure(s)
+    measured: str   # ours, with the numbers behind it
+    verdict: str    # one of VERDICTS
+    rule: str       # how the verdict follows from the measured numbers
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} is not one of {VERDICTS}")
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of numbers the study reports; ``columns`` are (key, label, kind) with the
+    leaderboard's kinds (text, pct, bpp, bytes, size, int, num)."""
+
+    caption: str
+    columns: tuple[tuple[str, str, str], ...]
+    rows: list[dict]
+
+    def as_dict(self) -> dict:
+        return {"caption": self.caption, "columns": [list(c) for c in self.columns],
+                "rows": self.rows}
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """Where a study reads and writes: the committed reports it may gather from, and the
+    data, runs and device for what it computes."""
+
+    reports_root: Path
+    data_root: Path
+    runs_root: Path
+    device: str = "cpu"
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    title: str
+    papers: tuple[str, ...]
+    config: type                       # a frozen dataclass of JSON-able fields
+    profiles: dict[str, object]        # profile -> config
+    compute: Callable[[object, StudyContext], dict[str, np.ndarray]]
+    summarize: Callable[[object, dict[str, np.ndarray]], dict]
+    description: str = ""
+    # (config, ctx) -> config with anything left open (e.g. "the best parameter") resolved;
+    # what is recorded, so that a rerun computes the same thing
+    resolve: Callable[[object, StudyContext], object] = field(default=lambda c, ctx: c)
+    # the study's own command-line options, and how they change the profile's config
+    arguments: Callable[[object], None] = field(default=lambda parser: None)
+    configure: Callable[[object, object], object] = field(default=lambda config, args: config)
+
+    def profile(self, name: str):
+        if name not in self.profiles:
+            raise BenchError(f"study {self.name}: no profile {name!r}; known: "
+                             f"{', '.join(self.profiles)}")
+        return self.profiles[name]
+
+
+REGISTRY: Registry[Study] = Registry("study", [
+    "benchmark.studies.compressed", "benchmark.studies.storage",
+])
+
+
+def register_study(name: str, *, title: str, papers: tuple[str, ...], config: type,
+                   profiles: dict[str, object], summarize: Callable, description: str = "",
+                   resolve: Callable | None = None, arguments: Callable | None = None,
+                   configure: Callable | None = None, override: bool = False):
+    """Register ``compute(config, ctx) -> arrays`` as the study ``name`` (and the command
+    ``bench <name>``)."""
+    return REGISTRY.decorator(name, lambda fn: Study(
+        name, title, tuple(papers), config, dict(profiles), fn, summarize, description,
+        resolve or (lambda c, ctx: c), arguments or (lambda parser: None),
+        configure or (lambda c, args: c)), override=override)
+
+
+def get_study(name: str) -> Study:
+    return REGISTRY.get(name)
+
+
+def study_names() -> list[str]:
+    return REGISTRY.names()
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def config_json(config) -> dict:
+    return json_ready(dataclasses.asdict(config))
+
+
+def json_ready(value):
+    """Tuples as lists, numpy scalars as Python numbers: what the JSON file holds."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def config_from_json(study: Study, raw: dict):
+    """The study's config from its JSON form (lists back to tuples); unknown or missing
+    fields are an error naming them."""
+    names = {f.name for f in dataclasses.fields(study.config)}
+    extra, missing = set(raw) - names, names - set(raw)
+    if extra or missing:
+        raise BenchError(f"study {study.name}: config fields differ (unknown: "
+                         f"{sorted(extra) or '-'}, missing: {sorted(missing) or '-'})")
+    return study.config(**{k: _tuples(v) for k, v in raw.items()})

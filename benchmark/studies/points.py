@@ -1,0 +1,62 @@
+"""The per-parameter points of committed run reports, as flat arrays: what the studies built
+on ``bench run`` (thesis Figs 3.4 / 3.5, seed 004's storage) read. Every value comes from a
+``summary.json`` that ``bench verify`` recomputes from its rows, so these studies inherit
+that check."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from corruptions.errors import DataError
+
+from ..verify import read_summary
+
+TEXT = ("submission", "family", "param")
+NUMBERS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim", "clean_acc",
+           "clean_acc_std", "corrupt_acc", "corrupt_acc_std")
+
+
+def report_summary(reports_root: Path, submission: str, profile: str) -> dict:
+    path = Path(reports_root) / submission / profile / "summary.json"
+    if not path.is_file():
+        raise DataError(f"{path}: no report (run: bench run --submission "
+                        f"submissions/{submission}.yaml --profile {profile})")
+    return read_summary(path)
+
+
+def gather(reports_root: Path, profile: str, submissions: tuple[str, ...]
+           ) -> dict[str, np.ndarray]:
+    """One entry per (submission, parameter) of each report, unions left out (they are not a
+    point of a rate curve): text columns as unicode arrays, numbers as float64 (NaN where a
+    report has none), plus ``chosen``: 1 where the parameter is the report's BDA pick on
+    the held-out validation split."""
+    cols: dict[str, list] = {k: [] for k in (*TEXT, *NUMBERS, "chosen")}
+    for sub in submissions:
+        s = report_summary(reports_root, sub, profile)
+        held_out = ((s["selection"].get("bda") or {}).get("val") or {}).get("chosen")
+        for param, d in s["per_param"].items():
+            if "+" in param:
+                continue
+            cols["submission"].append(sub)
+            cols["family"].append(s["family"])
+            cols["param"].append(param)
+            for k in NUMBERS:
+                cols[k].append(np.nan if d.get(k) is None else float(d[k]))
+            cols["chosen"].append(1.0 if param == held_out else 0.0)
+    return {k: np.asarray(v, dtype=np.str_ if k in TEXT else np.float64)
+            for k, v in cols.items()}
+
+
+def rows_of(arrays: dict[str, np.ndarray], where: np.ndarray | None = None) -> list[dict]:
+    """The entries as dicts (NaN as None), in order."""
+    n = len(arrays["param"])
+    idx = np.arange(n) if where is None else np.flatnonzero(where)
+    out = []
+    for i in idx:
+        row = {k: str(arrays[k][i]) for k in TEXT}
+        for k in (*NUMBERS, "chosen"):
+            v = float(arrays[k][i])
+            row[k] = None if np.isnan(v) else v
+        out.append(row)
+    return out

@@ -1,0 +1,136 @@
+"""A study's report folder, written whole, and the two checks ``bench verify`` runs on it:
+the summary recomputed from the committed arrays (always), and the arrays recomputed from
+nothing (the small profile)."""
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from corruptions import files
+from corruptions.errors import IntegrityError
+from corruptions.version import code_version
+
+from ..verify import Mismatch, diff, read_summary
+from .base import (
+    Study,
+    StudyContext,
+    config_from_json,
+    config_json,
+    get_study,
+    json_ready,
+)
+
+log = logging.getLogger(__name__)
+STUDIES = "studies"  # reports/studies/<name>/<profile>/
+ARRAYS = "arrays.npz"
+SUMMARY = "summary.json"
+FORMAT = "study/1"
+NOT_RECOMPUTED = ("provenance", "config")
+
+
+def study_dir(reports_root: Path, name: str, profile: str) -> Path:
+    return Path(reports_root) / STUDIES / name / profile
+
+
+def study_folders(reports_root: Path) -> list[Path]:
+    return sorted(p.parent for p in (Path(reports_root) / STUDIES).glob(f"*/*/{SUMMARY}"))
+
+
+def read_arrays(folder: Path) -> dict[str, np.ndarray]:
+    path = Path(folder) / ARRAYS
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise IntegrityError(f"{path}: cannot read ({e})") from None
+
+
+def summary_of(study: Study, profile: str, config, arrays: dict[str, np.ndarray]) -> dict:
+    """Everything of the summary but provenance: a pure function of config and arrays."""
+    body = study.summarize(config, arrays)
+    return json_ready({"format": FORMAT, "study": study.name, "title": study.title,
+                       "papers": list(study.papers), "profile": profile,
+                       "config": config_json(config),
+                       "tables": {k: t.as_dict() for k, t in body["tables"].items()},
+                       "verdicts": [v.__dict__ for v in body["verdicts"]],
+                       **{k: v for k, v in body.items() if k not in ("tables", "verdicts")}})
+
+
+def write_study(folder: Path, study: Study, profile: str, config, arrays: dict[str, np.ndarray],
+                provenance: dict) -> dict:
+    """arrays.npz, then summary.json (last: a folder with a summary is complete)."""
+    summary = summary_of(study, profile, config, arrays)
+    summary["provenance"] = provenance
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SUMMARY).unlink(missing_ok=True)
+    files.write_bytes(folder / ARRAYS, buf.getvalue())
+    files.write_json(folder / SUMMARY, summary)
+    return summary
+
+
+def provenance(ctx: StudyContext, seconds: float) -> dict:
+    return {"code_version": code_version(), "torch": torch.__version__, "device": ctx.device,
+            "date": datetime.date.today().isoformat(), "wall_s": round(seconds, 1)}
+
+
+def run_study(study: Study, profile: str, ctx: StudyContext, config=None) -> tuple[Path, dict]:
+    """Compute and write ``study`` under ``profile`` (its profile's config unless given)."""
+    t0 = time.perf_counter()
+    config = study.resolve(config if config is not None else study.profile(profile), ctx)
+    arrays = study.compute(config, ctx)
+    folder = study_dir(ctx.reports_root, study.name, profile)
+    return folder, write_study(folder, study, profile, config, arrays,
+                               provenance(ctx, time.perf_counter() - t0))
+
+
+def _load(folder: Path) -> tuple[Study, dict, object]:
+    path = Path(folder) / SUMMARY
+    summary = read_summary(path)
+    if summary.get("format") != FORMAT or "study" not in summary:
+        raise IntegrityError(f"{path}: not a study summary")
+    study = get_study(summary["study"])
+    return study, summary, config_from_json(study, summary["config"])
+
+
+def check_study(folder: Path) -> list[Mismatch]:
+    """The summary's tables and verdicts against ``summarize`` of its own arrays."""
+    study, summary, config = _load(folder)
+    fresh = json.loads(json.dumps(summary_of(study, summary["profile"], config,
+                                             read_arrays(folder))))
+    path = Path(folder) / SUMMARY
+    return [Mismatch(path, f, a, b) for f, a, b in diff(summary, fresh)
+            if f.split(".")[0].split("[")[0] not in NOT_RECOMPUTED]
+
+
+def rerun_study(folder: Path, ctx: StudyContext) -> list[Mismatch]:
+    """The arrays recomputed from the recorded config (in ``ctx``'s data and runs roots),
+    compared exactly with the committed ones."""
+    study, summary, config = _load(folder)
+    fresh = study.compute(config, ctx)
+    mine = read_arrays(folder)
+    path = Path(folder) / ARRAYS
+    out = []
+    for k in dict.fromkeys([*mine, *fresh]):
+        if k not in mine or k not in fresh:
+            out.append(Mismatch(path, f"[{k}]", "present" if k in mine else "(absent)",
+                                "present" if k in fresh else "(absent)"))
+        elif mine[k].shape != fresh[k].shape or not np.array_equal(mine[k], fresh[k],
+                                                                   equal_nan=mine[k].dtype.kind == "f"):
+            out.append(Mismatch(path, f"[{k}]", _describe(mine[k]), _describe(fresh[k])))
+    return out
+
+
+def _describe(a: np.ndarray) -> str:
+    if a.dtype.kind in "fiu" and a.size:
+        return f"shape {a.shape}, sum {float(np.nansum(a))!r}"
+    return f"shape {a.shape}: {a.ravel()[:4].tolist()}"
