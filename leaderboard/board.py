@@ -86,7 +86,7 @@ def load_reports(root: Path) -> list[Report]:
 class Column:
     key: str        # data-field in the HTML; a path into a selection entry for numbers
     label: str
-    kind: str       # text | pct | mce | bpp | bytes | size | int
+    kind: str       # text | pct | mce | bpp | bytes | size | int | num
     help: str = ""
 
     def value(self, row: Row):
@@ -107,8 +107,9 @@ def lookup(entry: dict, path: str):
 
 # Numbers shown with this many decimals (in the shown unit), and their unit's scale: the
 # checker accepts half a unit of the last digit.
-DECIMALS = {"pct": 2, "mce": 1, "bpp": 3, "bytes": 2, "size": 1, "int": 0}
-SCALE = {"pct": 100.0, "mce": 100.0, "bpp": 1.0, "bytes": 1e-6, "size": 100.0, "int": 1.0}
+DECIMALS = {"pct": 2, "mce": 1, "bpp": 3, "bytes": 2, "size": 1, "int": 0, "num": 4}
+SCALE = {"pct": 100.0, "mce": 100.0, "bpp": 1.0, "bytes": 1e-6, "size": 100.0, "int": 1.0,
+         "num": 1.0}
 
 
 def show(kind: str, value) -> str:
@@ -222,3 +223,48 @@ def tables(reports: list[Report]) -> list[Table]:
 def peers(reports: list[Report], report: Report) -> list[Report]:
     """The reports in ``report``'s table (same dataset and profile)."""
     return [r for r in reports if (r.dataset, r.profile) == (report.dataset, report.profile)]
+
+
+# --------------------------------------------------------------------------- studies
+@dataclass(frozen=True)
+class StudyReport:
+    """One ``reports/studies/<name>/<profile>/`` folder."""
+
+    folder: Path
+    summary: dict
+
+    @property
+    def name(self) -> str:
+        return self.summary["study"]
+
+    @property
+    def profile(self) -> str:
+        return self.summary["profile"]
+
+    @property
+    def slug(self) -> str:
+        return f"{self.name}--{self.profile}"
+
+    @property
+    def page(self) -> str:
+        return f"studies/{self.slug}.html"
+
+    def tally(self) -> dict[str, int]:
+        """How many verdicts of each kind, in the order of ``VERDICTS``."""
+        from benchmark.studies import VERDICTS
+        counts = {v: 0 for v in VERDICTS}
+        for v in self.summary["verdicts"]:
+            counts[v["verdict"]] += 1
+        return {k: n for k, n in counts.items() if n}
+
+
+def load_studies(root: Path) -> list[StudyReport]:
+    from benchmark.studies import study_folders
+
+    out = []
+    for folder in study_folders(root):
+        summary = read_summary(folder / "summary.json")
+        if "study" not in summary or "verdicts" not in summary:
+            raise IntegrityError(f"{folder / 'summary.json'}: not a study summary")
+        out.append(StudyReport(folder, summary))
+    return out

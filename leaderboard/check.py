@@ -14,14 +14,24 @@ from pathlib import Path
 
 from benchmark.verify import Mismatch
 
-from .board import DECIMALS, INDEX_COLUMNS, SCALE, Report, Row, load_reports
+from .board import (
+    DECIMALS,
+    INDEX_COLUMNS,
+    SCALE,
+    Report,
+    Row,
+    StudyReport,
+    load_reports,
+    load_studies,
+)
 
 COLUMNS = {c.key: c for c in INDEX_COLUMNS}
 UNCHECKED = ("rank", "date")  # positions and dates are not numbers of the summary
 
 
 class _Rows(HTMLParser):
-    """(row attributes, [(cell attributes, text)]) of every ``tr`` with ``data-submission``."""
+    """(row attributes, [(cell attributes, text)]) of every ``tr`` with ``data-submission``
+    (a run report's row) or ``data-study`` (a row of a study's table)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -31,7 +41,7 @@ class _Rows(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "tr" and "data-submission" in a:
+        if tag == "tr" and ("data-submission" in a or "data-study" in a):
             self._row = (a, [])
         elif tag == "td" and self._row is not None:
             self._cell = (a, [])
@@ -76,6 +86,8 @@ def check_page(path: Path, reports: dict[tuple[str, str], Report]
     how many cells it compared."""
     out, seen, compared = [], Counter(), 0
     for attrs, cells in parse_rows(path):
+        if "data-submission" not in attrs:
+            continue
         key = (attrs["data-submission"], attrs["data-profile"])
         where = f"{attrs['data-mode']}/{attrs['data-source']}"
         rep = reports.get(key)
@@ -106,6 +118,10 @@ def check_site(site: Path, reports_root: Path) -> tuple[list[Mismatch], int]:
     out: list[Mismatch] = []
     checked = 0
     pages = [site / "index.html"] + [site / r.page for r in reports.values()]
+    for st in load_studies(Path(reports_root)):
+        found, compared = check_study_page(site / st.page, st)
+        out += found
+        checked += compared
     for page in pages:
         if not page.is_file():
             out.append(Mismatch(page, "page", "expected", "(missing)"))
@@ -119,3 +135,34 @@ def check_site(site: Path, reports_root: Path) -> tuple[list[Mismatch], int]:
             if seen[k] != want[k]:
                 out.append(Mismatch(page, f"rows of {k[0]} [{k[1]}] {k[2]}/{k[3]}", want[k], seen[k]))
     return out, checked
+
+
+def check_study_page(path: Path, study: StudyReport) -> tuple[list[Mismatch], int]:
+    """Every cell of a study's tables against its summary; every row shown exactly once."""
+    if not path.is_file():
+        return [Mismatch(path, "page", "expected", "(missing)")], 0
+    out, compared, seen = [], 0, Counter()
+    tables = study.summary["tables"]
+    for attrs, cells in parse_rows(path):
+        if attrs.get("data-study") != study.name or attrs.get("data-profile") != study.profile:
+            out.append(Mismatch(path, "row", f"{study.name} [{study.profile}]",
+                                f"{attrs.get('data-study')} [{attrs.get('data-profile')}]"))
+            continue
+        name, index = attrs.get("data-table"), int(attrs.get("data-row", -1))
+        rows = tables.get(name, {}).get("rows", [])
+        if not 0 <= index < len(rows):
+            out.append(Mismatch(path, f"tables.{name}.rows[{index}]", "(no such row)", "shown"))
+            continue
+        seen[(name, index)] += 1
+        for cell, text in cells:
+            field, kind = cell.get("data-field"), cell.get("data-kind")
+            compared += 1
+            if kind not in DECIMALS and kind != "text" or not _shows(text, kind, rows[index].get(field)):
+                out.append(Mismatch(path, f"tables.{name}.rows[{index}].{field}",
+                                    rows[index].get(field), text))
+    for name, t in tables.items():
+        for i in range(len(t["rows"])):
+            if seen[(name, i)] != 1:
+                out.append(Mismatch(path, f"tables.{name}.rows[{i}]", "shown once",
+                                    f"shown {seen[(name, i)]} times"))
+    return out, compared

@@ -7,6 +7,7 @@ server and no network: its script and stylesheet are files beside the pages.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmark.results import SPECTRA, read_history, read_results, read_spectra
+from benchmark.studies import read_arrays
 from corruptions.errors import BenchError
 from corruptions.version import code_version
 
@@ -31,11 +33,14 @@ from .board import (
     SOURCES,
     Report,
     Row,
+    StudyReport,
     load_reports,
+    load_studies,
     peers,
     show,
     tables,
 )
+from .study_figures import study_figures
 
 
 @dataclass
@@ -70,11 +75,12 @@ def build_site(reports_root: Path, out: Path, *, data_root: Path | None = None,
                progress: bool = True) -> Site:
     """Render every report into ``out`` (replaced whole: built beside it, then swapped in)."""
     reports = load_reports(Path(reports_root))
+    studies = load_studies(Path(reports_root))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        site = _render(reports, tmp, data_root, progress)
+        site = _render(reports, studies, tmp, data_root, progress)
         if out.exists():
             old = out.with_name(f".{out.name}-old")
             shutil.rmtree(old, ignore_errors=True)
@@ -91,7 +97,8 @@ def build_site(reports_root: Path, out: Path, *, data_root: Path | None = None,
     return site
 
 
-def _render(reports: list[Report], out: Path, data_root: Path | None, progress: bool) -> Site:
+def _render(reports: list[Report], studies: list[StudyReport], out: Path,
+            data_root: Path | None, progress: bool) -> Site:
     env = environment()
     site = Site(out)
     static = resources.files("leaderboard") / "static"
@@ -101,7 +108,7 @@ def _render(reports: list[Report], out: Path, data_root: Path | None, progress: 
     boards = tables(reports)
     index = env.get_template("index.html.j2").render(
         root="", tables=boards, columns=INDEX_COLUMNS, sources=SOURCES,
-        default_source=DEFAULT_SOURCE, modes=MODES)
+        default_source=DEFAULT_SOURCE, modes=MODES, studies=studies)
     (out / "index.html").write_text(index, encoding="utf-8")
     site.pages.append(out / "index.html")
     previews: dict[str, F.Figure | str] = {}
@@ -112,6 +119,16 @@ def _render(reports: list[Report], out: Path, data_root: Path | None, progress: 
         page = out / rep.page
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(_page(env, rep, figs, notes), encoding="utf-8")
+        site.pages.append(page)
+    for st in studies:
+        folder = out / "studies" / st.slug
+        figs = study_figures(st.summary, read_arrays(st.folder), folder)
+        site.figures += len(figs)
+        page = out / st.page
+        page.write_text(env.get_template("study.html.j2").render(
+            root="../", s=st.summary, config=json.dumps(st.summary["config"]),
+            figures=[F.Figure(f"{st.slug}/{f.file}", f.title, f.alt, f.caption) for f in figs]),
+            encoding="utf-8")
         site.pages.append(page)
     return site
 
