@@ -126,10 +126,15 @@ def training_hash(spec: RunSpec, weights_sha256: str | None = None) -> str:
     return digest(what)
 
 
+def unit_folder(spec: RunSpec, runs_root: Path, label: str, seed: int,
+                weights_sha256: str | None = None) -> Path:
+    """Where the unit (parameter ``label``, ``seed``) keeps its checkpoints and counts."""
+    return (Path(runs_root) / spec.id / spec.profile / training_hash(spec, weights_sha256)
+            / label / f"seed{seed}")
+
+
 def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device: str,
          threads: int, progress: bool) -> list[UnitTask]:
-    base = Path(runs_root) / spec.id / spec.profile / training_hash(
-        spec, inputs.manifests.get("weights"))
     eval_dirs = tuple((split, limit, str(folder)) for split, (limit, folder) in inputs.eval_dirs.items())
     eval_hash = digest({"evaluation": spec.config_hash("evaluation"),
                          "sets": {k: v for k, v in inputs.manifests.items()
@@ -137,7 +142,9 @@ def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device
                          "corruptions": spec.corruptions, "severities": spec.severities})
     grid = spec.grid if not spec.weights else (AugmentSpec("none", ("-",)),)
     seeds = spec.seeds if not spec.weights else spec.seeds[:1]
-    return [UnitTask(spec, s, seed, base / s.label / f"seed{seed}", Path(data_root),
+    weights = inputs.manifests.get("weights")
+    return [UnitTask(spec, s, seed, unit_folder(spec, runs_root, s.label, seed, weights),
+                     Path(data_root),
                      tuple(inputs.augmented[m.label][0] for m in s.members()) if not spec.weights
                      else (), eval_dirs, eval_hash, len(inputs.train.classes), device, threads,
                      progress)

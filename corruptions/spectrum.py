@@ -36,6 +36,11 @@ def _bin_maps(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return band, radial
 
 
+def band_map(h: int, w: int) -> np.ndarray:
+    """(h, w) band index (0 low, 1 mid, 2 high) of each DFT bin, in ``np.fft.fftfreq`` order."""
+    return _bin_maps(h, w)[0].reshape(h, w).copy()
+
+
 @dataclass
 class SpectrumAccumulator:
     """Running sums of difference power per band and radial bin, mergeable across workers."""

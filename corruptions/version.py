@@ -9,7 +9,8 @@ from pathlib import Path
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """Package version plus the git commit of the source tree (``+dirty`` when modified)."""
+    """Package version plus the git commit of the source tree (``.dirty`` when code, not
+    reports, is modified)."""
     try:
         version = metadata.version("compression-robustness-bench")
     except metadata.PackageNotFoundError:
@@ -18,7 +19,9 @@ def code_version() -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root,
                                 capture_output=True, text=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # reports/ holds outputs, not code: rewriting reports must not mark the next run dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)reports"],
                                cwd=root, capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return version

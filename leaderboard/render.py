@@ -40,7 +40,7 @@ from .board import (
     show,
     tables,
 )
-from .study_figures import study_figures
+from .study_figures import study_figures, submission_fourier
 
 
 @dataclass
@@ -112,8 +112,14 @@ def _render(reports: list[Report], studies: list[StudyReport], out: Path,
     (out / "index.html").write_text(index, encoding="utf-8")
     site.pages.append(out / "index.html")
     previews: dict[str, F.Figure | str] = {}
+    fourier = {st.profile: (st.summary, read_arrays(st.folder)) for st in studies
+               if st.name == "fourier-heatmap"}
     for rep in tqdm(reports, desc="pages", unit="page", disable=not progress):
         figs, notes = _figures(rep, reports, out, data_root, previews)
+        heat = rep.profile in fourier and submission_fourier(
+            *fourier[rep.profile], rep.id, out / "submissions" / rep.slug / "fourier.svg")
+        if heat:
+            figs.append(heat)
         site.figures += len(figs)
         site.notes += [f"{rep.slug}: {n}" for n in notes]
         page = out / rep.page

@@ -102,9 +102,86 @@ def storage(summary: dict, a: dict, folder: Path) -> list[Figure]:
                    "is the range the paper reports for JPEG at compression ratio 0.3.")]
 
 
+def _fourier_entries(summary: dict, a: dict, only: str | None = None) -> list[tuple[str, np.ndarray]]:
+    """(title, mean error map over seeds) of each probed model, in the config's order."""
+    out = []
+    for row in summary["tables"]["bands"]["rows"]:
+        if only is not None and row["submission"] != only:
+            continue
+        out.append((f"{row['submission']} {row['param']}",
+                    a[f"{row['submission']}|{row['param']}|error"].mean(axis=0)))
+    return out
+
+
+def _heat(ax, m: np.ndarray, title: str, vmin: float, vmax: float, cmap: str):
+    h, w = m.shape
+    im = ax.imshow(100 * m, cmap=cmap, vmin=vmin, vmax=vmax,
+                   extent=(-w // 2 - 0.5, w - w // 2 - 0.5, h - h // 2 - 0.5, -h // 2 - 0.5))
+    ax.set_title(title, fontsize=7)
+    ax.set_xlabel("horizontal frequency", fontsize=6)
+    ax.tick_params(labelsize=5)
+    return im
+
+
+def _band_words(row: dict) -> str:
+    return (f"{row['submission']} {row['param']}: low {100 * row['low_error']:.1f}%, mid "
+            f"{100 * row['mid_error']:.1f}%, high {100 * row['high_error']:.1f}% error")
+
+
+def fourier_heatmap(summary: dict, a: dict, folder: Path) -> list[Figure]:
+    plt = _plt()
+    entries = _fourier_entries(summary, a)
+    if not entries:
+        return []
+    rows = summary["tables"]["bands"]["rows"]
+    fig, axes = plt.subplots(2 if len(entries) > 1 else 1, len(entries),
+                             figsize=(2.4 * len(entries), 4.6 if len(entries) > 1 else 2.4),
+                             squeeze=False)
+    for ax, (title, m) in zip(axes[0], entries):
+        im = _heat(ax, m, title, 0, 100, "viridis")
+    axes[0][0].set_ylabel("vertical frequency", fontsize=6)
+    fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label="error %")
+    words = "; ".join(_band_words(r) for r in rows)
+    caption = (f"Yin et al. 2019 Fig 1: error rate of each model under Fourier-basis noise of "
+               f"L2 norm {summary['config']['eps']} at each frequency (DC at the centre), mean "
+               "over seeds.")
+    if len(entries) > 1:
+        base = entries[0][1]
+        lim = max(1.0, float(np.abs(100 * (np.stack([m for _, m in entries[1:]]) - base)).max()))
+        axes[1][0].axis("off")
+        axes[1][0].text(0.5, 0.5, f"second row:\nerror minus\n{entries[0][0]}", ha="center",
+                        va="center", fontsize=7, transform=axes[1][0].transAxes)
+        for ax, (title, m) in zip(axes[1][1:], entries[1:]):
+            im2 = _heat(ax, m - base, f"{title} - {entries[0][0]}", -lim, lim, "RdBu_r")
+        fig.colorbar(im2, ax=list(axes[1]), shrink=0.8, label="error difference, points")
+        caption += f" Second row: the difference from {entries[0][0]} (red: more errors)."
+    _save(fig, folder / "fourier.svg")
+    return [Figure("fourier.svg", "Fourier heat maps", f"Band means: {words}.", caption)]
+
+
+def submission_fourier(summary: dict, a: dict, submission: str, out: Path) -> Figure | None:
+    """The heat map of one submission's probed model(s), for its own page."""
+    entries = _fourier_entries(summary, a, submission)
+    if not entries:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(entries), figsize=(2.6 * len(entries), 2.4), squeeze=False)
+    for ax, (title, m) in zip(axes[0], entries):
+        im = _heat(ax, m, title, 0, 100, "viridis")
+    fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label="error %")
+    _save(fig, out)
+    rows = [r for r in summary["tables"]["bands"]["rows"] if r["submission"] == submission]
+    return Figure(out.name, "Fourier heat map",
+                  "Band means: " + "; ".join(_band_words(r) for r in rows) + ".",
+                  f"Error under Fourier-basis noise of L2 norm {summary['config']['eps']} at each "
+                  "frequency, DC at the centre (Yin et al. 2019); the study page compares it "
+                  "with the baseline.")
+
+
 FIGURES: dict[str, Callable[[dict, dict, Path], list[Figure]]] = {
     "compressed-training": compressed_training,
     "storage": storage,
+    "fourier-heatmap": fourier_heatmap,
 }
 
 

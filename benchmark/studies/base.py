@@ -84,7 +84,7 @@ class Study:
 
 
 REGISTRY: Registry[Study] = Registry("study", [
-    "benchmark.studies.compressed", "benchmark.studies.storage",
+    "benchmark.studies.compressed", "benchmark.studies.storage", "benchmark.studies.fourier",
 ])
 
 

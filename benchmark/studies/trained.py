@@ -1,0 +1,66 @@
+"""The classifiers ``bench run`` trained, for studies that probe them: found under the runs
+root by the same unit folder the runner uses, trained first (by ``bench run`` itself) when
+absent, so a study on a fresh machine gets exactly the models the reports were made with."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from corruptions.errors import BenchError, DataError
+
+from ..datasets import load_dataset
+from ..models import Normalized, create_model
+from ..submission import RunSpec, load_submission
+from .base import StudyContext
+from .points import report_summary
+
+log = logging.getLogger(__name__)
+BEST = "best"  # the parameter a report chose by BDA on the held-out validation split
+
+
+def load_spec(path: str, profile: str) -> RunSpec:
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such submission file")
+    return load_submission(path, profile)
+
+
+def resolve_param(spec: RunSpec, param: str, reports_root: Path) -> str:
+    """``best`` -> the report's held-out BDA pick; any other label must be in the grid."""
+    if param == BEST:
+        s = report_summary(reports_root, spec.id, spec.profile)
+        entry = (s["selection"].get("bda") or {}).get("val")
+        if not entry:
+            raise DataError(f"{spec.id} [{spec.profile}]: no held-out BDA pick to call best")
+        return entry["chosen"]
+    labels = ["-"] if spec.weights else list(spec.labels)
+    if param not in labels:
+        raise BenchError(f"{spec.id} [{spec.profile}]: no parameter {param!r}; the grid is "
+                         f"{', '.join(labels)}")
+    return param
+
+
+def trained_classifiers(spec: RunSpec, label: str, ctx: StudyContext) -> list[tuple[int, Normalized]]:
+    """(seed, model in eval mode) for every seed of the unit ``label``."""
+    from ..runner import run_submission, unit_folder
+
+    if spec.weights:
+        raise BenchError(f"{spec.id}: a checkpoint-only submission has no trained units to probe")
+    paths = [(seed, unit_folder(spec, ctx.runs_root, label, seed) / "model.pt")
+             for seed in spec.seeds]
+    if not all(p.is_file() for _, p in paths):
+        log.info("%s [%s]: no trained models under %s; running the submission first", spec.id,
+                 spec.profile, ctx.runs_root)
+        run_submission(spec, data_root=ctx.data_root, runs_root=ctx.runs_root,
+                       reports_root=ctx.runs_root / "study-reports", device=ctx.device,
+                       progress=ctx.progress)
+    test = load_dataset(spec.dataset, "test", ctx.data_root)
+    channels, side = test.channels, test.images.shape[1]
+    out = []
+    for seed, path in paths:
+        net = create_model(spec.model, channels, len(test.classes), side)
+        model = Normalized(net, [0.0] * channels, [1.0] * channels)
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        out.append((seed, model.eval()))
+    return out

@@ -1,0 +1,179 @@
+"""Studies (the seed papers' experiments): their pure measures on hand-made inputs whose
+answer is known, the report folder round trip that ``bench verify`` relies on, and the
+Fourier probe on a model whose weak frequency is known."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.cli import main
+from benchmark.studies import (
+    StudyContext,
+    check_study,
+    get_study,
+    read_arrays,
+    rerun_study,
+    run_study,
+    study_folders,
+)
+from benchmark.studies.compressed import at_equal, log_fit, low_end_gap
+from benchmark.studies.fourier import basis, error_map, half_plane
+from benchmark.studies.storage import StorageConfig, smallest_kept
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+ROOT = REPORTS.parent
+
+
+def points(rows: list[tuple]) -> dict[str, np.ndarray]:
+    """gather()'s arrays from (family, param, bpp, psnr, ssim, clean_acc) tuples."""
+    cols = list(zip(*rows))
+    n = len(rows)
+    a = {"submission": np.array([f"{f}_aug" for f in cols[0]]), "family": np.array(cols[0]),
+         "param": np.array(cols[1]), "bpp": np.array(cols[2], float),
+         "psnr": np.array(cols[3], float), "ssim": np.array(cols[4], float),
+         "clean_acc": np.array(cols[5], float)}
+    for k in ("bytes", "file_bytes", "relative_size", "corrupt_acc", "corrupt_acc_std"):
+        a[k] = np.full(n, np.nan)
+    a["clean_acc_std"] = np.full(n, 0.005)
+    a["chosen"] = np.zeros(n)
+    return a
+
+
+def verdicts_of(summary: dict) -> list[str]:
+    return [v.verdict for v in summary["verdicts"]]
+
+
+HAND = [("none", "-", 8.0, 100.0, 1.0, 0.90),
+        ("jpeg", "1", 0.4, 20.0, 0.60, 0.70), ("jpeg", "10", 1.0, 24.0, 0.75, 0.80),
+        ("jpeg", "40", 2.0, 28.0, 0.85, 0.86),
+        ("bls", "0.001", 0.5, 23.0, 0.70, 0.78), ("bls", "0.1", 2.5, 30.0, 0.90, 0.90)]
+
+
+def test_equal_rate_and_equal_distortion_comparisons_interpolate_inside_the_common_range():
+    a = points(HAND)
+    # bls spans 0.5..2.5 bpp: JPEG's 1.0 and 2.0 are inside, 0.4 is not
+    d = at_equal(a, "bpp", "jpeg", "bls")
+    np.testing.assert_allclose(d, [0.78 + 0.12 * 0.25 - 0.80, 0.78 + 0.12 * 0.75 - 0.86])
+    # the lowest PSNR both reach is 23 dB: JPEG 0.70 + 0.75 * 0.10 there, bls 0.78
+    assert low_end_gap(a, "psnr", "jpeg", "bls") == pytest.approx(0.7 + 0.1 * 0.75 - 0.78)
+    slope, r2 = log_fit(a, "jpeg")
+    assert slope > 0 and 0.9 < r2 <= 1
+    assert log_fit(a, "bls") is None  # two points are not a fit
+
+
+def test_compressed_training_verdicts_follow_the_numbers():
+    study = get_study("compressed-training")
+    cfg = study.profile("ci")
+    learned_above = study.summarize(cfg, points(HAND))
+    assert verdicts_of(learned_above)[0] == "reproduced"
+    # bls's best (0.90) reaches the original's 0.90, JPEG's (0.86) does not
+    assert verdicts_of(learned_above)[4] == "partly"
+    below = [(f, p, b, q, s, acc - 0.1 if f == "bls" else acc) for f, p, b, q, s, acc in HAND]
+    summary = study.summarize(cfg, points(below))
+    assert verdicts_of(summary)[0] == "not reproduced"
+    assert verdicts_of(summary)[4] == "not reproduced"
+    measures = {m["measure"]: m["value"] for m in summary["tables"]["measures"].rows}
+    assert measures["bls - jpeg clean accuracy at JPEG's rates (mean)"] == pytest.approx(
+        np.mean([0.81 - 0.1 - 0.80, 0.87 - 0.1 - 0.86]))
+
+
+def test_storage_picks_the_smallest_set_that_keeps_the_accuracy():
+    a = points(HAND)
+    a["relative_size"] = np.array([1.0, 0.2, 0.3, 0.5, 0.1, 0.4])
+    a["bytes"] = a["relative_size"] * 1000
+    # keeping 95% of 0.90 = 0.855: jpeg 40 (0.86) is the only JPEG set; bls 0.1 the only bls
+    assert smallest_kept(a, "jpeg", 0.90, 0.95) == 3
+    assert smallest_kept(a, "bls", 0.90, 0.95) == 5
+    assert smallest_kept(a, "bmshj", 0.90, 0.95) is None
+    a["original_png"], a["original_images"] = np.array([1000.0]), np.array([6.0])
+    study = get_study("storage")
+    summary = study.summarize(StorageConfig("ci", kept=0.95), a)
+    assert verdicts_of(summary)[0] == "not reproduced"  # 50% > 34.7%, payload too
+    a["relative_size"][3] = 0.3
+    summary = study.summarize(StorageConfig("ci", kept=0.95), a)
+    assert verdicts_of(summary)[0] == "reproduced"
+    assert verdicts_of(summary)[1] == "not reproduced"  # bls needs 40% > jpeg's 30%
+
+
+def test_fourier_basis_is_real_unit_norm_and_lives_on_its_frequency_pair():
+    for u, v in ((0, 0), (3, 5), (14, 0), (27, 26)):
+        b = basis(28, 28, u, v)
+        assert np.isrealobj(b) and np.linalg.norm(b) == pytest.approx(1.0)
+        spec = np.abs(np.fft.fft2(b))
+        support = set(zip(*np.nonzero(spec > 1e-9)))
+        assert support == {(u, v), ((-u) % 28, (-v) % 28)}
+    half = half_plane(28, 28)
+    mirrored = {(u, v) for u, v in half} | {((-u) % 28, (-v) % 28) for u, v in half}
+    assert len(mirrored) == 28 * 28 and len(half) == (28 * 28 + 4) // 2
+
+
+class _OneFrequency(torch.nn.Module):
+    """Says class 1 when the image's energy at one frequency exceeds a threshold: errors
+    (on images of class 0) can only come from that frequency and its mirror."""
+
+    def __init__(self, u: int, v: int):
+        super().__init__()
+        self.u, self.v = u, v
+
+    def forward(self, x):
+        f = torch.fft.fft2(x[:, 0] - 0.5)[:, self.u, self.v].abs()
+        return torch.stack([torch.ones_like(f), (f > 5.0).float() * 2], 1)
+
+
+def test_error_map_puts_a_models_weakness_at_its_frequency():
+    images = np.full((8, 12, 12, 1), 128, np.uint8)
+    labels = np.zeros(8, np.int64)
+    m = error_map(_OneFrequency(2, 3), images, labels, eps=2.0, seed=0)
+    assert m[2, 3] == 1.0 and m[(-2) % 12, (-3) % 12] == 1.0
+    assert m.sum() == 2.0
+
+
+@pytest.fixture
+def ci_reports(tmp_path) -> Path:
+    root = tmp_path / "reports"
+    for sub in ("baseline", "jpeg_aug", "bls_aug", "bmshj_aug"):
+        shutil.copytree(REPORTS / sub / "ci", root / sub / "ci")
+    return root
+
+
+def test_a_study_report_recomputes_and_an_edited_number_or_array_is_caught(ci_reports, tmp_path):
+    ctx = StudyContext(ci_reports, tmp_path / "data", tmp_path / "runs", "cpu", False)
+    folder, summary = run_study(get_study("storage"), "ci", ctx)
+    assert study_folders(ci_reports) == [folder]
+    assert check_study(folder) == [] and rerun_study(folder, ctx) == []
+    # an edited table number
+    path = folder / "summary.json"
+    edited = json.loads(path.read_text())
+    edited["tables"]["sets"]["rows"][1]["relative_size"] += 0.01
+    path.write_text(json.dumps(edited))
+    assert [m.field for m in check_study(folder)] == ["tables.sets.rows[1].relative_size"]
+    # a run report that moved after the study was written: the rerun names the array
+    s = json.loads((ci_reports / "jpeg_aug" / "ci" / "summary.json").read_text())
+    first = next(iter(s["per_param"]))
+    s["per_param"][first]["clean_acc"] += 0.01
+    (ci_reports / "jpeg_aug" / "ci" / "summary.json").write_text(json.dumps(s))
+    assert [m.field for m in rerun_study(folder, ctx)] == ["[clean_acc]"]
+
+
+def test_the_committed_study_reports_recompute():
+    folders = study_folders(REPORTS)
+    assert {f.parent.name for f in folders} >= {"compressed-training", "storage", "fourier-heatmap"}
+    for folder in folders:
+        assert check_study(folder) == [], folder
+        assert read_arrays(folder)
+
+
+def test_study_commands_reject_bad_input_in_one_line(ci_reports, capsys):
+    assert main(["storage", "--profile", "nope", "--reports", str(ci_reports)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no profile 'nope'" in err[0]
+    assert main(["fourier-heatmap", "--profile", "ci", "--reports", str(ci_reports),
+                 "--submission", "submissions/nothing.yaml"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nothing.yaml" in err[0]
+    assert not (ci_reports / "studies").exists()
