@@ -178,7 +178,37 @@ def submission_fourier(summary: dict, a: dict, submission: str, out: Path) -> Fi
                   "with the baseline.")
 
 
+def preprocess(summary: dict, a: dict, folder: Path) -> list[Figure]:
+    rows = summary["tables"]["codecs"]["rows"]
+    plt = _plt()
+    keys = (("clean_delta", "clean"), ("low_delta", "low band"), ("mid_delta", "mid band"),
+            ("high_delta", "high band"), ("noise_delta", "noise"))
+    fig, axes = plt.subplots(1, len(keys), figsize=(2.1 * len(keys), 2.6), sharey=True)
+    words = []
+    for ax, (key, title) in zip(axes, keys):
+        ax.axhline(0, color="black", lw=1)
+        for i, f in enumerate(FAMILY_ORDER):
+            pts = sorted((r["bpp"], r[key]) for r in rows if r["family"] == f and r["bpp"] is not None)
+            if not pts:
+                continue
+            ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker=MARKERS[i],
+                    ls=STYLES[i], label=f)
+            if key == "high_delta":
+                words.append(f"{f}: " + ", ".join(f"{b:.2f} bpp {100 * d:+.1f}" for b, d in pts))
+        ax.set_title(title, fontsize=7)
+        ax.set_xlabel("bpp of the codec's input", fontsize=6)
+    axes[0].set_ylabel("accuracy change, points")
+    axes[-1].legend(fontsize=6, frameon=False)
+    _save(fig, folder / "preprocess.svg")
+    return [Figure("preprocess.svg", "Codecs in front of the baseline classifier",
+                   "High-band accuracy change against the codec's rate: " + "; ".join(words) + ".",
+                   "Accuracy of the baseline classifier on codec-processed corrupted test images "
+                   "minus its accuracy on the raw ones, per band, against the rate the codec "
+                   "spent on them (0 = no change; seeds 002 and 004).")]
+
+
 FIGURES: dict[str, Callable[[dict, dict, Path], list[Figure]]] = {
+    "preprocess": preprocess,
     "compressed-training": compressed_training,
     "storage": storage,
     "fourier-heatmap": fourier_heatmap,

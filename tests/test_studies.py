@@ -177,3 +177,28 @@ def test_study_commands_reject_bad_input_in_one_line(ci_reports, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nothing.yaml" in err[0]
     assert not (ci_reports / "studies").exists()
+
+
+def test_preprocess_verdicts_read_the_bands_and_the_noise_rows():
+    from benchmark.studies.preprocess import PreprocessConfig, summarize
+
+    # cells: clean, gaussian_noise (high, noise), fog (low); 2 seeds; 10 images each
+    base = [[9, 2, 6], [9, 2, 6]]
+    helps = [[8, 6, 6], [8, 7, 6]]      # a codec that recovers the noise, costs clean
+    a = {"setting": np.array(["none:-", "jpeg:10", "bls:0.01"]),
+         "corruption": np.array(["clean", "gaussian_noise", "fog"]),
+         "severity": np.array([0, 3, 3]), "n": np.array([10]), "seeds": np.array([0, 1]),
+         "bpp": np.array([np.nan, 0.5, 0.3]),
+         "correct": np.array([base, base, helps])}
+    summary = summarize(PreprocessConfig("ci", images=10), a)
+    rows = {r["family"]: r for r in summary["tables"]["codecs"].rows}
+    assert rows["bls"]["high_delta"] == pytest.approx(0.45)
+    assert rows["bls"]["clean_delta"] == pytest.approx(-0.1)
+    assert rows["none"]["bpp"] is None and rows["jpeg"]["noise_delta"] == 0
+    v = {x.paper: x.verdict for x in summary["verdicts"]}
+    assert v == {"002 section 4": "reproduced", "004 Table IV": "reproduced",
+                 "002 vs 004": "reproduced"}
+    a["correct"] = np.array([base, helps, base])  # now JPEG is the one that helps
+    v = {x.paper: x.verdict for x in summarize(PreprocessConfig("ci", images=10), a)["verdicts"]}
+    assert v == {"002 section 4": "not reproduced", "004 Table IV": "not reproduced",
+                 "002 vs 004": "not reproduced"}

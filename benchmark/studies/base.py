@@ -85,6 +85,7 @@ class Study:
 
 REGISTRY: Registry[Study] = Registry("study", [
     "benchmark.studies.compressed", "benchmark.studies.storage", "benchmark.studies.fourier",
+    "benchmark.studies.preprocess",
 ])
 
 
