@@ -33,6 +33,8 @@ def site(tmp_path_factory) -> tuple[Path, Path]:
     for sub in ("baseline", "bls_aug", "jpeg_aug"):
         for profile in ("ci", "cpu"):
             shutil.copytree(REPORTS / sub / profile, reports / sub / profile)
+    for study in ("compressed-training", "storage", "fourier-heatmap"):
+        shutil.copytree(REPORTS / "studies" / study, reports / "studies" / study)
     path = reports / "jpeg_aug" / "ci" / "summary.json"
     summary = json.loads(path.read_text())
     summary.update(HOSTILE)
@@ -226,4 +228,36 @@ def test_a_submission_page_has_its_figures_with_alt_text(site, page):
         assert len(img.get_attribute("alt")) > 40
         assert img.evaluate("i => i.complete && i.naturalWidth > 0")  # the file loaded
     assert page.locator("table caption").count() >= 3
+    _quiet(page)
+
+
+def test_an_edited_number_in_a_study_table_is_caught(site, tmp_path):
+    reports, out = site
+    copy = tmp_path / "site"
+    shutil.copytree(out, copy)
+    page = copy / "studies" / "storage--cpu.html"
+    html = page.read_text()
+    start = html.index('data-field="relative_size"')
+    a, b = html.index(">", start) + 1, html.index("</td>", start)
+    page.write_text(html[:a] + f"{float(html[a:b]) + 0.5:.1f}" + html[b:])
+    mismatches, _ = check_site(copy, reports)
+    assert [m.field for m in mismatches] == ["tables.sets.rows[0].relative_size"]
+
+
+def test_a_study_page_shows_its_verdicts_and_figures_in_a_browser(site, page):
+    reports, out = site
+    page.goto((out / "index.html").as_uri())
+    page.get_by_role("link", name="Fourier heat maps of trained classifiers").first.click()
+    summary = json.loads((reports / "studies" / "fourier-heatmap" / "ci" / "summary.json"
+                          ).read_text())
+    assert page.url.endswith("studies/fourier-heatmap--ci.html")
+    assert page.locator("table.verdicts tbody tr").count() == len(summary["verdicts"])
+    words = page.locator("table.verdicts .verdict").all_inner_texts()
+    assert words == [v["verdict"] for v in summary["verdicts"]]
+    img = page.locator("figure img")
+    assert img.count() == 1 and len(img.first.get_attribute("alt")) > 40
+    assert img.first.evaluate("i => i.complete && i.naturalWidth > 0")
+    page.goto((out / "submissions" / "bls_aug--cpu.html").as_uri())
+    heat = page.locator("figure img[src$='fourier.svg']")
+    assert heat.count() == 1 and "bls_aug" in heat.get_attribute("alt")
     _quiet(page)
