@@ -131,6 +131,7 @@ def _render(reports: list[Report], studies: list[StudyReport], out: Path,
         figs = study_figures(st.summary, read_arrays(st.folder), folder)
         site.figures += len(figs)
         page = out / st.page
+        page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(env.get_template("study.html.j2").render(
             root="../", s=st.summary, config=json.dumps(st.summary["config"]),
             figures=[F.Figure(f"{st.slug}/{f.file}", f.title, f.alt, f.caption) for f in figs]),
