@@ -207,7 +207,60 @@ def preprocess(summary: dict, a: dict, folder: Path) -> list[Figure]:
                    "spent on them (0 = no change; seeds 002 and 004).")]
 
 
+def dct_noise(summary: dict, a: dict, folder: Path) -> list[Figure]:
+    rows = summary["tables"]["coefficients"]["rows"]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.8, 3.0))
+    labels = [r["setting"] for r in rows]
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [100 * r["clean_acc"] for r in rows], 0.4, yerr=[100 * r["clean_std"] for r in rows],
+           label="clean test", color="0.35", capsize=2)
+    ax.bar(x + 0.2, [100 * r["noisy_acc"] for r in rows], 0.4, label="noisy test (training sigma)",
+           color="0.75", hatch="//")
+    paper = [(i, 100 * r["paper"]) for i, r in enumerate(rows) if r["paper"] is not None]
+    ax.plot([p[0] for p in paper], [p[1] for p in paper], "k*", ms=8, ls="none",
+            label="seed 000 (MNIST)")
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_xlabel("M:sigma (28 = every coefficient)")
+    ax.set_ylabel("accuracy %")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=6, frameon=False, loc="lower right")
+    _save(fig, folder / "dct_noise.svg")
+    words = "; ".join(f"{r['setting']}: clean {100 * r['clean_acc']:.1f}%, noisy "
+                      f"{100 * r['noisy_acc']:.1f}%" + (f", paper {100 * r['paper']:.1f}%"
+                                                        if r["paper"] is not None else "")
+                      for r in rows)
+    return [Figure("dct_noise.svg", "Accuracy on the M x M DCT coefficients", words + ".",
+                   "Seed 000's Conv1D on the kept coefficients, clean and with the training "
+                   "noise at test time (bars: mean over seeds, whiskers one std); stars: the "
+                   "paper's MNIST accuracies.")]
+
+
+def band_weights(summary: dict, a: dict, folder: Path) -> list[Figure]:
+    w = a["weights"][0]  # learned arm: (seeds, epochs + 1, bands)
+    mean = w.mean(axis=0)
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.8, 3.0))
+    for k in range(mean.shape[1]):
+        ax.plot(np.arange(mean.shape[0]), mean[:, k], marker=MARKERS[k % len(MARKERS)],
+                ls=STYLES[k % len(STYLES)], ms=3, label=f"band {k + 1}")
+    ax.axhline(1 / mean.shape[1], color="black", lw=0.8, ls=":", label="uniform")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("softmax band weight")
+    ax.legend(fontsize=5, frameon=False, ncol=2)
+    _save(fig, folder / "band_weights.svg")
+    rows = summary["tables"]["accuracy"]["rows"]
+    return [Figure("band_weights.svg", "Band-weight evolution",
+                   "Final weights of bands 1 to 8: " + ", ".join(f"{v:.3f}" for v in mean[-1])
+                   + "; test accuracy " + ", ".join(f"{r['arm']} {100 * r['accuracy']:.2f}%"
+                                                   for r in rows) + ".",
+                   "Seed 001's learned softmax weights over the 8 radial DCT bands after each "
+                   "epoch, mean over seeds (band 1 holds DC).")]
+
+
 FIGURES: dict[str, Callable[[dict, dict, Path], list[Figure]]] = {
+    "dct-noise": dct_noise,
+    "band-weights": band_weights,
     "preprocess": preprocess,
     "compressed-training": compressed_training,
     "storage": storage,

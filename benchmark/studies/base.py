@@ -86,6 +86,7 @@ class Study:
 REGISTRY: Registry[Study] = Registry("study", [
     "benchmark.studies.compressed", "benchmark.studies.storage", "benchmark.studies.fourier",
     "benchmark.studies.preprocess", "benchmark.studies.dct_noise",
+    "benchmark.studies.band_weights",
 ])
 
 

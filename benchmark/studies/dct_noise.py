@@ -101,7 +101,7 @@ def train_one(cfg: DctNoiseConfig, m: int, sigma: float, seed: int, train: tuple
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         sched.step()
         losses.append(total / len(y))
     net.eval()
