@@ -11,6 +11,7 @@ from benchmark.submission import SubmissionError, load_submission
 
 SUBMISSIONS = sorted((Path(__file__).resolve().parents[1] / "submissions").glob("*.yaml"))
 SHIPPED = {"baseline", "bls_aug", "bmshj_aug", "jpeg_aug", "noise_aug", "blur_aug", "dct_aug",
+           "dct_noise_aug",
            "bls_top2", "jpeg_timm"}
 
 
