@@ -180,22 +180,21 @@ def data_stats(spec: RunSpec, inputs: Inputs, original: dict | None = None) -> d
     pixels = int(np.prod(train.images.shape[1:3])) if train.fixed_size else None
     original = original or original_stats(inputs)
     for s in spec.grid:
-        parts = [(m.label, inputs.augmented[m.label]) for m in s.members()] if inputs.augmented else []
+        parts = [inputs.augmented[m.label] for m in s.members()] if inputs.augmented else []
         if not parts:
             out[s.label] = dict.fromkeys(("bpp", "bytes", "file_bytes", "relative_size", "psnr",
                                           "ssim"))
             continue
-        bpp = [m["bpp"]["mean"] if "bpp" in m else 8.0 * train.channels for _, (_, m) in parts]
-        size = [b * m["n_images"] * pixels / 8 if pixels else None
-                for b, (_, (_, m)) in zip(bpp, parts)]
-        stored = [_stored_bytes(folder, m, pixels) for _, (folder, m) in parts]
+        bpp = [m["bpp"]["mean"] if "bpp" in m else 8.0 * train.channels for _, m in parts]
+        size = [b * m["n_images"] * pixels / 8 if pixels else None for b, (_, m) in zip(bpp, parts)]
+        stored = [_stored_bytes(folder, m, pixels) for folder, m in parts]
         total = int(round(sum(stored))) if None not in stored else None
         out[s.label] = {"bpp": float(np.mean(bpp)),
                         "bytes": int(round(sum(size))) if None not in size else None,
                         "file_bytes": total,
                         "relative_size": None if total is None else total / original["png_bytes"],
-                        "psnr": float(np.mean([m["psnr"]["mean"] for _, (_, m) in parts])),
-                        "ssim": float(np.mean([m["ssim"]["mean"] for _, (_, m) in parts]))}
+                        "psnr": float(np.mean([m["psnr"]["mean"] for _, m in parts])),
+                        "ssim": float(np.mean([m["ssim"]["mean"] for _, m in parts]))}
     return out
 
 

@@ -188,16 +188,30 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
                                 json.loads(json.dumps(report.summary["training_data"])))]
     mine, theirs = Path(folder) / SPECTRA, report.folder / SPECTRA
     if mine.is_file() or theirs.is_file():
-        a = read_spectra(mine) if mine.is_file() else {}
-        b = read_spectra(theirs) if theirs.is_file() else {}
-        for k in dict.fromkeys([*a, *b]):
-            if k not in a or k not in b:
-                out.append(Mismatch(mine, f"[{k}]", "present" if k in a else "(absent)",
-                                    "present" if k in b else "(absent)"))
-            elif not np.array_equal(a[k], b[k]):
-                out.append(Mismatch(mine, f"[{k}]", f"spectrum sum {float(a[k].sum())!r}",
-                                    f"spectrum sum {float(b[k].sum())!r}"))
+        out += compare_arrays(read_spectra(mine) if mine.is_file() else {},
+                              read_spectra(theirs) if theirs.is_file() else {}, mine)
     return RerunResult(Path(folder), out, time.perf_counter() - t0)
+
+
+def compare_arrays(reported: dict[str, np.ndarray], rerun: dict[str, np.ndarray],
+                   file: Path) -> list[Mismatch]:
+    """Named arrays compared exactly (shape, values, NaN equal to NaN); a missing or extra
+    array is named."""
+    out = []
+    for k in dict.fromkeys([*reported, *rerun]):
+        a, b = reported.get(k), rerun.get(k)
+        if a is None or b is None:
+            out.append(Mismatch(file, f"[{k}]", "present" if a is not None else "(absent)",
+                                "present" if b is not None else "(absent)"))
+        elif a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+            out.append(Mismatch(file, f"[{k}]", _describe(a), _describe(b)))
+    return out
+
+
+def _describe(a: np.ndarray) -> str:
+    if a.dtype.kind in "fiu" and a.size:
+        return f"shape {a.shape}, sum {float(np.nansum(a))!r}"
+    return f"shape {a.shape}: {a.ravel()[:4].tolist()}"
 
 
 def verify_reruns(reports_root: Path, profile: str = "ci", device: str = "cpu",

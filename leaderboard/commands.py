@@ -72,33 +72,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     reports = Path(args.reports)
     failures: list = []
     timings = {}
+
+    def outcome(found: list, what: str) -> None:
+        failures.extend(found)
+        print(f"{'ok  ' if not found else 'FAIL'} {what}", flush=True)
+
     t0 = time.perf_counter()
     folders = report_folders(reports)
     for folder in folders:
-        found = check_summary(folder, reports)
-        failures += found
-        print(f"{'ok  ' if not found else 'FAIL'} {folder}/summary.json", flush=True)
+        outcome(check_summary(folder, reports), f"{folder}/summary.json")
     studies = study_folders(reports)
     for folder in studies:
-        found = check_study(folder)
-        failures += found
-        print(f"{'ok  ' if not found else 'FAIL'} {folder}/summary.json", flush=True)
+        outcome(check_study(folder), f"{folder}/summary.json")
     timings["summaries"] = time.perf_counter() - t0
     if args.rerun_profile:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
             for r in verify_reruns(reports, args.rerun_profile, root=Path(tmp)):
-                failures += r.mismatches
-                print(f"{'ok  ' if not r.mismatches else 'FAIL'} {r.folder}/results.parquet "
-                      f"rerun from scratch ({r.seconds:.1f} s)", flush=True)
+                outcome(r.mismatches, f"{r.folder}/results.parquet rerun from scratch "
+                                      f"({r.seconds:.1f} s)")
             # studies rerun after the runs, in the same scratch: they reuse its checkpoints
             ctx = StudyContext(reports, Path(tmp) / "data", Path(tmp) / "runs", "cpu", False)
             for folder in (f for f in studies if f.name == args.rerun_profile):
                 t1 = time.perf_counter()
                 found = rerun_study(folder, ctx)
-                failures += found
-                print(f"{'ok  ' if not found else 'FAIL'} {folder}/arrays.npz rerun from scratch "
-                      f"({time.perf_counter() - t1:.1f} s)", flush=True)
+                outcome(found, f"{folder}/arrays.npz rerun from scratch "
+                               f"({time.perf_counter() - t1:.1f} s)")
         timings[f"{args.rerun_profile} reruns"] = time.perf_counter() - t0
     if not args.no_site:
         t0 = time.perf_counter()
@@ -107,9 +106,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 reports, Path(tmp) / "site", data_root=resolve_data_root(args.data_root),
                 progress=False).out
             found, checked = check_site(site, reports)
-        failures += found
-        print(f"{'ok  ' if not found else 'FAIL'} site {args.site or '(built)'}: "
-              f"{checked} numbers", flush=True)
+        outcome(found, f"site {args.site or '(built)'}: {checked} numbers")
         timings["site"] = time.perf_counter() - t0
     for m in failures:
         print(m, file=sys.stderr)

@@ -202,3 +202,20 @@ def test_preprocess_verdicts_read_the_bands_and_the_noise_rows():
     v = {x.paper: x.verdict for x in summarize(PreprocessConfig("ci", images=10), a)["verdicts"]}
     assert v == {"002 section 4": "not reproduced", "004 Table IV": "not reproduced",
                  "002 vs 004": "not reproduced"}
+
+
+def test_resummarize_rewrites_tables_from_the_arrays_and_keeps_the_measurement(ci_reports, tmp_path):
+    ctx = StudyContext(ci_reports, tmp_path / "data", tmp_path / "runs", "cpu", False)
+    folder, _ = run_study(get_study("storage"), "ci", ctx)
+    arrays = (folder / "arrays.npz").read_bytes()
+    path = folder / "summary.json"
+    edited = json.loads(path.read_text())
+    measured_at = edited["provenance"]["date"]
+    edited["verdicts"][0]["verdict"] = "reproduced" if edited["verdicts"][0]["verdict"] != "reproduced" else "partly"
+    path.write_text(json.dumps(edited))
+    assert check_study(folder)
+    assert main(["storage", "--profile", "ci", "--reports", str(ci_reports), "--resummarize"]) == 0
+    assert check_study(folder) == []
+    fresh = json.loads(path.read_text())
+    assert fresh["provenance"]["date"] == measured_at and "summarized_by" in fresh["provenance"]
+    assert (folder / "arrays.npz").read_bytes() == arrays

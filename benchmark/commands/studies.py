@@ -23,6 +23,9 @@ def add_parsers(sub) -> None:
         p.add_argument("--runs", default="runs", help="checkpoints of the runs it reads")
         p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
+        p.add_argument("--resummarize", action="store_true",
+                       help="recompute only the tables and verdicts of the committed report from "
+                            "its arrays (after a change to the study's summary code)")
         study.arguments(p)
         p.set_defaults(func=cmd_study, study=name)
 
@@ -36,12 +39,15 @@ def context(args: argparse.Namespace):
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from ..studies import get_study, run_study
+    from ..studies import get_study, resummarize, run_study, study_dir
 
     study = get_study(args.study)
     t0 = time.perf_counter()
-    config = study.configure(study.profile(args.profile), args)
-    folder, summary = run_study(study, args.profile, context(args), config)
+    if args.resummarize:
+        folder, summary = resummarize(study, study_dir(args.reports, study.name, args.profile))
+    else:
+        config = study.configure(study.profile(args.profile), args)
+        folder, summary = run_study(study, args.profile, context(args), config)
     print(format_verdicts(summary))
     print(f"wrote {folder}/summary.json, arrays.npz ({time.perf_counter() - t0:.1f} s)")
     return 0

@@ -31,6 +31,7 @@ from .report import (
     check_study,
     read_arrays,
     rerun_study,
+    resummarize,
     run_study,
     study_dir,
     study_folders,
@@ -39,5 +40,5 @@ from .report import (
 
 __all__ = ["ARRAYS", "STUDIES", "VERDICTS", "Study", "StudyContext", "Table", "Verdict",
            "check_study", "config_from_json", "get_study", "read_arrays", "register_study",
-           "rerun_study", "run_study", "study_dir", "study_folders", "study_names",
+           "rerun_study", "resummarize", "run_study", "study_dir", "study_folders", "study_names",
            "write_study"]

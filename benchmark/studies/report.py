@@ -17,7 +17,7 @@ from corruptions import files
 from corruptions.errors import IntegrityError
 from corruptions.version import code_version
 
-from ..verify import Mismatch, diff, read_summary
+from ..verify import Mismatch, compare_arrays, diff, read_summary
 from .base import (
     Study,
     StudyContext,
@@ -93,6 +93,18 @@ def run_study(study: Study, profile: str, ctx: StudyContext, config=None) -> tup
                                provenance(ctx, time.perf_counter() - t0))
 
 
+def resummarize(study: Study, folder: Path) -> tuple[Path, dict]:
+    """The committed report's summary rewritten from its own arrays and config by today's
+    ``summarize`` (provenance kept, ``summarized_by`` added): for a change to how a study
+    reads its measurements, without measuring again."""
+    found, summary, config = _load(folder)
+    if found.name != study.name:
+        raise IntegrityError(f"{folder}: a report of {found.name}, not of {study.name}")
+    prov = {**summary["provenance"], "summarized_by": code_version()}
+    return Path(folder), write_study(folder, study, summary["profile"], config,
+                                     read_arrays(folder), prov)
+
+
 def _load(folder: Path) -> tuple[Study, dict, object]:
     path = Path(folder) / SUMMARY
     summary = read_summary(path)
@@ -115,22 +127,5 @@ def check_study(folder: Path) -> list[Mismatch]:
 def rerun_study(folder: Path, ctx: StudyContext) -> list[Mismatch]:
     """The arrays recomputed from the recorded config (in ``ctx``'s data and runs roots),
     compared exactly with the committed ones."""
-    study, summary, config = _load(folder)
-    fresh = study.compute(config, ctx)
-    mine = read_arrays(folder)
-    path = Path(folder) / ARRAYS
-    out = []
-    for k in dict.fromkeys([*mine, *fresh]):
-        if k not in mine or k not in fresh:
-            out.append(Mismatch(path, f"[{k}]", "present" if k in mine else "(absent)",
-                                "present" if k in fresh else "(absent)"))
-        elif mine[k].shape != fresh[k].shape or not np.array_equal(mine[k], fresh[k],
-                                                                   equal_nan=mine[k].dtype.kind == "f"):
-            out.append(Mismatch(path, f"[{k}]", _describe(mine[k]), _describe(fresh[k])))
-    return out
-
-
-def _describe(a: np.ndarray) -> str:
-    if a.dtype.kind in "fiu" and a.size:
-        return f"shape {a.shape}, sum {float(np.nansum(a))!r}"
-    return f"shape {a.shape}: {a.ravel()[:4].tolist()}"
+    study, _, config = _load(folder)
+    return compare_arrays(read_arrays(folder), study.compute(config, ctx), Path(folder) / ARRAYS)
