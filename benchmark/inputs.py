@@ -14,10 +14,11 @@ from corruptions import files, store
 from corruptions.device import cpu_count
 from corruptions.errors import BenchError, DataError
 
-from .augment import get_family, metrics
+from .augment import AugmentContext, get_family, metrics
 from .augment.analysis import log_spectrum
 from .augment.cache import ensure_augmented, load_augmented
 from .datasets import Dataset, dataset_slug, load_dataset
+from .eval_transform import clean_images, ensure_transformed
 from .evaluate import EvalSplit
 from .submission import RunSpec
 
@@ -80,6 +81,8 @@ class Inputs:
     eval_dirs: dict[str, tuple[int | None, Path | None]]  # split -> (limit, corrupted dir)
     manifests: dict[str, str]  # name -> sha256 of a manifest file (provenance)
     seconds: dict[str, float] = field(default_factory=dict)
+    # evaluation.transform: parameter label -> split -> its transformed evaluation set
+    transformed: dict[str, dict[str, Path]] = field(default_factory=dict)
 
 
 def prepare_eval(dataset: str, data_root: Path, test_images: int | None,
@@ -117,10 +120,13 @@ def load_eval_splits(dataset: str, data_root: Path, eval_dirs, corruptions: tupl
         ds = load_dataset(dataset, split, data_root)
         ds = ds.head(limit) if limit else ds
         cs = store.open_corrupted(folder, verify=False) if folder else None
+        images = ds.images
         if cs is not None:
             cs.corruptions = [c for c in cs.corruptions if c in corruptions]
             cs.severities = [s for s in cs.severities if s in severities]
-        out.append(EvalSplit(split, ds.images, ds.labels, cs))
+            transformed = clean_images(cs)  # a set through the unit's own parameter
+            images = images if transformed is None else transformed
+        out.append(EvalSplit(split, images, ds.labels, cs))
     return out
 
 
@@ -159,7 +165,31 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
             augmented[member.label] = (folder, manifest)
             manifests[f"augmented-{member.label}"] = files.sha256_file(folder / store.MANIFEST)
     seconds["augmented sets (codecs included)"] = time.perf_counter() - t0
-    return Inputs(train, augmented, eval_dirs, manifests, seconds)
+    transformed = {}
+    if spec.test_transform:
+        t0 = time.perf_counter()
+        transformed = prepare_transformed(spec, eval_dirs, data_root, device, progress)
+        manifests.update({f"transformed-{label}-{split}": files.sha256_file(folder / store.MANIFEST)
+                          for label, splits in transformed.items() for split, folder in splits.items()})
+        seconds["evaluation sets transformed"] = time.perf_counter() - t0
+    return Inputs(train, augmented, eval_dirs, manifests, seconds, transformed)
+
+
+def prepare_transformed(spec: RunSpec, eval_dirs: dict[str, tuple[int | None, Path]],
+                        data_root: Path, device: str, progress: bool) -> dict[str, dict[str, Path]]:
+    """Every evaluation split through every grid parameter (``evaluation.transform``)."""
+    family = get_family(spec.family)
+    ctx = AugmentContext(spec.dataset, Path(data_root), device, progress, spec.codec)
+    out: dict[str, dict[str, Path]] = {}
+    for s in spec.grid:
+        out[s.label] = {}
+        for split, (limit, folder) in eval_dirs.items():
+            ds = load_dataset(spec.dataset, split, data_root)
+            ds = _head(ds, limit, split)
+            out[s.label][split] = ensure_transformed(
+                ds, store.open_corrupted(folder, verify=False), family, s.values[0],
+                spec.corruptions, spec.severities, ctx)
+    return out
 
 
 def original_stats(inputs: Inputs) -> dict:

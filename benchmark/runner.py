@@ -135,20 +135,32 @@ def unit_folder(spec: RunSpec, runs_root: Path, label: str, seed: int,
 
 def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device: str,
          threads: int, progress: bool) -> list[UnitTask]:
-    eval_dirs = tuple((split, limit, str(folder)) for split, (limit, folder) in inputs.eval_dirs.items())
-    eval_hash = digest({"evaluation": spec.config_hash("evaluation"),
-                         "sets": {k: v for k, v in inputs.manifests.items()
-                                  if k.startswith("corrupted")},
-                         "corruptions": spec.corruptions, "severities": spec.severities})
     grid = spec.grid if not spec.weights else (AugmentSpec("none", ("-",)),)
     seeds = spec.seeds if not spec.weights else spec.seeds[:1]
     weights = inputs.manifests.get("weights")
     return [UnitTask(spec, s, seed, unit_folder(spec, runs_root, s.label, seed, weights),
                      Path(data_root),
                      tuple(inputs.augmented[m.label][0] for m in s.members()) if not spec.weights
-                     else (), eval_dirs, eval_hash, len(inputs.train.classes), device, threads,
-                     progress)
+                     else (), *unit_evaluation(spec, inputs, s.label), len(inputs.train.classes),
+                     device, threads, progress)
             for s in grid for seed in seeds]
+
+
+def unit_evaluation(spec: RunSpec, inputs: Inputs, label: str
+                    ) -> tuple[tuple[tuple[str, int | None, str], ...], str]:
+    """The sets a unit of parameter ``label`` is evaluated on, and their hash (the name of
+    its counts file): the corrupted splits, or with ``evaluation.transform`` the same passed
+    through ``label``. Without it the hash is what it always was, so no unit re-evaluates."""
+    transformed = inputs.transformed.get(label, {})
+    dirs = tuple((split, limit, str(transformed.get(split, folder)))
+                 for split, (limit, folder) in inputs.eval_dirs.items())
+    what = {"evaluation": spec.config_hash("evaluation"),
+            "sets": {k: v for k, v in inputs.manifests.items() if k.startswith("corrupted")},
+            "corruptions": spec.corruptions, "severities": spec.severities}
+    if transformed:
+        what["transformed"] = {k: v for k, v in inputs.manifests.items()
+                               if k.startswith(f"transformed-{label}-")}
+    return dirs, digest(what)
 
 
 def rows_of(base: dict, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.DataFrame]:

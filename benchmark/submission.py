@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -49,15 +50,21 @@ class _Strict(BaseModel):
 
 
 class ModelSection(_Strict):
-    name: str
+    name: str | list[str]  # a list sweeps the models: one run (and report) per model
     pretrained: bool = False
     weights: str | None = None  # a checkpoint under the data root: evaluate it, train nothing
 
     @field_validator("name")
     @classmethod
-    def _known(cls, v: str) -> str:
-        _as_value_error(check_model_name, v)
+    def _known(cls, v: str | list[str]) -> str | list[str]:
+        for name in [v] if isinstance(v, str) else v:
+            _as_value_error(check_model_name, name)
+        if isinstance(v, list) and (not v or len(set(v)) != len(v)):
+            raise ValueError("a list of models must be non-empty and name each model once")
         return v
+
+    def names(self) -> list[str]:
+        return [self.name] if isinstance(self.name, str) else list(self.name)
 
 
 class AugmentationSection(_Strict):
@@ -110,6 +117,9 @@ class EvaluationSection(_Strict):
     test_images: PositiveInt | None = None  # the first N test images; None: all
     validation_images: int | None = Field(None, ge=0)  # 0: no held-out selection
     seed: int = Field(0, ge=0)  # of the corruption engine
+    # every evaluation image (clean, corrupted, validation) passed through the unit's own
+    # family and parameter: trained *and tested* on compressed data (thesis Fig 3.6)
+    transform: bool = False
 
     @field_validator("corruptions")
     @classmethod
@@ -163,6 +173,15 @@ class SubmissionModel(_Strict):
         if self.model.weights and (self.training.epochs or self.augmentation.family != "none"):
             raise ValueError("a checkpoint submission (model.weights) trains nothing: set "
                              "training.epochs to 0 and leave augmentation out")
+        if self.model.weights and not isinstance(self.model.name, str):
+            raise ValueError("a checkpoint submission (model.weights) names one model")
+        return self
+
+    @model_validator(mode="after")
+    def _transform_needs_single_parameters(self):
+        if self.evaluation.transform and any(len(s.values) > 1 for s in self.augmentation.specs()):
+            raise ValueError("evaluation.transform passes the test images through the unit's "
+                             "own parameter: unions (a+b) have none")
         return self
 
 
@@ -206,6 +225,8 @@ class RunSpec:
     codec: tuple[tuple[str, object], ...]
     resolved: str  # the merged profile as canonical JSON (what config_hash digests)
     source: str
+    test_transform: bool = False  # evaluation images through the unit's own parameter
+    sweep: str | None = None  # the file's id when its model list was expanded into runs
 
     @property
     def labels(self) -> list[str]:
@@ -296,17 +317,53 @@ def validate(path: Path, raw: dict, profile: str | None) -> SubmissionModel:
 DEFAULT_PROFILE = "full"
 
 
-def load_submission(path: str | Path, profile: str = DEFAULT_PROFILE) -> RunSpec:
-    """The submission at ``path`` under ``profile``; ``full`` is the top-level fields as
-    written when the file has no ``full`` profile of its own."""
+def sweep_id(file_id: str, model: str) -> str:
+    """The run id of one model of a swept submission: ``<id>-<model>``, lower case, with
+    anything outside ``[a-z0-9_-]`` (``timm:`` names) written as ``-``."""
+    return f"{file_id}-" + re.sub(r"[^a-z0-9_-]", "-", model.lower())
+
+
+def load_submissions(path: str | Path, profile: str = DEFAULT_PROFILE) -> list[RunSpec]:
+    """Every run of the submission at ``path`` under ``profile``: one, or one per model when
+    ``model.name`` is a list. ``full`` is the top-level fields as written when the file has
+    no ``full`` profile of its own."""
     path = Path(path)
     raw = _read_yaml(path)
     has = profile in (raw.get("profiles") or {}) if isinstance(raw.get("profiles"), dict) else False
     m = validate(path, raw, None if profile == DEFAULT_PROFILE and not has else profile)
+    swept = not isinstance(m.model.name, str)
+    return [_run_spec(m, name, profile, path, swept) for name in m.model.names()]
+
+
+def load_submission(path: str | Path, profile: str = DEFAULT_PROFILE,
+                    run_id: str | None = None) -> RunSpec:
+    """The one run of the submission at ``path`` (see ``load_submissions``), or of a model
+    sweep the run ``run_id``."""
+    specs = load_submissions(path, profile)
+    if run_id is not None:
+        found = [s for s in specs if s.id == run_id]
+        if not found:
+            raise SubmissionError(f"{path}: no run {run_id!r} (runs: "
+                                  f"{', '.join(s.id for s in specs)})")
+        return found[0]
+    if len(specs) > 1:
+        raise SubmissionError(f"{path}: sweeps {len(specs)} models ({', '.join(s.id for s in specs)}); "
+                              "name one run")
+    return specs[0]
+
+
+def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: bool) -> RunSpec:
     t = m.training
+    run_id = sweep_id(m.id, model) if swept else m.id
+    resolved = m.model_dump(mode="json")
+    resolved["id"] = run_id
+    resolved["model"]["name"] = model
+    if not m.evaluation.transform:  # unset, it leaves every earlier unit's hash as it was
+        del resolved["evaluation"]["transform"]
     return RunSpec(
-        id=m.id, name=m.name, authors=tuple(m.authors), description=m.description, url=m.url,
-        profile=profile, dataset=m.dataset, model=m.model.name,
+        id=run_id, name=f"{m.name} ({model})" if swept else m.name, authors=tuple(m.authors),
+        description=m.description, url=m.url,
+        profile=profile, dataset=m.dataset, model=model,
         pretrained=m.model.pretrained, weights=m.model.weights, family=m.augmentation.family,
         grid=m.augmentation.specs(),
         train=TrainConfig(t.epochs, t.batch_size, t.optimizer, t.lr, t.momentum, t.weight_decay,
@@ -316,4 +373,5 @@ def load_submission(path: str | Path, profile: str = DEFAULT_PROFILE) -> RunSpec
         test_images=m.evaluation.test_images, validation_images=m.evaluation.validation_images,
         corruption_seed=m.evaluation.seed, selection=tuple(m.selection),
         codec=parse_overrides(",".join(f"{k}={v}" for k, v in m.codec.items())),
-        resolved=json.dumps(m.model_dump(mode="json"), sort_keys=True), source=str(path))
+        resolved=json.dumps(resolved, sort_keys=True), source=str(path),
+        test_transform=m.evaluation.transform, sweep=m.id if swept else None)

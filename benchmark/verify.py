@@ -178,7 +178,7 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     if yaml is None:
         raise DataError(f"{path}: its submission file {source!r} is not found")
     t0 = time.perf_counter()
-    spec = load_submission(yaml, summary["profile"])
+    spec = load_submission(yaml, summary["profile"], summary["submission"])
     report = run_submission(spec, data_root=scratch / "data", runs_root=scratch / "runs",
                             reports_root=scratch / "reports", device=device, progress=False)
     out = compare_rows(read_results(Path(folder) / RESULTS),

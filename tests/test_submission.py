@@ -2,17 +2,17 @@
 naming the file, the field and what was expected, with exit 2 and nothing written."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from benchmark.cli import main
-from benchmark.submission import SubmissionError, load_submission
+from benchmark.submission import SubmissionError, load_submission, load_submissions
 
 SUBMISSIONS = sorted((Path(__file__).resolve().parents[1] / "submissions").glob("*.yaml"))
 SHIPPED = {"baseline", "bls_aug", "bmshj_aug", "jpeg_aug", "noise_aug", "blur_aug", "dct_aug",
-           "dct_noise_aug",
-           "bls_top2", "jpeg_timm"}
+           "dct_noise_aug", "bls_top2", "jpeg_timm", "reduced_vgg", "reduced_vgg_bls"}
 
 
 def test_every_shipped_submission_is_there():
@@ -22,14 +22,23 @@ def test_every_shipped_submission_is_there():
 @pytest.mark.parametrize("path", SUBMISSIONS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("profile", ["full", "gpu", "cpu", "ci"])
 def test_shipped_submissions_load_under_every_profile(path, profile):
-    spec = load_submission(path, profile)
-    assert spec.id == path.stem and spec.profile == profile and spec.grid
+    specs = load_submissions(path, profile)
+    for spec in specs:
+        _check_shipped(path, profile, spec)
+
+
+def _check_shipped(path, profile, spec):
+    stem = spec.sweep or spec.id
+    assert stem == path.stem and spec.profile == profile and spec.grid
     if profile == "full":
         assert spec.dataset == "cifar10" and spec.train.epochs == (30 if "timm" not in spec.id else 10)
     else:
         assert spec.dataset == "fashion-mnist"
     if profile in ("full", "gpu") and spec.id != "jpeg_timm":  # the thesis recipe
         t = spec.train
+        if spec.sweep:  # the thesis' reduced-parameter variants (Table 3.2)
+            assert spec.model.startswith("vgg11_") and spec.id == f"{stem}-{spec.model}"
+            spec = dataclasses.replace(spec, model="vgg11_cifar")
         assert (spec.model, t.optimizer, t.lr, t.momentum, t.weight_decay, t.batch_size,
                 t.epochs, spec.seeds) == ("vgg11_cifar", "sgd", 0.01, 0.9, 5e-4, 128, 30, (0, 1, 2))
 
@@ -105,3 +114,46 @@ def test_cli_bad_submission_exits_2_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "training.epochs" in err[0]
     assert not reports.exists() and not runs.exists() and not (tmp_path / "data").exists()
+
+
+def test_a_model_list_sweeps_one_run_per_model(tmp_path):
+    path = _write(tmp_path, GOOD.replace("model: {name: small_cnn}",
+                                         "model: {name: [small_cnn, vgg11_5, 'timm:resnet18']}"))
+    specs = load_submissions(path, "quick")
+    assert [s.id for s in specs] == ["mine-small_cnn", "mine-vgg11_5", "mine-timm-resnet18"]
+    assert [s.model for s in specs] == ["small_cnn", "vgg11_5", "timm:resnet18"]
+    assert {s.sweep for s in specs} == {"mine"} and specs[1].name == "Mine (vgg11_5)"
+    # each run's configuration is that of a one-model file with its id: same hash
+    single = tmp_path / "single.yaml"
+    single.write_text(GOOD.replace("id: mine", "id: mine-vgg11_5").replace("small_cnn", "vgg11_5"))
+    assert load_submission(single, "quick").config_hash() == specs[1].config_hash()
+    assert load_submission(path, "quick", "mine-vgg11_5") == specs[1]
+    with pytest.raises(SubmissionError, match=r"sweeps 3 models .*name one run"):
+        load_submission(path, "quick")
+    with pytest.raises(SubmissionError, match=r"no run 'mine-nope'"):
+        load_submission(path, "quick", "mine-nope")
+
+
+@pytest.mark.parametrize("names,message", [
+    ("[small_cnn, nope]", r"model.name: unknown model 'nope'"),
+    ("[small_cnn, small_cnn]", r"model.name: .*name each model once"),
+    ("[]", r"model.name: .*non-empty"),
+])
+def test_a_bad_model_list_fails_on_one_line(tmp_path, names, message):
+    path = _write(tmp_path, GOOD.replace("{name: small_cnn}", f"{{name: {names}}}"))
+    with pytest.raises(SubmissionError, match=message):
+        load_submissions(path)
+
+
+def test_test_time_transform_is_in_the_hash_only_when_set(tmp_path):
+    plain = load_submission(_write(tmp_path, GOOD))
+    off = load_submission(_write(tmp_path, GOOD + "evaluation: {transform: false}\n"))
+    assert off == dataclasses.replace(plain, source=off.source)
+    single = GOOD.replace('"10+40"', "40") + "evaluation: {transform: true}\n"
+    on = load_submission(_write(tmp_path, single))
+    assert not plain.test_transform and on.test_transform
+    # unset or false: the evaluation hash every committed unit was counted under
+    assert off.config_hash("evaluation") == plain.config_hash("evaluation")
+    assert on.config_hash("evaluation") != plain.config_hash("evaluation")
+    with pytest.raises(SubmissionError, match=r"evaluation.transform .* unions"):
+        load_submission(_write(tmp_path, GOOD + "evaluation: {transform: true}\n"))

@@ -28,25 +28,34 @@ def add_parsers(sub) -> None:
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: auto)")
     p.add_argument("--runs", default="runs", help="checkpoints and unit results")
     p.add_argument("--reports", default="reports", help="where reports/<id>/<profile>/ go")
+    p.add_argument("--model", default=None,
+                   help="of a submission that sweeps models (model.name a list), run only this one")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ..runner import run_submission
-    from ..submission import load_submission
+    from ..submission import SubmissionError, load_submissions
 
-    spec = load_submission(args.submission, args.profile)
-    log.info("%s [%s]: %s on %s, %s x %d seed(s)", spec.id, spec.profile, spec.model,
-             spec.dataset, ", ".join(spec.labels), len(spec.seeds))
-    report = run_submission(spec, data_root=resolve_data_root(args.data_root),
-                            runs_root=Path(args.runs), reports_root=Path(args.reports),
-                            device=args.device, jobs=args.jobs, executor=args.executor,
-                            ray_address=args.ray_address, progress=not args.quiet)
-    print(format_summary(report.summary))
-    print(f"units: {report.units} ({report.skipped} already done)")
-    print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
-    print(f"wrote {report.folder}/summary.json, results.parquet, history.parquet")
+    # a model sweep is one run per model, each resumable on its own: --model picks one
+    specs = load_submissions(args.submission, args.profile)
+    if args.model:
+        known = ", ".join(s.model for s in specs)
+        specs = [s for s in specs if s.model == args.model]
+        if not specs:
+            raise SubmissionError(f"{args.submission}: no model {args.model!r} (models: {known})")
+    for spec in specs:
+        log.info("%s [%s]: %s on %s, %s x %d seed(s)", spec.id, spec.profile, spec.model,
+                 spec.dataset, ", ".join(spec.labels), len(spec.seeds))
+        report = run_submission(spec, data_root=resolve_data_root(args.data_root),
+                                runs_root=Path(args.runs), reports_root=Path(args.reports),
+                                device=args.device, jobs=args.jobs, executor=args.executor,
+                                ray_address=args.ray_address, progress=not args.quiet)
+        print(format_summary(report.summary))
+        print(f"units: {report.units} ({report.skipped} already done)")
+        print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
+        print(f"wrote {report.folder}/summary.json, results.parquet, history.parquet")
     return 0
 
 
