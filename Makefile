@@ -10,7 +10,7 @@ FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
 # the shipped submissions, baseline first (every mCE is relative to it)
 SUBMISSIONS := baseline bls_aug jpeg_aug bmshj_aug noise_aug blur_aug dct_aug dct_noise_aug bls_top2 jpeg_timm \
-	reduced_vgg reduced_vgg_bls
+	reduced_vgg reduced_vgg_bls band_weights band_uniform
 PROFILE ?= cpu
 
 setup: $(STAMP) data

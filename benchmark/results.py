@@ -20,6 +20,7 @@ RESULT_COLUMNS = ["submission", "profile", "dataset", "split", "model", "family"
                   "seed", "corruption", "severity", "band", "n", "correct", "accuracy"]
 HISTORY_COLUMNS = ["submission", "profile", "param", "seed", "epoch", "loss", "accuracy", "lr",
                    "seconds"]
+OPTIONAL_HISTORY = ["band_weights"]  # models with learned band weights: softmax after each epoch
 _DTYPES = {"seed": "int64", "severity": "int64", "n": "int64", "correct": "int64",
            "accuracy": "float64", "epoch": "int64", "loss": "float64", "lr": "float64",
            "seconds": "float64"}

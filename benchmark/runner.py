@@ -33,6 +33,7 @@ from .augment import AugmentSpec
 from .inputs import Inputs, data_stats, original_stats, prepare, training_spectra
 from .results import (
     HISTORY_COLUMNS,
+    OPTIONAL_HISTORY,
     RESULT_COLUMNS,
     SPECTRA,
     frame,
@@ -175,7 +176,8 @@ def rows_of(base: dict, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.Dat
         for h in r.history:
             hist.append({"submission": base["submission"], "profile": base["profile"], "param": r.param,
                          "seed": r.seed, **h})
-    return frame(rows, RESULT_COLUMNS), frame(hist, HISTORY_COLUMNS)
+    extra = [c for c in OPTIONAL_HISTORY if any(c in h for h in hist)]
+    return frame(rows, RESULT_COLUMNS), frame(hist, HISTORY_COLUMNS + extra)
 
 
 def device_name(device: str) -> str:

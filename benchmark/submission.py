@@ -34,6 +34,7 @@ from corruptions.errors import BenchError
 from .augment import AugmentSpec, get_family
 from .codecs.recipe import parse_overrides
 from .models import check_model_name
+from .models.bands import BandConfig
 from .selection import MODES
 from .train import OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -49,10 +50,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class BandsSection(_Strict):
+    """Seed 001's learned frequency-band weights in front of the model (``models.bands``)."""
+
+    count: PositiveInt = 8
+    learned: bool = True  # false: fixed uniform weights, the paper's baseline
+    lmbda: float = Field(0.1, ge=0)  # the reconstruction term's weight
+    lr: float = Field(1e-3, gt=0)  # Adam, for the band weights only
+
+
 class ModelSection(_Strict):
     name: str | list[str]  # a list sweeps the models: one run (and report) per model
     pretrained: bool = False
     weights: str | None = None  # a checkpoint under the data root: evaluate it, train nothing
+    bands: BandsSection | None = None
 
     @field_validator("name")
     @classmethod
@@ -227,6 +238,7 @@ class RunSpec:
     source: str
     test_transform: bool = False  # evaluation images through the unit's own parameter
     sweep: str | None = None  # the file's id when its model list was expanded into runs
+    bands: BandConfig | None = None  # learned band weights in front of the model (seed 001)
 
     @property
     def labels(self) -> list[str]:
@@ -358,8 +370,11 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
     resolved = m.model_dump(mode="json")
     resolved["id"] = run_id
     resolved["model"]["name"] = model
-    if not m.evaluation.transform:  # unset, it leaves every earlier unit's hash as it was
+    # options left unset stay out, so every earlier unit keeps its training and eval hash
+    if not m.evaluation.transform:
         del resolved["evaluation"]["transform"]
+    if m.model.bands is None:
+        del resolved["model"]["bands"]
     return RunSpec(
         id=run_id, name=f"{m.name} ({model})" if swept else m.name, authors=tuple(m.authors),
         description=m.description, url=m.url,
@@ -374,4 +389,5 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         corruption_seed=m.evaluation.seed, selection=tuple(m.selection),
         codec=parse_overrides(",".join(f"{k}={v}" for k, v in m.codec.items())),
         resolved=json.dumps(resolved, sort_keys=True), source=str(path),
-        test_transform=m.evaluation.transform, sweep=m.id if swept else None)
+        test_transform=m.evaluation.transform, sweep=m.id if swept else None,
+        bands=BandConfig(**m.model.bands.model_dump()) if m.model.bands else None)

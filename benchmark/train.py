@@ -27,6 +27,7 @@ from corruptions import files
 from corruptions.errors import BenchError
 
 from .models import Normalized, create_model
+from .models.bands import BandConfig, BandWeighted
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,11 @@ def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
 
 
 def build_classifier(model_name: str, images: np.ndarray, num_classes: int,
-                     pretrained: bool = False) -> Normalized:
-    """The named network for these images, with their normalisation in front."""
-    net = create_model(model_name, images.shape[-1], num_classes, images.shape[1], pretrained)
+                     pretrained: bool = False, bands: BandConfig | None = None) -> Normalized:
+    """The named network for these images (behind band weights when ``bands``), with their
+    normalisation in front."""
+    net = create_model(model_name, images.shape[-1], num_classes, images.shape[1], pretrained,
+                       bands)
     return Normalized(net, *channel_stats(images))
 
 
@@ -99,6 +102,27 @@ def _optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
+def _optimizers(cfg: TrainConfig, model: nn.Module
+                ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer | None]:
+    """The recipe's optimizer for the network, and an Adam of its own for the parameters of
+    modules that ask for one (``own_lr``: seed 001's band weights), or None."""
+    own = [m for m in model.modules() if getattr(m, "own_lr", None)]
+    separate = {id(p) for m in own for p in m.parameters(recurse=False)}
+    main = _optimizer(cfg, [p for p in model.parameters() if id(p) not in separate])
+    extra = [{"params": [p for p in m.parameters(recurse=False) if p.requires_grad],
+              "lr": m.own_lr} for m in own]
+    extra = [g for g in extra if g["params"]]
+    return main, (torch.optim.Adam(extra) if extra else None)
+
+
+def band_weights(model: nn.Module) -> list[float] | None:
+    """The softmax band weights of a band-weighted model (seed 001), else None."""
+    for m in model.modules():
+        if isinstance(m, BandWeighted):
+            return [float(v) for v in m.weights().detach().cpu()]
+    return None
+
+
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed) * 100_003 + epoch)
 
@@ -120,7 +144,7 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
     seconds)."""
     cuda = device.startswith("cuda")
     model = model.to(device, memory_format=torch.channels_last)
-    opt = _optimizer(cfg, model.parameters())
+    opt, own_opt = _optimizers(cfg, model)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg.schedule, cfg.epochs))
     history: list[dict] = []
     start = 0
@@ -128,13 +152,15 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
+        if own_opt is not None:
+            own_opt.load_state_dict(state["own_opt"])
         sched.load_state_dict(state["sched"])
         start, history = state["epoch"], state["history"]
         if start < cfg.epochs:
             log.info("%s: resuming at epoch %d of %d", name, start + 1, cfg.epochs)
     x_all = to_device_images(images, device)
     y_all = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
-    step_fn = _train_step(model, opt, cuda)
+    step_fn = _train_step(model, opt, own_opt, cuda)
     n, bs = len(labels), cfg.batch_size
     batches = math.ceil(n / bs)
     with tqdm(total=cfg.epochs * batches, initial=start * batches, desc=name, unit="batch",
@@ -165,16 +191,25 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
                                     "try a smaller learning rate")
             history.append({"epoch": epoch + 1, "loss": mean_loss, "accuracy": int(correct) / n,
                             "lr": lr, "seconds": time.perf_counter() - t0})
+            if (weights := band_weights(model)) is not None:  # seed 001's evolution
+                history[-1]["band_weights"] = weights
             bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{int(correct) / n:.3f}")
             if checkpoint is not None:
-                files.write_torch(checkpoint, {"model": model.state_dict(), "opt": opt.state_dict(),
-                                   "sched": sched.state_dict(), "epoch": epoch + 1,
-                                   "history": history, "config": cfg.as_dict(), "seed": seed})
+                state = {"model": model.state_dict(), "opt": opt.state_dict(),
+                         "sched": sched.state_dict(), "epoch": epoch + 1,
+                         "history": history, "config": cfg.as_dict(), "seed": seed}
+                if own_opt is not None:
+                    state["own_opt"] = own_opt.state_dict()
+                files.write_torch(checkpoint, state)
     return model.eval(), history
 
 
-def _train_step(model: nn.Module, opt: torch.optim.Optimizer, cuda: bool):
-    """One optimiser step on a uint8 batch: (loss, correct) as device tensors (no sync)."""
+def _train_step(model: nn.Module, opt: torch.optim.Optimizer,
+                own_opt: torch.optim.Optimizer | None, cuda: bool):
+    """One optimiser step on a uint8 batch: (loss, correct) as device tensors (no sync). The
+    loss adds the ``aux_loss()`` of modules that have one (seed 001's reconstruction term)."""
+    aux = [m for m in model.modules() if hasattr(m, "aux_loss")]
+    optimizers = [o for o in (opt, own_opt) if o is not None]
     forward = model
     if cuda:
         try:
@@ -187,8 +222,12 @@ def _train_step(model: nn.Module, opt: torch.optim.Optimizer, cuda: bool):
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
             logits = forward(x)
             loss = F.cross_entropy(logits.float(), yb)
-        opt.zero_grad(set_to_none=True)
+            for m in aux:
+                loss = loss + m.aux_loss()
+        for o in optimizers:
+            o.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        for o in optimizers:
+            o.step()
         return loss.detach(), (logits.argmax(1) == yb).sum()
     return step

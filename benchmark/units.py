@@ -73,7 +73,7 @@ def _model(task: UnitTask, images: np.ndarray, num_classes: int) -> Normalized:
     torch.manual_seed(task.seed)
     if spec.weights:
         return load_weights(spec, task.data_root, images, num_classes)
-    return build_classifier(spec.model, images, num_classes, spec.pretrained)
+    return build_classifier(spec.model, images, num_classes, spec.pretrained, spec.bands)
 
 
 def load_weights(spec: RunSpec, data_root: Path, images: np.ndarray, num_classes: int) -> Normalized:
@@ -85,7 +85,8 @@ def load_weights(spec: RunSpec, data_root: Path, images: np.ndarray, num_classes
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise DataError(f"model.weights: {path} is not a plain PyTorch state dict ({e})") from None
-    net = create_model(spec.model, images.shape[-1], num_classes, images.shape[1])
+    net = create_model(spec.model, images.shape[-1], num_classes, images.shape[1],
+                       bands=spec.bands)
     channels = images.shape[-1]
     model = Normalized(net, [0.0] * channels, [1.0] * channels)
     try:

@@ -280,6 +280,32 @@ def training_curves(history: pd.DataFrame, out: Path) -> Figure | None:
                   "; ".join(words) + ".", "Mean over seeds, on the augmented training data.")
 
 
+def band_evolution(history: pd.DataFrame, out: Path) -> Figure | None:
+    """Seed 001's learned band weights after each epoch (mean over seeds), for models with
+    the ``bands`` option; None for the others."""
+    if "band_weights" not in history.columns or history.empty:
+        return None
+    plt = _plt()
+    rows = history.sort_values(["seed", "epoch"])
+    w = np.stack([np.stack(list(g["band_weights"])) for _, g in rows.groupby("seed")])
+    mean, spread = w.mean(axis=0), w.std(axis=0)  # (epochs, bands)
+    epochs = np.arange(1, mean.shape[0] + 1)
+    fig, ax = plt.subplots(figsize=(4.8, 3.0))
+    for k in range(mean.shape[1]):
+        ax.errorbar(epochs, mean[:, k], yerr=spread[:, k], marker=MARKERS[k % len(MARKERS)],
+                    ls=STYLES[k % len(STYLES)], ms=3, capsize=2, label=f"band {k + 1}")
+    ax.axhline(1 / mean.shape[1], color="black", lw=0.8, ls=":", label="uniform")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("softmax band weight")
+    ax.legend(fontsize=5, frameon=False, ncol=2)
+    _save(fig, out)
+    return Figure(out.name, "Band-weight evolution",
+                  f"Band weights after epoch {epochs[-1]}, bands 1 (DC) to {mean.shape[1]}: "
+                  + ", ".join(f"{v:.3f} ± {s:.3f}" for v, s in zip(mean[-1], spread[-1])) + ".",
+                  f"Seed 001: the softmax weights of the radial DCT bands after each epoch, "
+                  f"mean over {w.shape[0]} seed(s), bars one std; the dotted line is uniform.")
+
+
 def corruption_preview(image: np.ndarray, names: Sequence[str], scale: str, seed: int,
                        dataset: str, out: Path) -> Figure:
     from corruptions.preview import preview_figure

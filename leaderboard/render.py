@@ -175,7 +175,9 @@ def _figures(rep: Report, reports: list[Report], out: Path, data_root: Path | No
         notes.append(f"No training-data spectrum: this report has no {SPECTRA}.")
     history = rep.folder / "history.parquet"
     if history.is_file():
-        figs.append(F.training_curves(read_history(history), folder / "training.svg"))
+        epochs = read_history(history)
+        figs.append(F.training_curves(epochs, folder / "training.svg"))
+        figs.append(F.band_evolution(epochs, folder / "bands.svg"))
     preview = _preview(rep, out, data_root, previews)
     if isinstance(preview, str):
         notes.append(preview)

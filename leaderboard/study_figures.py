@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from corruptions.registry import PUBLISHED_BANDS
+
 from .figures import MARKERS, STYLES, Figure, _plt, _save
 
 FAMILY_ORDER = ("jpeg", "bls", "bmshj")
@@ -258,7 +260,91 @@ def band_weights(summary: dict, a: dict, folder: Path) -> list[Figure]:
                    "epoch, mean over seeds (band 1 holds DC).")]
 
 
+def reduced_models(summary: dict, a: dict, folder: Path) -> list[Figure]:
+    rows = summary["tables"]["models"]["rows"]
+    data = list(dict.fromkeys(r["data"] for r in rows))
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.0))
+    words = []
+    for i, d in enumerate(data):
+        pts = sorted((r for r in rows if r["data"] == d), key=lambda r: r["parameters"])
+        x = [r["parameters"] for r in pts]
+        style = dict(marker=MARKERS[i % len(MARKERS)], ls=STYLES[i % len(STYLES)], ms=4, label=d,
+                     color="black" if d == "original" else None)
+        axes[0].errorbar(x, [100 * r["clean_acc"] for r in pts],
+                         yerr=[100 * r["clean_acc_std"] for r in pts], capsize=2, **style)
+        axes[1].plot(x, [r["change"] for r in pts], **style)
+        words.append(f"{d}: " + ", ".join(f"{r['model']} {100 * r['clean_acc']:.1f}% "
+                                          f"({r['change']:+.1f}%)" for r in pts))
+    for ax, label in ((axes[0], "clean test accuracy %"), (axes[1], "change from the largest %")):
+        ax.set_xscale("log")
+        ax.set_xlabel("trainable parameters")
+        ax.set_ylabel(label)
+    axes[1].axhline(0, color="0.5", lw=0.8, ls=":")
+    axes[0].legend(fontsize=6, frameon=False)
+    _save(fig, folder / "reduced_models.svg")
+    return [Figure("reduced_models.svg", "Fewer parameters, original or compressed data",
+                   "; ".join(words) + ".",
+                   "Thesis Fig 3.6: each model trained and tested on the original images "
+                   "(black) or on BLS-compressed ones at one rate (test images compressed the "
+                   "same way); left the accuracy (mean over seeds, bars one std), right its "
+                   "percent change from the largest model's on the same data.")]
+
+
+def _log_maps(ax_grid, maps: list[list[np.ndarray]], titles: list[list[str]]):
+    """log10 magnitude heat maps on one colour scale, DC at the centre; the last image."""
+    flat = np.log10(np.maximum(np.stack([m for row in maps for m in row]), 1e-6))
+    lo, hi = np.percentile(flat, 1), np.percentile(flat, 99.5)
+    im = None
+    for axes, row, names in zip(ax_grid, maps, titles):
+        for ax, m, name in zip(axes, row, names):
+            im = ax.imshow(np.log10(np.maximum(m, 1e-6)), cmap="magma", vmin=lo, vmax=hi)
+            ax.set_title(name, fontsize=6)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    return im
+
+
+def spectral(summary: dict, a: dict, folder: Path) -> list[Figure]:
+    plt = _plt()
+    labels = [str(x) for x in a["setting"]]
+    groups = {g: np.array([PUBLISHED_BANDS.get(str(c)) == g for c in a["corruption"]])
+              for g in ("low", "mid", "high")}
+    clean = {r["setting"]: r for r in summary["tables"]["clean"]["rows"]}
+    fig, axes = plt.subplots(1, len(labels), figsize=(1.3 * len(labels), 1.7), squeeze=False)
+    im = _log_maps(axes, [list(a["d_map"])], [labels])
+    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="log10 |F(error)|")
+    _save(fig, folder / "spectral_d.svg")
+    figs = [Figure("spectral_d.svg", "D: each codec's error spectrum on clean images",
+                   "; ".join(f"{s}: {clean[s]['bpp']:.2f} bpp, high-band share "
+                             f"{clean[s]['d_high']:.2f}, low {clean[s]['d_low']:.2f}"
+                             for s in labels) + ".",
+                   "Seed 002's D = mean |F(C(x) - x)| over the clean test crops and channels, "
+                   "log scale, DC at the centre (block-averaged for the picture).")]
+    rows = {r["setting"]: r for r in summary["tables"]["corrupted"]["rows"]}
+    for key, name, what in (("g_map", "G", "its error on the corrupted input, C(c(x)) - c(x)"),
+                            ("r_map", "R", "its output against the clean image, C(c(x)) - x")):
+        kept = [g for g, m in groups.items() if m.any()]
+        fig, axes = plt.subplots(len(labels), len(kept), figsize=(1.4 * len(kept) + 1, 1.3 * len(labels)),
+                                 squeeze=False)
+        maps = [[a[key][i][groups[g]].mean(axis=0) for g in kept] for i in range(len(labels))]
+        im = _log_maps(axes, maps, [[f"{s} {g}" for g in kept] for s in labels])
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="log10 magnitude")
+        _save(fig, folder / f"spectral_{name.lower()}.svg")
+        col = name.lower()
+        figs.append(Figure(
+            f"spectral_{name.lower()}.svg", f"{name}: {what}",
+            "; ".join(f"{s}: " + ", ".join(f"{g} {rows[s][f'{col}_{g}']:.2f}" for g in kept)
+                      for s in labels) + (" (G/D ratio)." if name == "G" else " (dB gained)."),
+            f"Seed 002's {name}, one row per codec and rate, one column per published group "
+            "of the corruptions (mean of their maps over corruptions and severities), log "
+            "scale, DC at the centre."))
+    return figs
+
+
 FIGURES: dict[str, Callable[[dict, dict, Path], list[Figure]]] = {
+    "spectral": spectral,
+    "reduced-models": reduced_models,
     "dct-noise": dct_noise,
     "band-weights": band_weights,
     "preprocess": preprocess,

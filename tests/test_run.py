@@ -234,3 +234,48 @@ def test_the_python_api_gives_bench_runs_rows_and_summary(ci):
     assert summary["selection"]["bda"]["oracle"]["corrupt_acc"] == pytest.approx(
         theirs["selection"]["bda"]["oracle"]["corrupt_acc"])
     assert summary["selection"]["bda"]["oracle"]["mce"] == pytest.approx(1.0)
+
+
+SWEEP = """
+id: tt
+name: Trained and tested on JPEG
+dataset: fashion-mnist
+model: {name: [small_cnn, vgg11_5]}
+augmentation: {family: jpeg, params: [10]}
+training: {epochs: 1, batch_size: 64, seeds: [0], images: 256}
+evaluation: {corruptions: [fog, gaussian_noise], severities: [1, 3], test_images: 100,
+             validation_images: 50, transform: true}
+selection: [bda]
+"""
+
+
+def test_a_model_sweep_with_a_test_time_transform(ci, capsys):
+    """One report per model; each unit's counts are its model on the JPEG'd test images."""
+    from benchmark.augment import get_family
+    from benchmark.datasets import load_dataset
+    from benchmark.evaluate import count_correct
+    from corruptions import store
+
+    path = sub(ci, "tt", SWEEP)
+    assert bench(ci, path, "--model", "nope", profile="full") == 2
+    assert "no model 'nope' (models: small_cnn, vgg11_5)" in capsys.readouterr().err
+    assert bench(ci, path, profile="full") == 0
+    jpeg = get_family("jpeg")
+    test = load_dataset("fashion-mnist", "test", ci / "data").head(100)
+    fog = store.open_corrupted(ci / "data/corrupted/fashion-mnist-c-n100").images("fog", 3)
+    for model_name in ("small_cnn", "vgg11_5"):
+        rows = read_results(ci / f"reports/tt-{model_name}/full/results.parquet")
+        assert set(rows["model"]) == {model_name}
+        weights = next((ci / "runs" / f"tt-{model_name}").rglob("model.pt"))
+        model = Normalized(create_model(model_name, 1, 10, 28), [0.0], [1.0])
+        model.load_state_dict(torch.load(weights, weights_only=True))
+        model.eval()
+        for corruption, severity, images in (("clean", 0, test.images), ("fog", 3, fog)):
+            want = count_correct(model, jpeg.fn(images, 10, [None] * 100).images, test.labels, "cpu")
+            got = rows.query("split == 'test' and corruption == @corruption "
+                             "and severity == @severity")["correct"]
+            assert list(got) == [want], (model_name, corruption)
+    capsys.readouterr()
+    assert bench(ci, path, "--model", "vgg11_5", profile="full") == 0
+    out = capsys.readouterr().out
+    assert "tt-vgg11_5" in out and "tt-small_cnn" not in out and "(1 already done)" in out

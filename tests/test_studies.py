@@ -219,3 +219,37 @@ def test_resummarize_rewrites_tables_from_the_arrays_and_keeps_the_measurement(c
     fresh = json.loads(path.read_text())
     assert fresh["provenance"]["date"] == measured_at and "summarized_by" in fresh["provenance"]
     assert (folder / "arrays.npz").read_bytes() == arrays
+
+
+def _reduced(acc: dict[str, list[float]], std: float = 0.002) -> dict[str, np.ndarray]:
+    """gather()'s arrays plus model, parameters and data, from accuracies per data set over
+    three models (largest first)."""
+    models, sizes = ["big", "mid", "tiny"], [1000.0, 100.0, 10.0]
+    rows = [(d, m, s, a) for d, accs in acc.items() for m, s, a in zip(models, sizes, accs)]
+    a = points([("none" if d == "original" else "bls", "-" if d == "original" else d.split()[1],
+                 np.nan, np.nan, np.nan, x) for d, _, _, x in rows])
+    a["model"] = np.array([m for _, m, _, _ in rows])
+    a["parameters"] = np.array([s for _, _, s, _ in rows])
+    a["data"] = np.array([d for d, _, _, _ in rows])
+    a["clean_acc_std"] = np.full(len(rows), std)
+    return a
+
+
+def test_reduced_models_percent_change_and_verdicts_follow_the_numbers():
+    from benchmark.studies.reduced import ReducedConfig, percent_change
+
+    study, config = get_study("reduced-models"), ReducedConfig("ci")
+    a = _reduced({"original": [0.90, 0.88, 0.78], "bls 0.1": [0.85, 0.84, 0.765]})
+    np.testing.assert_allclose(percent_change(a), [0, -100 * 0.02 / 0.9, -100 * 0.12 / 0.9,
+                                                   0, -100 / 85, -10])
+    summary = study.summarize(config, a)
+    # original above bls for every model; bls loses 10% at the tiny model, original 13.3%
+    assert verdicts_of(summary)[:3] == ["reproduced", "reproduced", "not testable here"]
+    rows = summary["tables"]["models"].rows
+    assert [(r["model"], r["data"]) for r in rows[:2]] == [("big", "original"), ("big", "bls 0.1")]
+    assert rows[-1]["change"] == pytest.approx(-10.0)
+
+    flipped = _reduced({"original": [0.90, 0.88, 0.85], "bls 0.1": [0.91, 0.89, 0.70]})
+    summary = study.summarize(config, flipped)
+    # bls above at 2 of 3 models; bls loses 23% against the original's 5.6% (+0.2% spread)
+    assert verdicts_of(summary)[:2] == ["not reproduced", "not reproduced"]

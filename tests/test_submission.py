@@ -3,16 +3,19 @@ naming the file, the field and what was expected, with exit 2 and nothing writte
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
 from benchmark.cli import main
+from benchmark.models.bands import BandConfig
 from benchmark.submission import SubmissionError, load_submission, load_submissions
 
 SUBMISSIONS = sorted((Path(__file__).resolve().parents[1] / "submissions").glob("*.yaml"))
 SHIPPED = {"baseline", "bls_aug", "bmshj_aug", "jpeg_aug", "noise_aug", "blur_aug", "dct_aug",
-           "dct_noise_aug", "bls_top2", "jpeg_timm", "reduced_vgg", "reduced_vgg_bls"}
+           "dct_noise_aug", "bls_top2", "jpeg_timm", "reduced_vgg", "reduced_vgg_bls",
+           "band_weights", "band_uniform"}
 
 
 def test_every_shipped_submission_is_there():
@@ -157,3 +160,15 @@ def test_test_time_transform_is_in_the_hash_only_when_set(tmp_path):
     assert on.config_hash("evaluation") != plain.config_hash("evaluation")
     with pytest.raises(SubmissionError, match=r"evaluation.transform .* unions"):
         load_submission(_write(tmp_path, GOOD + "evaluation: {transform: true}\n"))
+
+
+def test_band_weights_are_a_model_option_kept_out_of_the_hash_when_unset(tmp_path):
+    plain = load_submission(_write(tmp_path, GOOD))
+    assert plain.bands is None and "bands" not in json.loads(plain.resolved)["model"]
+    banded = load_submission(_write(tmp_path, GOOD.replace(
+        "model: {name: small_cnn}", "model: {name: small_cnn, bands: {learned: false}}")))
+    assert banded.bands == BandConfig(count=8, learned=False, lmbda=0.1, lr=1e-3)
+    assert banded.config_hash() != plain.config_hash()
+    with pytest.raises(SubmissionError, match=r"model.bands.count: Input should be greater than 0"):
+        load_submission(_write(tmp_path, GOOD.replace(
+            "model: {name: small_cnn}", "model: {name: small_cnn, bands: {count: 0}}")))

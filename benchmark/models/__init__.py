@@ -22,6 +22,8 @@ from torch import nn
 from corruptions.errors import BenchError
 from corruptions.registries import Registry
 
+from .bands import BandConfig, BandWeighted
+
 ModelFn = Callable[[int, int, int], nn.Module]
 
 
@@ -56,15 +58,18 @@ def check_model_name(name: str) -> None:
 
 
 def create_model(name: str, in_chans: int, num_classes: int, image_size: int,
-                 pretrained: bool = False) -> nn.Module:
+                 pretrained: bool = False, bands: BandConfig | None = None) -> nn.Module:
+    """The named network; with ``bands``, behind learned frequency-band weights (seed 001)."""
     if name.startswith(TIMM_PREFIX):
         from .timm_models import create_timm_model
-        return create_timm_model(name[len(TIMM_PREFIX):], in_chans, num_classes, image_size,
-                                 pretrained)
-    if pretrained:
+        net = create_timm_model(name[len(TIMM_PREFIX):], in_chans, num_classes, image_size,
+                                pretrained)
+    elif pretrained:
         raise BenchError(f"model {name!r} has no pretrained weights here; give a checkpoint "
                          "(model.weights) instead")
-    return REGISTRY.get(name).fn(in_chans, num_classes, image_size)
+    else:
+        net = REGISTRY.get(name).fn(in_chans, num_classes, image_size)
+    return net if bands is None else BandWeighted(net, bands, image_size)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -20,9 +20,17 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from corruptions.errors import DataError
+
 from ..datasets import load_dataset
+from ..evaluate import CLEAN
+from ..models.bands import radial_masks
+from ..results import read_results
+from ..selection import COMMON
 from .base import StudyContext, Table, Verdict, register_study
 from .dct_noise import coefficients, conv1d_net
+from .points import report_summary
+from .trained import load_spec
 
 BANDS = 8
 SIDE = 28
@@ -41,14 +49,14 @@ class BandWeightsConfig:
     lr: float = 0.01
     momentum: float = 0.9
     band_lr: float = 1e-3
+    # the model option (``model.bands``) in bench run: learned and uniform, their reports
+    source_profile: str = "cpu"
+    option: tuple[str, str] = ("submissions/band_weights.yaml", "submissions/band_uniform.yaml")
 
 
 def band_masks(side: int = SIDE, bands: int = BANDS) -> torch.Tensor:
     """(bands, side * side) 0/1 masks of the radial bands, row by row like the coefficients."""
-    i, j = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
-    d = np.sqrt(i**2 + j**2)
-    k = np.minimum((d / d.max() * bands).astype(int), bands - 1)  # d_max joins the last band
-    return torch.from_numpy((k.ravel()[None, :] == np.arange(bands)[:, None]).astype(np.float32))
+    return radial_masks(side, side, bands).reshape(bands, side * side)
 
 
 class BandWeighting(nn.Module):
@@ -111,20 +119,18 @@ def summarize(config: BandWeightsConfig, a: dict) -> dict:
     final = a["weights"][0, :, -1].mean(axis=0)  # learned arm, last epoch, mean over seeds
     weights = [{"band": k + 1, "weight": float(final[k]),
                 "std": float(a["weights"][0, :, -1, k].std())} for k in range(BANDS)]
-    spread = float(max(gain.std(), acc[0].std(), acc[1].std()))
-    mean_gain = float(gain.mean())
+    mean_gain, spread, decided = paired_verdict(acc[0], acc[1])
     verdict = Verdict(
         "001 section 6", "Learned band weights beat fixed uniform weights (same network, "
         "budget and seeds).", "+1.21 points (96.79 +- 0.08 vs 95.58 +- 0.12%, MNIST, 3 seeds)",
         f"Fashion-MNIST: learned {100 * rows[0]['accuracy']:.2f} +- {100 * rows[0]['std']:.2f}, "
         f"uniform {100 * rows[1]['accuracy']:.2f} +- {100 * rows[1]['std']:.2f}; paired gain "
         f"{100 * mean_gain:+.2f} +- {100 * gain.std():.2f} points over {len(gain)} seeds",
-        "reproduced" if mean_gain > spread and mean_gain > 0 else
-        "partly" if mean_gain > 0 else "not reproduced",
-        "reproduced if the paired gain is positive and larger than the seed spread (of the "
-        "gain or of either arm), partly if positive but within it")
+        decided, "reproduced if the paired gain is positive and larger than the seed spread "
+        "(of the gain or of either arm), partly if positive but within it")
     top = int(np.argmax(final))
-    verdicts = [verdict, Verdict(
+    option_rows, option_verdict = _option(config, a)
+    verdicts = [verdict, option_verdict, Verdict(
         "001 Fig 1", "The learned weights single out the frequency bands that matter for "
         "the task (interpretable band importance).", "weights evolve away from uniform",
         f"final weights {', '.join(f'{w:.3f}' for w in final)} (uniform 0.125); largest: band "
@@ -140,14 +146,49 @@ def summarize(config: BandWeightsConfig, a: dict) -> dict:
         "weights": Table("The learned softmax weights after the last epoch (mean and std over "
                          "seeds); band 1 holds DC.",
                          (("band", "Band", "int"), ("weight", "Weight", "num"),
-                          ("std", "± std", "num")), weights)},
+                          ("std", "± std", "num")), weights),
+        "option": Table("The model option (model.bands) in bench run: the bands in front of "
+                        f"the {config.source_profile} profile's classifier, in the image domain, "
+                        "trained by the benchmark's recipe (same seeds in both arms); clean and "
+                        "corrupt test accuracy from the two run reports.",
+                        (("arm", "Band weights", "text"), ("submission", "Submission", "text"),
+                         ("clean", "Clean %", "pct"), ("clean_std", "± std", "pct"),
+                         ("corrupt", "Corrupt %", "pct"), ("corrupt_std", "± std", "pct")),
+                        option_rows)},
         "verdicts": verdicts}
+
+
+def paired_verdict(learned: np.ndarray, uniform: np.ndarray) -> tuple[float, float, str]:
+    """(mean paired gain, spread, verdict): reproduced if the gain is positive and larger
+    than the seed spread (of the gain or of either arm), partly if positive but within it."""
+    gain = learned - uniform
+    spread = float(max(gain.std(), learned.std(), uniform.std()))
+    mean = float(gain.mean())
+    return mean, spread, ("reproduced" if mean > spread and mean > 0 else
+                          "partly" if mean > 0 else "not reproduced")
+
+
+def _option(config: BandWeightsConfig, a: dict) -> tuple[list[dict], Verdict]:
+    clean, corrupt = a["option_clean"], a["option_corrupt"]  # (learned, uniform) x seeds
+    rows = [{"arm": arm, "submission": str(a["option_submission"][i]),
+             "clean": float(clean[i].mean()), "clean_std": float(clean[i].std()),
+             "corrupt": float(corrupt[i].mean()), "corrupt_std": float(corrupt[i].std())}
+            for i, arm in enumerate(("learned", "uniform"))]
+    gain, spread, verdict = paired_verdict(clean[0], clean[1])
+    return rows, Verdict(
+        "001 section 6", "Learned band weights beat uniform ones as a model option in front of "
+        "the benchmark's classifier (image domain, its recipe).", "+1.21 points (Conv1D, MNIST)",
+        f"{rows[0]['submission']} {100 * rows[0]['clean']:.2f} +- {100 * rows[0]['clean_std']:.2f}, "
+        f"{rows[1]['submission']} {100 * rows[1]['clean']:.2f} +- {100 * rows[1]['clean_std']:.2f}; "
+        f"paired gain {100 * gain:+.2f} (spread {100 * spread:.2f}) points over {clean.shape[1]} "
+        f"seeds; corrupt {100 * float((corrupt[0] - corrupt[1]).mean()):+.2f} points",
+        verdict, "as above, on the clean test accuracy of the two run reports, seed by seed")
 
 
 @register_study("band-weights", title="Learned DCT band weights (seed 001)", papers=("001",),
                 config=BandWeightsConfig,
                 profiles={"ci": BandWeightsConfig(train_images=256, test_images=100, epochs=2,
-                                                  seeds=(0,)),
+                                                  seeds=(0,), source_profile="ci"),
                           "cpu": BandWeightsConfig(train_images=15000, test_images=2000,
                                                    epochs=10, seeds=(0, 1, 2))},
                 summarize=summarize,
@@ -167,4 +208,24 @@ def compute(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.ndarra
             correct[i, j], weights[i, j], losses[i, j] = train_arm(
                 config, learned, seed, (xtr, ytr), (xte, yte), ctx.progress)
     return {"correct": correct, "weights": weights, "loss": losses,
-            "n_test": np.array([len(yte)])}
+            "n_test": np.array([len(yte)]), **option_arrays(config, ctx)}
+
+
+def option_arrays(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
+    """Per arm (learned, uniform) and seed: clean and mean corrupt (15 common corruptions)
+    test accuracy of the model-option runs, read from their reports (results.parquet), paired by seed."""
+    specs = [load_spec(path, config.source_profile) for path in config.option]
+    if specs[0].seeds != specs[1].seeds:
+        raise DataError(f"{config.option[0]} and {config.option[1]} must share their seeds")
+    clean, corrupt = [], []
+    for spec in specs:
+        report_summary(ctx.reports_root, spec.id, spec.profile)  # a missing report, named
+        rows = read_results(ctx.reports_root / spec.id / spec.profile / "results.parquet")
+        test = rows[rows["split"] == "test"]
+        on_clean = test[test["corruption"] == CLEAN].groupby("seed")["accuracy"].mean()
+        on_common = test[test["corruption"].isin(COMMON)].groupby("seed")["accuracy"].mean()
+        clean.append([on_clean[s] for s in spec.seeds])
+        corrupt.append([on_common.get(s, np.nan) for s in spec.seeds])
+    return {"option_clean": np.array(clean), "option_corrupt": np.array(corrupt),
+            "option_submission": np.array([s.id for s in specs], dtype=np.str_),
+            "option_seeds": np.array(specs[0].seeds)}

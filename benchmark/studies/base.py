@@ -86,7 +86,7 @@ class Study:
 REGISTRY: Registry[Study] = Registry("study", [
     "benchmark.studies.compressed", "benchmark.studies.storage", "benchmark.studies.fourier",
     "benchmark.studies.preprocess", "benchmark.studies.dct_noise",
-    "benchmark.studies.band_weights",
+    "benchmark.studies.band_weights", "benchmark.studies.reduced", "benchmark.studies.spectral",
 ])
 
 

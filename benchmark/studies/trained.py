@@ -12,7 +12,7 @@ from corruptions.errors import BenchError, DataError
 
 from ..datasets import load_dataset
 from ..models import Normalized, create_model
-from ..submission import RunSpec, load_submission
+from ..submission import RunSpec, load_submission, load_submissions
 from .base import StudyContext
 from .points import report_summary
 
@@ -21,9 +21,18 @@ BEST = "best"  # the parameter a report chose by BDA on the held-out validation 
 
 
 def load_spec(path: str, profile: str) -> RunSpec:
+    return load_submission(_existing(path), profile)
+
+
+def load_spec_runs(path: str, profile: str) -> list[RunSpec]:
+    """Every run of a submission (one per model of a sweep)."""
+    return load_submissions(_existing(path), profile)
+
+
+def _existing(path: str) -> str:
     if not Path(path).is_file():
         raise DataError(f"{path}: no such submission file")
-    return load_submission(path, profile)
+    return path
 
 
 def resolve_param(spec: RunSpec, param: str, reports_root: Path) -> str:
@@ -59,7 +68,7 @@ def trained_classifiers(spec: RunSpec, label: str, ctx: StudyContext) -> list[tu
     channels, side = test.channels, test.images.shape[1]
     out = []
     for seed, path in paths:
-        net = create_model(spec.model, channels, len(test.classes), side)
+        net = create_model(spec.model, channels, len(test.classes), side, bands=spec.bands)
         model = Normalized(net, [0.0] * channels, [1.0] * channels)
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         out.append((seed, model.eval()))
