@@ -26,12 +26,17 @@ def _corrupted(ds: Dataset, out, corruptions, resume=False) -> store.CorruptedSe
     return store.open_corrupted(out)
 
 
-def test_the_set_is_the_familys_output_reused_and_rebuilt_with_its_source(fashion_images, tmp_path):
-    ds = _split(fashion_images)
+def _jpeg_of_fog(images, tmp_path, severity: int):
+    """A split, its corrupted set (fog) and that set through JPEG q10 at one severity."""
+    ds = _split(images)
     source = _corrupted(ds, tmp_path / "corrupted" / "fm-c", ["fog"])
     jpeg = get_family("jpeg")
     ctx = AugmentContext(ds.name, tmp_path, progress=False)
-    folder = ensure_transformed(ds, source, jpeg, 10, ("fog",), (3,), ctx)
+    return ds, source, jpeg, ctx, ensure_transformed(ds, source, jpeg, 10, ("fog",), (severity,), ctx)
+
+
+def test_the_set_is_the_familys_output_reused_and_rebuilt_with_its_source(fashion_images, tmp_path):
+    ds, source, jpeg, ctx, folder = _jpeg_of_fog(fashion_images, tmp_path, 3)
     cs = store.open_corrupted(folder)  # verified reader: every file matches the manifest
     want = jpeg.fn(ds.images, 10, image_rngs(0, "x", 0, range(len(ds))), ctx).images
     np.testing.assert_array_equal(clean_images(cs), want)
@@ -59,11 +64,7 @@ def test_the_set_is_the_familys_output_reused_and_rebuilt_with_its_source(fashio
 
 
 def test_a_damaged_file_is_rebuilt_and_mixed_sizes_are_refused(fashion_images, tmp_path):
-    ds = _split(fashion_images)
-    source = _corrupted(ds, tmp_path / "corrupted" / "fm-c", ["fog"])
-    jpeg = get_family("jpeg")
-    ctx = AugmentContext(ds.name, tmp_path, progress=False)
-    folder = ensure_transformed(ds, source, jpeg, 10, ("fog",), (1,), ctx)
+    ds, source, jpeg, ctx, folder = _jpeg_of_fog(fashion_images, tmp_path, 1)
     good = (folder / "fog.npy").read_bytes()
     (folder / "fog.npy").write_bytes(good[:-8] + b"\0" * 8)
     ensure_transformed(ds, source, jpeg, 10, ("fog",), (1,), ctx)

@@ -1,0 +1,70 @@
+"""Seed 002's spectral measures: the DFT magnitude of a known error lands on its frequency
+and band, the stored maps keep the mean with DC at the centre, and the verdicts follow the
+numbers they are decided from."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmark.cli import main
+from benchmark.studies import get_study
+from benchmark.studies.spectral import SpectralConfig, band_density, magnitude, shares, small_map
+
+
+def _wave(h: int, w: int, fy: int, fx: int, amp: float) -> np.ndarray:
+    y, x = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    return amp * np.cos(2 * np.pi * (fy * y / h + fx * x / w))
+
+
+def test_a_cosine_error_lands_on_its_frequency_and_band():
+    h = w = 64
+    base = np.full((2, h, w, 3), 128, np.uint8)
+    for (fy, fx), band in (((1, 2), 0), ((14, 10), 1), ((30, 28), 2)):
+        noisy = (base + _wave(h, w, fy, fx, 40)[None, :, :, None]).round().astype(np.uint8)
+        m = magnitude(noisy, base)
+        peaks = {tuple(int(v) for v in p) for p in np.argwhere(m > 0.5 * m.max())}
+        assert peaks == {(fy, fx), ((-fy) % h, (-fx) % w)}
+        assert int(np.argmax(shares(band_density(m)))) == band
+
+
+def test_small_maps_keep_the_mean_and_centre_dc():
+    m = np.zeros((64, 64))
+    m[0, 0] = 64.0 * 64.0  # DC only
+    s = small_map(m, 32)
+    assert s.shape == (32, 32) and s.mean() == pytest.approx(m.mean())
+    assert np.unravel_index(np.argmax(s), s.shape) == (16, 16)
+
+
+def _arrays(d_high: tuple[float, float], g_high: float, r_high: tuple[float, float]) -> dict:
+    """Two settings (jpeg:10, bls:0.01), three corruptions (one per published group)."""
+    corr = np.array(["fog", "defocus_blur", "gaussian_noise"])
+    d_band = np.array([[0.5, 0.3, 0.0], [0.2, 0.3, 0.0]])
+    d_band[:, 2] = d_high
+    d_mse = np.array([1e-3, 1e-3])
+    g_mse = np.array([[2e-3, 2e-3, 2e-3], [1e-3, 1e-3, g_high * 1e-3]])
+    input_mse = np.array([1e-2, 1e-2, 1e-2])
+    r_mse = np.array([[1e-2, 1e-2, 1e-2 / 10 ** (r_high[0] / 10)],
+                      [1e-2, 1e-2, 1e-2 / 10 ** (r_high[1] / 10)]])
+    return {"setting": np.array(["jpeg:10", "bls:0.01"]), "corruption": corr,
+            "n_images": np.array([4]), "bpp_clean": np.array([0.5, 0.4]),
+            "bpp": np.full((2, 3), 0.5), "d_band": d_band, "d_mse": d_mse, "g_mse": g_mse,
+            "r_mse": r_mse, "input_mse": input_mse}
+
+
+def test_the_verdicts_follow_the_numbers():
+    study = get_study("spectral")
+    config = study.profile("ci")
+    good = study.summarize(config, _arrays(d_high=(0.1, 0.9), g_high=3.0, r_high=(1.0, 2.5)))
+    assert [v.verdict for v in good["verdicts"]] == ["reproduced"] * 3
+    row = good["tables"]["corrupted"].rows[1]
+    assert row["r_high"] == pytest.approx(2.5) and row["g_high"] == pytest.approx(3.0)
+    bad = study.summarize(config, _arrays(d_high=(0.9, 0.1), g_high=0.5, r_high=(2.5, 1.0)))
+    assert [v.verdict for v in bad["verdicts"]] == ["not reproduced"] * 3
+    assert isinstance(config, SpectralConfig)
+
+
+def test_the_command_refuses_unknown_codecs_in_one_line(tmp_path, capsys):
+    code = main(["spectral", "--profile", "ci", "--codecs", "jpeg,nope",
+                 "--reports", str(tmp_path / "r"), "--data-root", str(tmp_path / "d")])
+    assert code == 2 and "nope" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
