@@ -38,20 +38,27 @@ def test_uniform_weighting_scales_by_one_eighth_and_only_learned_weights_move():
     np.testing.assert_allclose(learned.sum(1), 1, rtol=1e-6)
 
 
-def _arrays(learned: list[int], uniform: list[int], final: list[float]) -> dict:
+def _arrays(learned: list[int], uniform: list[int], final: list[float],
+            option: tuple[list[float], list[float]] = ([0.80, 0.81, 0.82], [0.80, 0.81, 0.82])
+            ) -> dict:
     w = np.full((2, len(learned), 3, 8), 1 / 8)
     w[0, :, -1] = final
     return {"correct": np.array([learned, uniform]), "weights": w, "n_test": np.array([1000]),
-            "loss": np.zeros((2, len(learned), 2))}
+            "loss": np.zeros((2, len(learned), 2)), "option_clean": np.array(option),
+            "option_corrupt": np.array(option) - 0.1,
+            "option_submission": np.array(["band_weights", "band_uniform"]),
+            "option_seeds": np.array([0, 1, 2])}
 
 
 def test_verdicts_follow_the_numbers():
     cfg = BandWeightsConfig(train_images=1, test_images=1000, epochs=2, seeds=(0, 1, 2))
     peaked = [0.5] + [0.5 / 7] * 7
-    s = summarize(cfg, _arrays([900, 905, 910], [880, 886, 890], peaked))
-    assert [v.verdict for v in s["verdicts"]] == ["reproduced", "reproduced"]
+    s = summarize(cfg, _arrays([900, 905, 910], [880, 886, 890], peaked,
+                               ([0.84, 0.85, 0.86], [0.80, 0.81, 0.82])))
+    assert [v.verdict for v in s["verdicts"]] == ["reproduced"] * 3
     assert s["tables"]["accuracy"].rows[0]["accuracy"] == pytest.approx(0.905)
+    assert s["tables"]["option"].rows[1]["clean"] == pytest.approx(0.81)
     s = summarize(cfg, _arrays([890, 895, 905], [880, 899, 904], [1 / 8] * 8))
-    assert [v.verdict for v in s["verdicts"]] == ["partly", "not reproduced"]
+    assert [v.verdict for v in s["verdicts"]] == ["partly", "not reproduced", "not reproduced"]
     s = summarize(cfg, _arrays([880, 885, 890], [890, 895, 900], peaked))
     assert s["verdicts"][0].verdict == "not reproduced"
