@@ -78,7 +78,7 @@ def ensure_transformed(ds: Dataset, source: store.CorruptedSet, family: Family, 
     n = len(ds)
     out.mkdir(parents=True, exist_ok=True)
     (out / store.MANIFEST).unlink(missing_ok=True)  # incomplete until the end
-    written, rates = {}, {}
+    written = {}
     with tqdm(total=n * (1 + len(corruptions) * len(severities)), unit="img",
               desc=f"test sets through {family.name}:{family.label(value)}",
               disable=not ctx.progress or None) as bar:

@@ -180,16 +180,13 @@ def prepare_transformed(spec: RunSpec, eval_dirs: dict[str, tuple[int | None, Pa
     """Every evaluation split through every grid parameter (``evaluation.transform``)."""
     family = get_family(spec.family)
     ctx = AugmentContext(spec.dataset, Path(data_root), device, progress, spec.codec)
-    out: dict[str, dict[str, Path]] = {}
-    for s in spec.grid:
-        out[s.label] = {}
-        for split, (limit, folder) in eval_dirs.items():
-            ds = load_dataset(spec.dataset, split, data_root)
-            ds = _head(ds, limit, split)
-            out[s.label][split] = ensure_transformed(
-                ds, store.open_corrupted(folder, verify=False), family, s.values[0],
-                spec.corruptions, spec.severities, ctx)
-    return out
+    splits = {split: (_head(load_dataset(spec.dataset, split, data_root), limit, split),
+                      store.open_corrupted(folder, verify=False))
+              for split, (limit, folder) in eval_dirs.items()}
+    return {s.label: {split: ensure_transformed(ds, cs, family, s.values[0], spec.corruptions,
+                                                spec.severities, ctx)
+                      for split, (ds, cs) in splits.items()}
+            for s in spec.grid}
 
 
 def original_stats(inputs: Inputs) -> dict:

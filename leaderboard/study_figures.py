@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corruptions.registry import PUBLISHED_BANDS
+from benchmark.studies.spectral import group_of
 
 from .figures import MARKERS, STYLES, Figure, _plt, _save
 
@@ -308,7 +308,7 @@ def _log_maps(ax_grid, maps: list[list[np.ndarray]], titles: list[list[str]]):
 def spectral(summary: dict, a: dict, folder: Path) -> list[Figure]:
     plt = _plt()
     labels = [str(x) for x in a["setting"]]
-    groups = {g: np.array([PUBLISHED_BANDS.get(str(c)) == g for c in a["corruption"]])
+    groups = {g: np.array([group_of(str(c)) == g for c in a["corruption"]])
               for g in ("low", "mid", "high")}
     clean = {r["setting"]: r for r in summary["tables"]["clean"]["rows"]}
     fig, axes = plt.subplots(1, len(labels), figsize=(1.3 * len(labels), 1.7), squeeze=False)

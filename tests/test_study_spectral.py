@@ -8,7 +8,13 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.studies import get_study
-from benchmark.studies.spectral import SpectralConfig, band_density, magnitude, shares, small_map
+from benchmark.studies.spectral import (
+    SpectralConfig,
+    band_density,
+    magnitude,
+    shares,
+    small_map,
+)
 
 
 def _wave(h: int, w: int, fy: int, fx: int, amp: float) -> np.ndarray:

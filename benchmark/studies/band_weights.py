@@ -27,10 +27,10 @@ from ..evaluate import CLEAN
 from ..models.bands import radial_masks
 from ..results import read_results
 from ..selection import COMMON
+from ..submission import load_submission
 from .base import StudyContext, Table, Verdict, register_study
 from .dct_noise import coefficients, conv1d_net
 from .points import report_summary
-from .trained import load_spec
 
 BANDS = 8
 SIDE = 28
@@ -214,7 +214,7 @@ def compute(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.ndarra
 def option_arrays(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     """Per arm (learned, uniform) and seed: clean and mean corrupt (15 common corruptions)
     test accuracy of the model-option runs, read from their reports (results.parquet), paired by seed."""
-    specs = [load_spec(path, config.source_profile) for path in config.option]
+    specs = [load_submission(path, config.source_profile) for path in config.option]
     if specs[0].seeds != specs[1].seeds:
         raise DataError(f"{config.option[0]} and {config.option[1]} must share their seeds")
     clean, corrupt = [], []

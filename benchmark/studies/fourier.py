@@ -22,8 +22,9 @@ from tqdm import tqdm
 from corruptions.spectrum import BANDS, band_map
 
 from ..datasets import load_dataset
+from ..submission import load_submission
 from .base import StudyContext, Table, Verdict, register_study
-from .trained import BEST, load_spec, resolve_param, trained_classifiers
+from .trained import BEST, resolve_param, trained_classifiers
 
 DEFAULT_ENTRIES = (("submissions/baseline.yaml", "-"), ("submissions/bls_aug.yaml", BEST),
                    ("submissions/jpeg_aug.yaml", BEST))
@@ -89,7 +90,7 @@ def resolve(config: FourierConfig, ctx: StudyContext) -> FourierConfig:
     same models."""
     entries = []
     for path, param in config.entries:
-        spec = load_spec(path, config.source_profile)
+        spec = load_submission(path, config.source_profile)
         entries.append((path, resolve_param(spec, param, ctx.reports_root)))
     return replace(config, entries=tuple(dict.fromkeys(entries)))
 
@@ -176,7 +177,7 @@ def configure(config: FourierConfig, args) -> FourierConfig:
 def compute(config: FourierConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     out = {}
     for path, param in config.entries:
-        spec = load_spec(path, config.source_profile)
+        spec = load_submission(path, config.source_profile)
         test = load_dataset(spec.dataset, "test", ctx.data_root).head(config.images)
         images, labels = np.asarray(test.images), np.asarray(test.labels)
         maps, clean = [], []

@@ -21,8 +21,9 @@ from ..augment import AugmentContext, get_family
 from ..evaluate import CLEAN, count_correct
 from ..inputs import load_eval_splits, prepare_eval
 from ..selection import COMMON
+from ..submission import load_submission
 from .base import StudyContext, Table, Verdict, register_study
-from .trained import load_spec, trained_classifiers
+from .trained import trained_classifiers
 
 NOISE = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")
 NONE = "none:-"
@@ -42,7 +43,7 @@ def settings(config: PreprocessConfig) -> list[tuple[str, str, tuple]]:
     """(family, parameter label, codec recipe overrides) of every codec submission's grid."""
     out = []
     for path in config.codecs:
-        spec = load_spec(path, config.source_profile)
+        spec = load_submission(path, config.source_profile)
         out += [(spec.family, label, spec.codec) for label in spec.labels if "+" not in label]
     return out
 
@@ -149,7 +150,7 @@ def summarize(config: PreprocessConfig, a: dict) -> dict:
                 summarize=summarize,
                 description="the baseline classifier on corrupted images passed through codecs")
 def compute(config: PreprocessConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
-    spec = load_spec(config.classifier, config.source_profile)
+    spec = load_submission(config.classifier, config.source_profile)
     models = trained_classifiers(spec, "-", ctx)
     eval_dirs, _ = prepare_eval(spec.dataset, ctx.data_root, spec.test_images, 0,
                                 spec.corruptions, spec.severities, spec.corruption_seed,

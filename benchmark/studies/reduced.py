@@ -17,9 +17,9 @@ import numpy as np
 
 from ..datasets import load_dataset
 from ..models import count_parameters, create_model
+from ..submission import load_submissions
 from .base import StudyContext, Table, Verdict, register_study
 from .points import gather
-from .trained import load_spec_runs
 
 ORIGINAL = "original"
 
@@ -49,8 +49,7 @@ def percent_change(a: dict) -> np.ndarray:
 def summarize(config: ReducedConfig, a: dict) -> dict:
     change = percent_change(a)
     data = list(dict.fromkeys(a["data"]))
-    models = [str(m) for m in a["model"][np.argsort(-a["parameters"], kind="stable")]]
-    models = list(dict.fromkeys(models))
+    models = list(dict.fromkeys(str(m) for m in a["model"][np.argsort(-a["parameters"], kind="stable")]))
     rows = []
     for i in np.lexsort((np.array([data.index(d) for d in a["data"]]), -a["parameters"])):
         rows.append({"model": str(a["model"][i]), "parameters": int(a["parameters"][i]),
@@ -139,8 +138,8 @@ def summarize(config: ReducedConfig, a: dict) -> dict:
                 description="VGG11 variants trained and tested on original or compressed data, "
                             "from run reports")
 def compute(config: ReducedConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
-    specs = [*load_spec_runs(config.original, config.source_profile),
-             *load_spec_runs(config.compressed, config.source_profile)]
+    specs = [*load_submissions(config.original, config.source_profile),
+             *load_submissions(config.compressed, config.source_profile)]
     a = gather(ctx.reports_root, config.source_profile, tuple(s.id for s in specs))
     test = load_dataset(specs[0].dataset, "test", ctx.data_root)
     counts = {s.model: count_parameters(create_model(s.model, test.channels, len(test.classes),

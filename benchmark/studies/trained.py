@@ -12,27 +12,12 @@ from corruptions.errors import BenchError, DataError
 
 from ..datasets import load_dataset
 from ..models import Normalized, create_model
-from ..submission import RunSpec, load_submission, load_submissions
+from ..submission import RunSpec
 from .base import StudyContext
 from .points import report_summary
 
 log = logging.getLogger(__name__)
 BEST = "best"  # the parameter a report chose by BDA on the held-out validation split
-
-
-def load_spec(path: str, profile: str) -> RunSpec:
-    return load_submission(_existing(path), profile)
-
-
-def load_spec_runs(path: str, profile: str) -> list[RunSpec]:
-    """Every run of a submission (one per model of a sweep)."""
-    return load_submissions(_existing(path), profile)
-
-
-def _existing(path: str) -> str:
-    if not Path(path).is_file():
-        raise DataError(f"{path}: no such submission file")
-    return path
 
 
 def resolve_param(spec: RunSpec, param: str, reports_root: Path) -> str:
