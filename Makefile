@@ -6,7 +6,7 @@ BENCH := $(VENV)/bin/bench
 STAMP := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data browser demo test perf reports leaderboard verify clean
+.PHONY: setup oracle data browser demo test perf reports leaderboard verify clean
 
 # the shipped submissions, baseline first (every mCE is relative to it)
 SUBMISSIONS := baseline bls_aug jpeg_aug bmshj_aug noise_aug blur_aug dct_aug dct_noise_aug bls_top2 jpeg_timm \
@@ -19,7 +19,16 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --upgrade --quiet pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(MAKE) --no-print-directory oracle
 	touch $(STAMP)
+
+# CompressAI, the test oracle of the learned codecs (and the reference of `bench perf codec`),
+# never a dependency of the product: it declares numpy<2, so it goes in without its declared
+# requirements, beside the few modules it imports (see shared/reference/codec_anchors.md)
+oracle:
+	$(VENV)/bin/pip install --quiet --no-deps compressai==1.2.8 torch-geometric==2.8.1 \
+		einops==0.8.2 pytorch-msssim==1.0.0
+	$(VENV)/bin/pip install --quiet xxhash aiohttp fsspec psutil pyparsing
 
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist; elsewhere the loader falls back to
 # torchvision's download into the data root.
@@ -67,6 +76,7 @@ verify: setup
 
 perf: setup
 	$(BENCH) perf corruptions
+	$(BENCH) perf codec
 	$(BENCH) perf train
 	$(BENCH) perf eval
 

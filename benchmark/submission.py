@@ -162,7 +162,7 @@ class SubmissionModel(_Strict):
     training: TrainingSection = TrainingSection()
     evaluation: EvaluationSection = EvaluationSection()
     selection: list[Literal[MODES]] = Field(default_factory=lambda: list(MODES))  # type: ignore[valid-type]
-    codec: dict[str, int | float] = Field(default_factory=dict)  # learned-codec recipe overrides
+    codec: dict[str, int | float | str] = Field(default_factory=dict)  # learned-codec recipe overrides
 
     @field_validator("dataset")
     @classmethod

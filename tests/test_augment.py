@@ -188,7 +188,9 @@ def test_rd_and_spectrum_commands(tmp_path, capsys):
     assert main(["rd", "--dataset", "fashion-mnist", "--families", "jpeg,gaussian_blur",
                  "--limit", "50", "--data-root", str(root), "--out", str(out)]) == 0
     import json
-    rows = json.loads((out / "rd.json").read_text())
+    rd = json.loads((out / "rd.json").read_text())
+    rows = rd["rows"]
+    assert rd["reference"] == "jpeg" and rd["bd"] == {} and rd["published"] == []
     jpeg_rows = [r for r in rows if r["family"] == "jpeg"]
     assert len(jpeg_rows) == 7 and all(r["bpp"] > 0 for r in jpeg_rows)
     assert [r for r in rows if r["family"] == "gaussian_blur"][0]["bpp"] is None

@@ -128,7 +128,7 @@ def test_training_resumes_to_the_same_weights(fmnist, tmp_path, monkeypatch):
     cfg = CodecRecipe(CodecConfig("bls", **TINY), steps=20)
     whole = train_codec(fmnist, cfg, 0.01, tmp_path / "a.pt", save_every=10, progress=False)
     calls = {"n": 0}
-    original = training.rd_loss
+    original = training.rd_terms
 
     def interrupting(*a, **k):
         calls["n"] += 1
@@ -136,19 +136,19 @@ def test_training_resumes_to_the_same_weights(fmnist, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(*a, **k)
 
-    monkeypatch.setattr(training, "rd_loss", interrupting)
+    monkeypatch.setattr(training, "rd_terms", interrupting)
     with pytest.raises(KeyboardInterrupt):
         train_codec(fmnist, cfg, 0.01, tmp_path / "b.pt", save_every=10, progress=False)
     assert torch.load(tmp_path / "b.pt", weights_only=False)["step"] == 10
-    monkeypatch.setattr(training, "rd_loss", original)
+    monkeypatch.setattr(training, "rd_terms", original)
     resumed = train_codec(fmnist, cfg, 0.01, tmp_path / "b.pt", save_every=10, progress=False)
     for (name, p), q in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(p, q), name
 
 
 def test_nan_loss_is_a_user_error(fmnist, tmp_path, monkeypatch):
-    monkeypatch.setattr(training, "rd_loss",
-                        lambda m, x, lm: (torch.tensor(float("nan"), requires_grad=True), 0, 0))
+    monkeypatch.setattr(training, "rd_terms", lambda m, x, lm: (
+        torch.tensor(float("nan"), requires_grad=True), torch.tensor(0.0), torch.tensor(0.0)))
     with pytest.raises(BenchError, match="non-finite loss"):
         train_codec(fmnist, CodecRecipe(CodecConfig("bls", **TINY), steps=5), 0.01,
                     tmp_path / "c.pt", progress=False)

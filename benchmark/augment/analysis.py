@@ -7,8 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets import Dataset
+from .anchors import PublishedCurve
+from .bjontegaard import DEFAULT_FIT, bd
 from .cache import ensure_augmented
 from .registry import Family
+
+REFERENCE = "jpeg"  # every BD number is against JPEG on the same images
 
 
 def rd_rows(ds: Dataset, families: list[Family], data_root: Path, device: str = "cpu",
@@ -30,7 +34,35 @@ def rd_rows(ds: Dataset, families: list[Family], data_root: Path, device: str = 
     return rows
 
 
-def plot_rd(rows: list[dict], title: str, path: Path) -> None:
+def rd_curves(rows: list[dict]) -> dict[str, tuple[list[float], list[float]]]:
+    """family -> (bpp, PSNR) of the rows that have a rate."""
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    for r in rows:
+        if r["bpp"] is not None:
+            out.setdefault(r["family"], ([], []))
+            out[r["family"]][0].append(r["bpp"])
+            out[r["family"]][1].append(r["psnr"])
+    return out
+
+
+def bd_summary(rows: list[dict], published: tuple[PublishedCurve, ...] = (),
+               fit: str = DEFAULT_FIT) -> dict[str, dict]:
+    """BD-PSNR and BD-rate of every measured family and published curve against the JPEG
+    rows (same images); the published curves against the same-named family too."""
+    curves = rd_curves(rows)
+    if REFERENCE not in curves:
+        return {}
+    ref = curves[REFERENCE]
+    out = {name: bd(*ref, *c, fit=fit).as_dict() for name, c in curves.items() if name != REFERENCE}
+    for p in published:
+        out[p.name] = {**bd(*ref, p.bpp, p.psnr, fit=fit).as_dict(), "source": p.source}
+        if p.family in curves:  # ours against the published codec of the same family
+            out[f"{p.family} vs {p.name}"] = bd(p.bpp, p.psnr, *curves[p.family], fit=fit).as_dict()
+    return out
+
+
+def plot_rd(rows: list[dict], title: str, path: Path, published: tuple[PublishedCurve, ...] = (),
+            bd_table: dict[str, dict] | None = None) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -42,13 +74,22 @@ def plot_rd(rows: list[dict], title: str, path: Path) -> None:
         if not pts:
             continue
         for ax, key in zip(axes, ("psnr", "ssim")):
+            bdr = (bd_table or {}).get(family, {}).get("bd_psnr_db")
+            label = family if bdr is None else f"{family} (BD {bdr:+.2f} dB vs jpeg)"
             ax.errorbar([r["bpp"] for r in pts], [r[key] for r in pts],
-                        yerr=[r[f"{key}_std"] for r in pts], marker="o", capsize=3, label=family)
+                        yerr=[r[f"{key}_std"] for r in pts], marker="o", capsize=3, label=label)
+    for p in published:
+        bdr = (bd_table or {}).get(p.name, {}).get("bd_psnr_db")
+        axes[0].plot(p.bpp, p.psnr, "--", marker="x", alpha=0.7,
+                     label=f"{p.name}, published{'' if bdr is None else f' (BD {bdr:+.2f} dB)'}")
+    if published:
+        axes[0].annotate(f"published: {published[0].source}", (0.01, 0.01),
+                         xycoords="figure fraction", fontsize=6)
     for ax, label in zip(axes, ("PSNR (dB)", "SSIM")):
         ax.set_xlabel("bits per pixel (payload)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png")

@@ -1,8 +1,11 @@
 """Learned-codec families: BLS (factorized prior) and BMSHJ (scale hyperprior).
 
 The transformed image is what the decoder makes of the real bitstream, and its bits are the
-range coder's bytes: the codec for (dataset, family, lambda, recipe) is trained on the
-dataset's train split once and cached (see ``benchmark.codecs.train``). Every cached set a
+range coder's bytes. Which codec: without recipe overrides, the shipped zoo codec of the
+dataset where one exists (``benchmark.augment.zoo``), else one trained with the zoo's recipe
+for that dataset; with overrides (or for a dataset without a zoo recipe), the codec for
+(dataset, family, lambda, recipe) trained on the dataset's train split once and cached (see
+``benchmark.codecs.train``). Every cached set a
 codec made records that codec's recipe and checkpoint, so a set is rebuilt when its codec
 changes.
 """
@@ -18,12 +21,13 @@ import torch
 from corruptions.errors import BenchError
 
 from ..codecs.models import BITSTREAM_FORMAT, FactorizedPrior
+from ..codecs.published import SOURCE, load_published, published_checkpoint
 from ..codecs.recipe import CodecRecipe, apply_overrides, default_recipe
-from ..codecs.train import checkpoint_path, train_codec
+from ..codecs.train import checkpoint_path, train_recipe
 from ..datasets import Dataset, load_dataset
 from .registry import AugmentContext, Transformed, register_family
+from .zoo import LAMBDAS, load_zoo_codec, zoo_provenance, zoo_recipe
 
-LAMBDAS = (0.001, 0.003, 0.005, 0.012, 0.033, 0.05, 0.1)  # the thesis' grid
 
 
 @dataclass(frozen=True)
@@ -59,34 +63,44 @@ class CodecCache:
     def entry(self, ctx: AugmentContext, family: str, lmbda: float) -> CodecEntry:
         """The codec a learned family uses on ``ctx.dataset``: trained on its train split,
         with the default recipe for that split's image size and the context's overrides."""
-        train = self.train_split(ctx)
-        side = max(max(shape[:2]) for shape in train.shapes())
-        recipe = apply_overrides(default_recipe(family, train.channels, side, train.fixed_size),
-                                 ctx.codec)
+        recipe = None if ctx.codec else zoo_recipe(ctx.dataset, family)
+        if recipe is None:
+            train = self.train_split(ctx)
+            side = max(max(shape[:2]) for shape in train.shapes())
+            recipe = apply_overrides(default_recipe(family, train.channels, side,
+                                                    train.fixed_size), ctx.codec)
         return CodecEntry(recipe, lmbda, checkpoint_path(ctx.data_root, ctx.dataset, recipe, lmbda))
 
     def codec(self, ctx: AugmentContext, family: str, lmbda: float) -> FactorizedPrior:
-        """The cached codec for (dataset, family, lambda, recipe), trained if absent."""
-        entry = self.entry(ctx, family, lmbda)
-        key = (entry.path, ctx.device)
+        """CompressAI's published codec (``source=compressai``), the zoo's codec, or the
+        cached codec for (dataset, family, lambda, recipe), trained if absent."""
+        if _published(ctx):
+            key = (SOURCE, family, lmbda, ctx.device)
+        elif not ctx.codec and zoo_provenance(ctx.dataset, family, lmbda) is not None:
+            key = ("zoo", ctx.dataset, family, lmbda, ctx.device)
+        else:
+            key = (self.entry(ctx, family, lmbda).path, ctx.device)
         if key in self._codecs:
             self._codecs.move_to_end(key)
         else:
-            self._codecs[key] = self._train(ctx, entry)
+            self._codecs[key] = self._load(ctx, key[0], family, lmbda)
             while len(self._codecs) > self.max_codecs:
                 self._codecs.popitem(last=False)
         return self._codecs[key]
 
+    def _load(self, ctx: AugmentContext, source, family: str, lmbda: float) -> FactorizedPrior:
+        if source == SOURCE:
+            if self.train_split(ctx).channels != 3:
+                raise BenchError(f"{family}: CompressAI's published codecs code RGB images; "
+                                 f"{ctx.dataset} has {self.train_split(ctx).channels} channel(s)")
+            return load_published(family, lmbda, device=ctx.device)
+        if source == "zoo":
+            return load_zoo_codec(ctx.dataset, family, lmbda, ctx.device)
+        return self._train(ctx, self.entry(ctx, family, lmbda))
+
     def _train(self, ctx: AugmentContext, entry: CodecEntry) -> FactorizedPrior:
-        images, recipe = self.train_split(ctx).images, entry.recipe
-        init = None
-        if recipe.init_lmbda and not entry.path.exists():
-            base = recipe.base()
-            init = train_codec(images, base, recipe.init_lmbda,
-                               checkpoint_path(ctx.data_root, ctx.dataset, base, recipe.init_lmbda),
-                               device=ctx.device, progress=ctx.progress)
-        return train_codec(images, recipe, entry.lmbda, entry.path, device=ctx.device,
-                           progress=ctx.progress, init=init)
+        return train_recipe(self.train_split(ctx).images, entry.recipe, entry.lmbda,
+                            ctx.data_root, ctx.dataset, device=ctx.device, progress=ctx.progress)
 
     def clear(self) -> None:
         self._codecs.clear()
@@ -94,6 +108,10 @@ class CodecCache:
 
 
 CODECS = CodecCache()
+
+
+def _published(ctx: AugmentContext) -> bool:
+    return dict(ctx.codec).get("source") == SOURCE
 
 
 def codec_entry(ctx: AugmentContext, family: str, lmbda: float) -> CodecEntry:
@@ -126,7 +144,10 @@ def _check_lambda(lmbda, shape):
 
 def _family(name: str):
     def provenance(lmbda, ctx: AugmentContext) -> dict:
-        return codec_entry(ctx, name, float(lmbda)).provenance(ctx.data_root)
+        if _published(ctx):
+            return published_checkpoint(name, float(lmbda)).provenance()
+        shipped = None if ctx.codec else zoo_provenance(ctx.dataset, name, float(lmbda))
+        return shipped or codec_entry(ctx, name, float(lmbda)).provenance(ctx.data_root)
 
     @register_family(name, param="lambda > 0 (loss = bpp + lambda 255^2 MSE)", grid=LAMBDAS,
                      check=_check_lambda, is_codec=True, provenance=provenance)

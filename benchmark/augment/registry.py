@@ -79,7 +79,8 @@ class Family:
 
 
 REGISTRY: Registry[Family] = Registry(
-    "augmentation family", ["benchmark.augment.classic", "benchmark.augment.learned"])
+    "augmentation family", ["benchmark.augment.classic", "benchmark.augment.pillow_codecs",
+                            "benchmark.augment.learned"])
 
 
 def register_family(name: str, *, param: str, grid: Sequence, parse: Callable[[str], object] = float,

@@ -64,8 +64,22 @@ def _pad(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
 
+def _training_latents(y: torch.Tensor, quant: str, offset) -> tuple[torch.Tensor, torch.Tensor]:
+    """(what the synthesis sees, what the rate is measured on) in training: noisy latents
+    for both ("noise"), or the rounded latents with a straight-through gradient for the
+    synthesis ("mixed", Minnen & Singh 2020)."""
+    noisy = quantize_noise(y, True)
+    if quant == "mixed":
+        rounded = torch.round(y - offset) + offset
+        return y + (rounded - y).detach(), noisy
+    return noisy, noisy
+
+
 class FactorizedPrior(nn.Module):
     """BLS: g_a -> factorized entropy bottleneck -> g_s."""
+
+    # the training stand-in for rounding (``CodecRecipe.quant``); set by the trainer
+    quant = "noise"
 
     def __init__(self, config: CodecConfig):
         super().__init__()
@@ -83,8 +97,11 @@ class FactorizedPrior(nn.Module):
         part."""
         y = self.g_a(_pad(x, self.multiple))
         eb = self.entropy_bottleneck
-        y_hat = quantize_noise(y, True) if self.training else eb.dequantize(eb.quantize(y))
-        return y_hat, [eb.likelihood(y_hat)]
+        if self.training:
+            y_hat, y_rate = _training_latents(y, self.quant, eb.medians.view(1, -1, 1, 1))
+        else:
+            y_hat = y_rate = eb.dequantize(eb.quantize(y))
+        return y_hat, [eb.likelihood(y_rate)]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Reconstruction and likelihoods."""
@@ -160,8 +177,11 @@ class ScaleHyperprior(FactorizedPrior):
         z_hat = quantize_noise(z, True) if self.training else eb.dequantize(eb.quantize(z))
         scales = self.h_s(z_hat)
         gc = self.gaussian_conditional
-        y_hat = quantize_noise(y, True) if self.training else gc.quantize(y)
-        return y_hat, [gc.likelihood(y_hat, scales), eb.likelihood(z_hat)]
+        if self.training:
+            y_hat, y_rate = _training_latents(y, self.quant, 0.0)
+        else:
+            y_hat = y_rate = gc.quantize(y)
+        return y_hat, [gc.likelihood(y_rate, scales), eb.likelihood(z_hat)]
 
     @torch.no_grad()
     def compress(self, x):

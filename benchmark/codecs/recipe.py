@@ -29,6 +29,11 @@ class CodecRecipe:
     # ``init_steps``), then train ``steps`` more at the target lambda. 0: from scratch.
     init_lmbda: float = 0.0
     init_steps: int = 0
+    # How training stands in for rounding: "noise" (uniform noise everywhere, Ballé et al.)
+    # or "mixed" (Minnen & Singh 2020: the synthesis sees the rounded latents through a
+    # straight-through gradient, the rate model the noisy ones), which removes most of the
+    # gap between the training loss and what the real bitstream decodes to.
+    quant: str = "noise"
 
     def base(self) -> CodecRecipe:
         """The from-scratch recipe a warm-started codec begins from."""
@@ -43,6 +48,8 @@ class CodecRecipe:
         for key in ("patch", "init_lmbda", "init_steps"):  # digests from before these existed
             if not d[key]:
                 del d[key]
+        if d["quant"] == "noise":
+            del d["quant"]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -55,8 +62,10 @@ def default_recipe(family: str, channels: int, side: int, fixed_size: bool = Tru
                        patch=128)
 
 
+QUANT_MODES = ("noise", "mixed")
+SOURCES = ("compressai",)  # ``source=compressai``: CompressAI's published weights (published.py)
 _KEYS = {"N": int, "M": int, "depth": int, "steps": int, "batch_size": int, "lr": float,
-         "seed": int, "patch": int, "init_lmbda": float, "init_steps": int}
+         "seed": int, "patch": int, "init_lmbda": float, "init_steps": int, "quant": str, "source": str}
 _MAY_BE_ZERO = {"seed", "patch", "init_lmbda", "init_steps"}
 
 
@@ -76,10 +85,15 @@ def parse_overrides(text: str | None) -> tuple[tuple[str, object], ...]:
             v = _KEYS[key](value)
         except ValueError:
             raise BenchError(f"--codec: {key} must be {_KEYS[key].__name__}, got {value!r}") from None
-        if not (v > 0 or (key in _MAY_BE_ZERO and v == 0)):
+        if key not in ("quant", "source") and not (v > 0 or (key in _MAY_BE_ZERO and v == 0)):
             bound = ">= 0" if key in _MAY_BE_ZERO else "> 0"
             raise BenchError(f"--codec: {key} must be {bound}, got {value!r}")
         out[key] = v
+    if out.get("quant", "noise") not in QUANT_MODES:
+        raise BenchError(f"--codec: quant must be one of {', '.join(QUANT_MODES)}, "
+                         f"got {out['quant']!r}")
+    if out.get("source", SOURCES[0]) not in SOURCES:
+        raise BenchError(f"--codec: source must be {', '.join(SOURCES)}, got {out['source']!r}")
     if bool(out.get("init_lmbda")) != bool(out.get("init_steps")):
         raise BenchError("--codec: a warm start needs both init_lmbda and init_steps")
     return tuple(sorted(out.items()))
@@ -87,5 +101,5 @@ def parse_overrides(text: str | None) -> tuple[tuple[str, object], ...]:
 
 def apply_overrides(recipe: CodecRecipe, overrides: tuple[tuple[str, object], ...]) -> CodecRecipe:
     arch = {k: v for k, v in overrides if k in ("N", "M", "depth")}
-    train = {k: v for k, v in overrides if k not in arch}
+    train = {k: v for k, v in overrides if k not in arch and k != "source"}
     return replace(recipe, config=replace(recipe.config, **arch), **train)

@@ -9,7 +9,10 @@ from corruptions.device import resolve_device
 from corruptions.errors import BenchError
 
 from ..augment import family_names, get_family, parse_params
-from ..augment.analysis import mean_log_spectrum, plot_rd, plot_spectrum, rd_rows
+from ..augment.analysis import (REFERENCE, bd_summary, mean_log_spectrum, plot_rd, plot_spectrum,
+                                rd_rows)
+from ..augment.anchors import published_curves
+from ..augment.bjontegaard import DEFAULT_FIT, FITS
 from ..augment.cache import check_param, ensure_augmented, load_augmented
 from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset, resolve_data_root
@@ -57,6 +60,8 @@ def add_analysis_parsers(sub) -> None:
     r.add_argument("--limit", type=positive_int, default=None, help="first N images only")
     r.add_argument("--out", default=None, help="folder for rd.json and rd.png (default: runs/rd)")
     r.add_argument("--device", default="auto")
+    r.add_argument("--fit", default=DEFAULT_FIT,
+                   help="Bjøntegaard fit: cubic (least-squares cubic, VCEG-M33) or pchip")
     add_codec_arg(r)
     r.set_defaults(func=cmd_rd)
 
@@ -77,21 +82,43 @@ def _load_limited(args):
 
 
 def cmd_rd(args: argparse.Namespace) -> int:
-    families = [get_family(f.strip()) for f in args.families.split(",") if f.strip()]
+    names = list(dict.fromkeys(f.strip() for f in args.families.split(",") if f.strip()))
+    if REFERENCE not in names:  # every BD number needs JPEG on the same images
+        names.insert(0, REFERENCE)
+    families = [get_family(n) for n in names]
+    if args.fit not in FITS:
+        raise BenchError(f"--fit must be one of {', '.join(FITS)}, got {args.fit!r}")
     codec = parse_overrides(args.codec)
     ds = _load_limited(args)
     rows = rd_rows(ds, families, resolve_data_root(args.data_root), resolve_device(args.device),
                    codec=codec)
+    published = published_curves(args.dataset)
+    bd_table = bd_summary(rows, published, args.fit)
     out = Path(args.out or "runs/rd")
     out.mkdir(parents=True, exist_ok=True)
-    files.write_json(out / "rd.json", rows)
+    files.write_json(out / "rd.json", {
+        "dataset": args.dataset, "split": args.split, "images": len(ds), "reference": REFERENCE,
+        "fit": args.fit, "rows": rows, "bd": bd_table,
+        "published": [p.as_dict() for p in published]})
     with files.atomic_path(out / "rd.png") as tmp:
-        plot_rd(rows, f"{args.dataset} [{args.split}], {len(ds)} images", tmp)
+        plot_rd(rows, f"{args.dataset} [{args.split}], {len(ds)} images", tmp, published, bd_table)
     print(f"{'family':<8} {'param':>8} {'bpp':>14} {'PSNR dB':>14} {'SSIM':>16}")
     for r in rows:
         bpp = f"{r['bpp']:.3f}±{r['bpp_std']:.3f}" if r["bpp"] is not None else "-"
         print(f"{r['family']:<8} {r['param']:>8} {bpp:>14} {r['psnr']:>7.2f}±{r['psnr_std']:<5.2f} "
               f"{r['ssim']:>7.4f}±{r['ssim_std']:<6.4f}")
+    print(f"Bjøntegaard deltas against {REFERENCE} on the same images ({args.fit} fit over "
+          "log10 bpp, overlapping range):")
+    for name, r in bd_table.items():
+        if r["bd_psnr_db"] is None:
+            print(f"  {name:<44} no overlapping rate range")
+            continue
+        rate = "-" if r["bd_rate_pct"] is None else f"{r['bd_rate_pct']:+.1f}%"
+        lo, hi = r["bpp_range"]
+        print(f"  {name:<44} BD-PSNR {r['bd_psnr_db']:+6.2f} dB  BD-rate {rate:>7}  "
+              f"({lo:.3f}-{hi:.3f} bpp)")
+    for p in published:
+        print(f"  published: {p.name} from {p.source} (all 24 Kodak images)")
     print(f"wrote {out / 'rd.json'} and {out / 'rd.png'}")
     return 0
 

@@ -1,8 +1,12 @@
-"""``bench codec train``: train one learned codec (cached by dataset, family, lambda, recipe)."""
+"""``bench codec train``: train one learned codec (cached by dataset, family, lambda, recipe);
+``bench codec zoo``: the shipped reference codecs, their RD and BD numbers, and their
+reproduction from scratch."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+from pathlib import Path
 
 import numpy as np
 
@@ -15,7 +19,8 @@ from ..augment.registry import AugmentContext
 from ..codecs.models import CODECS
 from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset, resolve_data_root
-from .common import add_codec_arg
+from ..augment.zoo import FAMILIES, LAMBDAS, ZOO_ROOT, read_index, train_zoo
+from .common import add_codec_arg, positive_int
 
 log = logging.getLogger(__name__)
 EVAL_IMAGES = 1000
@@ -32,6 +37,19 @@ def add_parsers(sub) -> None:
     t.add_argument("--device", default="auto")
     add_codec_arg(t)
     t.set_defaults(func=cmd_train)
+    z = csub.add_parser("zoo", help="the shipped reference codecs: RD on the test split, BD vs "
+                                    "JPEG; --train reproduces them")
+    z.add_argument("--dataset", default="fashion-mnist")
+    z.add_argument("--data-root", default=None, help="where training checkpoints are cached")
+    z.add_argument("--train", action="store_true",
+                   help="train every zoo codec from scratch (resumable), then write the zoo")
+    z.add_argument("--families", default=",".join(FAMILIES))
+    z.add_argument("--workers", type=positive_int, default=None,
+                   help="training processes (default: one per family, up to the cores)")
+    z.add_argument("--no-compile", action="store_true", help="train without torch.compile")
+    z.add_argument("--out", default=None, help="zoo folder to write (default: the package's)")
+    z.add_argument("--json", action="store_true", help="the index as JSON")
+    z.set_defaults(func=cmd_zoo)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -54,4 +72,40 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"bpp {np.mean(bits / pixels):.4f} from bytes "
           f"({np.mean(estimate / pixels):.4f} estimated), "
           f"PSNR {np.concatenate(quality).mean():.2f} dB")
+    return 0
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    families = tuple(f.strip() for f in args.families.split(",") if f.strip())
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+        raise BenchError(f"--families: expected some of {', '.join(FAMILIES)}, got {args.families!r}")
+    root = Path(args.out) if args.out else ZOO_ROOT
+    if args.train:
+        index = train_zoo(args.dataset, resolve_data_root(args.data_root), LAMBDAS, families,
+                          args.workers, not args.no_compile, root)
+    else:
+        index = read_index(args.dataset, root)
+        if index is None:
+            raise BenchError(f"no codec zoo for {args.dataset!r} in {root} "
+                             "(bench codec zoo --train makes one)")
+    if args.json:
+        print(json.dumps(index.as_dict(), indent=1))
+        return 0
+    print(f"codec zoo of {index.dataset}: RD on the {index.split} split "
+          f"({index.codecs[0].rd.images} images), real bitstreams, {index.threads} thread(s)")
+    print(f"{'family':<7} {'lambda':>7} {'bpp':>7} {'PSNR dB':>8} {'SSIM':>7} {'KB':>6}  sha256")
+    for c in index.codecs:
+        print(f"{c.family:<7} {c.lmbda:>7g} {c.rd.bpp:>7.4f} {c.rd.psnr:>8.2f} {c.rd.ssim:>7.4f} "
+              f"{c.bytes / 1024:>6.1f}  {c.sha256[:12]}")
+    for j in index.jpeg:
+        print(f"{'jpeg':<7} {'q' + str(j['quality']):>7} {j['bpp']:>7.4f} {j['psnr']:>8.2f} "
+              f"{j['ssim']:>7.4f}")
+    for family, r in index.bd.items():
+        rng = r["bpp_range"]
+        print(f"BD vs JPEG ({r['fit']} fit, {rng[0]:.3f}-{rng[1]:.3f} bpp): {family} "
+              f"{r['bd_psnr_db']:+.2f} dB, BD-rate {r['bd_rate_pct']:+.1f}%" if rng else
+              f"BD vs JPEG: {family}: no overlapping rate range")
+    total = sum(c.bytes for c in index.codecs)
+    print(f"{len(index.codecs)} codecs, {total / 2**20:.2f} MiB in all")
     return 0

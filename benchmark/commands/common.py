@@ -16,7 +16,9 @@ def add_data_args(p: argparse.ArgumentParser, split_default: str = "test") -> No
 def add_codec_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--codec", default=None, metavar="KEY=VALUE,...",
                    help="learned-codec recipe overrides: N, M, depth, steps, batch_size, lr, "
-                        "seed, patch (e.g. N=64,M=96,steps=2000)")
+                        "seed, patch, init_lmbda, init_steps, quant (noise|mixed), or "
+                        "source=compressai for CompressAI's published weights (e.g. "
+                        "N=64,M=96,steps=2000); none: the dataset's codec zoo")
 
 
 def int_list(text: str) -> list[int]:

@@ -18,6 +18,16 @@ def add_parsers(sub) -> None:
     a.add_argument("--json", action="store_true")
     a.add_argument("--data-root", default=None)
     a.set_defaults(func=cmd_perf_augment)
+    k = psub.add_parser("codec", help="codec training steps/s vs CompressAI's FactorizedPrior")
+    k.add_argument("--json", action="store_true")
+    k.add_argument("--N", type=int, default=128)
+    k.add_argument("--M", type=int, default=192)
+    k.add_argument("--batch-size", type=int, default=8)
+    k.add_argument("--crop", type=int, default=64, help="side of the random training crops")
+    k.add_argument("--steps", type=int, default=30, help="timed steps per side")
+    k.add_argument("--threads", type=int, default=torch_threads(), help="torch threads")
+    k.add_argument("--data-root", default=None)
+    k.set_defaults(func=cmd_perf_codec)
     for target, fn, default_model, n in (("train", cmd_perf_train, "small_cnn", 20000),
                                          ("eval", cmd_perf_eval, "small_cnn", 5000)):
         t = psub.add_parser(target, help=f"this {target} loop vs its textbook reference")
@@ -29,6 +39,16 @@ def add_parsers(sub) -> None:
         t.add_argument("--device", default="auto")
         t.add_argument("--data-root", default=None)
         t.set_defaults(func=fn)
+
+
+def torch_threads() -> int:
+    import os
+    return os.cpu_count() or 1
+
+
+def cmd_perf_codec(args: argparse.Namespace) -> int:
+    from ..perf_codec import run
+    return run(args)
 
 
 def cmd_perf_corruptions(args: argparse.Namespace) -> int:

@@ -1,0 +1,95 @@
+"""JPEG 2000, WebP and AVIF: round trips, bits from the codestream, bad qualities."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmark.augment import get_family
+from benchmark.augment.metrics import psnr
+from benchmark.augment.pillow_codecs import (
+    isobmff_mdat_bytes,
+    j2k_payload_bytes,
+    webp_payload_bytes,
+)
+from benchmark.cli import main
+from benchmark.datasets import load_dataset
+from tests.conftest import natural_crops
+
+FAMILIES = ("jpeg2000", "webp", "avif")
+
+
+@pytest.fixture(scope="module")
+def grey():
+    return load_dataset("fashion-mnist", "test").head(24).images
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_round_trip_keeps_shape_and_quality_buys_psnr(name, grey):
+    fam = get_family(name)
+    assert fam.is_codec
+    lo, hi = fam.grid[0], fam.grid[-1]
+    a, b = fam.fn(grey, lo, None), fam.fn(grey, hi, None)
+    for res in (a, b):
+        assert res.images.shape == grey.shape and res.images.dtype == np.uint8
+        assert (res.bits > 0).all() and (res.bits < res.file_bits).all()
+    assert psnr(grey, b.images).mean() > psnr(grey, a.images).mean() + 5
+    assert b.bits.mean() > a.bits.mean()
+    again = fam.fn(grey, hi, None)  # deterministic
+    assert np.array_equal(again.images, b.images) and np.array_equal(again.bits, b.bits)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_colour_images_round_trip(name):
+    rgb = natural_crops(64, 3)
+    res = get_family(name).fn(rgb, get_family(name).grid[-2], None)
+    assert res.images.shape == rgb.shape and psnr(rgb, res.images).mean() > 25
+
+
+def _encode(fmt: str, **kw) -> bytes:
+    im = Image.fromarray(natural_crops(48, 1)[0])
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def test_j2k_payload_is_the_tile_part_data():
+    data = _encode("JPEG2000", no_jp2=True, quality_mode="dB", quality_layers=[30.0])
+    sot = data.index(b"\xff\x90")
+    psot = int.from_bytes(data[sot + 6:sot + 10], "big")
+    sod = data.index(b"\xff\x93", sot)
+    assert j2k_payload_bytes(data) == sot + psot - (sod + 2)
+    assert 0 < j2k_payload_bytes(data) < len(data) - sot  # headers are not counted
+    with pytest.raises(ValueError, match="JPEG 2000"):
+        j2k_payload_bytes(b"\xff\xd8" + data[2:])
+
+
+def test_webp_payload_is_the_vp8_chunk():
+    data = _encode("WEBP", quality=50)
+    assert data[12:16] == b"VP8 "
+    assert webp_payload_bytes(data) == int.from_bytes(data[16:20], "little") == len(data) - 20
+    with pytest.raises(ValueError, match="WebP"):
+        webp_payload_bytes(b"RIFF\0\0\0\0WAVE")
+
+
+def test_avif_payload_is_the_mdat_box():
+    data = _encode("AVIF", quality=50, max_threads=1)
+    m = data.index(b"mdat") - 4
+    size = int.from_bytes(data[m:m + 4], "big")
+    assert isobmff_mdat_bytes(data) == size - 8
+    assert data[m + 8:m + size][:1] != b""  # the AV1 OBUs are inside
+    with pytest.raises(ValueError, match="mdat"):
+        isobmff_mdat_bytes(data[:m])
+
+
+@pytest.mark.parametrize("name,bad", [("webp", "101"), ("avif", "-1"), ("jpeg2000", "5"),
+                                      ("webp", "abc")])
+def test_a_bad_quality_exits_2_before_any_work(name, bad, tmp_path, capsys):
+    root = tmp_path / "data"
+    assert main(["augment", "--dataset", "fashion-mnist", "--family", name, "--param", bad,
+                 "--limit", "8", "--data-root", str(root)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and name in err[0] and "Traceback" not in err[0]
+    assert not (root / "augmented").exists()
