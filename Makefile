@@ -9,7 +9,8 @@ FMNIST_DIR := /usr/share/datasets/fashion-mnist
 .PHONY: setup oracle data browser demo test perf reports leaderboard verify clean
 
 # the shipped submissions, baseline first (every mCE is relative to it)
-SUBMISSIONS := baseline bls_aug jpeg_aug bmshj_aug noise_aug blur_aug dct_aug dct_noise_aug bls_top2 jpeg_timm \
+SUBMISSIONS := baseline bls_aug jpeg_aug bmshj_aug jpeg2000_aug webp_aug avif_aug noise_aug blur_aug dct_aug \
+	dct_noise_aug bls_top2 jpeg_timm \
 	reduced_vgg reduced_vgg_bls band_weights band_uniform
 PROFILE ?= cpu
 

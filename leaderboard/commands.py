@@ -30,6 +30,8 @@ def add_parsers(sub) -> None:
     v.add_argument("--site", default=None,
                    help="check this built site (default: build one into a temporary folder)")
     v.add_argument("--no-site", action="store_true", help="skip the site check")
+    v.add_argument("--no-zoo", action="store_true",
+                   help="skip the codec zoo check (sha256 of every file, RD re-measured)")
     v.add_argument("--data-root", default=None, help="for the site's corruption previews")
     v.set_defaults(func=cmd_verify)
 
@@ -85,6 +87,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for folder in studies:
         outcome(check_study(folder), f"{folder}/summary.json")
     timings["summaries"] = time.perf_counter() - t0
+    if not args.no_zoo:
+        from benchmark.augment.zoo import verify_zoo, zoo_datasets
+
+        t0 = time.perf_counter()
+        for dataset in zoo_datasets():
+            for check in verify_zoo(dataset, resolve_data_root(args.data_root)):
+                c = check.codec
+                outcome([f"codec zoo {dataset}/{c.file}: {check.problem}"] if check.problem else [],
+                        f"codec zoo {dataset}/{c.file}: sha256, RD re-measured on "
+                        f"{c.rd.images} images ({c.rd.bpp:.4f} bpp, {c.rd.psnr:.2f} dB)")
+        timings["zoo"] = time.perf_counter() - t0
     if args.rerun_profile:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.augment.analysis import REFERENCE
+from benchmark.augment.bjontegaard import DEFAULT_FIT, bd
 from benchmark.selection import CLEAN, COMMON, chosen_accuracy, chosen_label
 from corruptions import files
 
@@ -186,22 +188,35 @@ def param_curves(report: Report, out: Path) -> Figure:
                   "Mean over seeds, bars one standard deviation (thesis Fig 3.4).")
 
 
+def _rd_points(rep: Report) -> list[tuple[float, float, str]]:
+    data = {p: d for p, d in rep.summary.get("training_data", {}).items()
+            if "+" not in p and d.get("bpp") is not None and d.get("psnr") is not None}
+    return sorted((d["bpp"], d["psnr"], p) for p, d in data.items())
+
+
 def rd_curves(reports: Sequence[Report], this: Report, out: Path) -> Figure | None:
-    """Thesis Fig 3.2: PSNR of the training data against its bpp, per compressing family."""
+    """Thesis Fig 3.2: PSNR of the training data against its bpp, per compressing family,
+    each with its Bjøntegaard delta against the JPEG submission of the table (same images)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(4.8, 3.2))
-    words, drawn = [], 0
+    words, drawn, deltas = [], 0, []
+    jpeg = next((r for r in reports if r.summary.get("family") == REFERENCE), None)
+    ref = _rd_points(jpeg) if jpeg else []
     for i, rep in enumerate(reports):
-        data = {p: d for p, d in rep.summary.get("training_data", {}).items()
-                if "+" not in p and d.get("bpp") is not None and d.get("psnr") is not None}
-        bpps = [d["bpp"] for d in data.values()]
-        if len(set(bpps)) < 2:
+        pts = _rd_points(rep)
+        if len({p[0] for p in pts}) < 2:
             continue
-        pts = sorted((d["bpp"], d["psnr"], p) for p, d in data.items())
         me = rep is this
+        label = f"{rep.summary['family']} ({rep.id})"
+        if ref and rep is not jpeg:
+            r = bd([p[0] for p in ref], [p[1] for p in ref], [p[0] for p in pts],
+                   [p[1] for p in pts])
+            if r.psnr_db is not None:
+                label += f", BD {r.psnr_db:+.2f} dB"
+                deltas.append(f"{rep.id} {r.psnr_db:+.2f} dB BD-PSNR"
+                              + (f" ({r.rate_pct:+.1f}% BD-rate)" if r.rate_pct is not None else ""))
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=MARKERS[i % len(MARKERS)],
-                ls=STYLES[i % len(STYLES)], lw=2.4 if me else 1.0,
-                label=f"{rep.summary['family']} ({rep.id})")
+                ls=STYLES[i % len(STYLES)], lw=2.4 if me else 1.0, label=label)
         drawn += 1
         if me:
             words = [f"{p} at {b:.2f} bpp: {q:.1f} dB" for b, q, p in pts]
@@ -214,11 +229,13 @@ def rd_curves(reports: Sequence[Report], this: Report, out: Path) -> Figure | No
     _save(fig, out)
     own = ("; ".join(words) if words else
            f"{this.id}'s family does not change the rate, so it has no curve of its own")
+    bd_words = (f" Bjøntegaard deltas against {jpeg.id} ({DEFAULT_FIT} fit over log10 bpp, "
+                f"overlapping range): {'; '.join(deltas)}." if deltas else "")
     return Figure(out.name, "Rate-distortion of the training data",
                   f"Line chart of PSNR against bits per pixel of the training sets of every "
                   f"compressing submission in this table. {own}.",
                   "Each point is one parameter's training set, against the original images "
-                  "(thesis Fig 3.2).")
+                  f"(thesis Fig 3.2).{bd_words}")
 
 
 def spectra(spectra: dict[str, np.ndarray], report: Report, out: Path) -> Figure | None:

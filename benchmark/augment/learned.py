@@ -61,8 +61,9 @@ class CodecCache:
         return self._splits[key]
 
     def entry(self, ctx: AugmentContext, family: str, lmbda: float) -> CodecEntry:
-        """The codec a learned family uses on ``ctx.dataset``: trained on its train split,
-        with the default recipe for that split's image size and the context's overrides."""
+        """The trained codec a learned family uses on ``ctx.dataset``: fitted on its train
+        split with the dataset's zoo recipe when no overrides are given, else with the
+        default recipe for that split's image size and the overrides."""
         recipe = None if ctx.codec else zoo_recipe(ctx.dataset, family)
         if recipe is None:
             train = self.train_split(ctx)

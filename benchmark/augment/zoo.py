@@ -113,6 +113,11 @@ def zoo_folder(dataset: str, root: Path = ZOO_ROOT) -> Path:
     return Path(root) / dataset_slug(dataset)
 
 
+def zoo_datasets(root: Path = ZOO_ROOT) -> list[str]:
+    """The datasets that have a zoo under ``root``."""
+    return sorted(p.parent.name for p in Path(root).glob(f"*/{INDEX}"))
+
+
 def read_index(dataset: str, root: Path = ZOO_ROOT) -> ZooIndex | None:
     """The zoo of ``dataset`` (None when it has none)."""
     path = zoo_folder(dataset, root) / INDEX
@@ -187,9 +192,13 @@ def zoo_provenance(dataset: str, family: str, lmbda: float, root: Path = ZOO_ROO
 
 # --------------------------------------------------------------------------- measuring
 def measure(model: FactorizedPrior, images: np.ndarray, threads: int = THREADS) -> RDPoint:
-    """RD of a codec from its real bitstreams, with pinned threads (deterministic)."""
+    """RD of a codec from its real bitstreams, with pinned threads. Deterministic: the images
+    are copied to fresh C-order memory first, because oneDNN's convolutions give results
+    that differ in the last bits with the input's strides (a loaded split whose channel axis
+    has stride 0 and its ``head()`` copy code some latents differently)."""
     from .learned import codec_transform
 
+    images = np.array(images, order="C", copy=True)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -243,7 +252,8 @@ def _train_family(dataset: str, family: str, lambdas: tuple[float, ...], data_ro
 
 def train_zoo(dataset: str, data_root: Path, lambdas: tuple[float, ...],
               families: tuple[str, ...] = FAMILIES, workers: int | None = None,
-              compile: bool = True, out_root: Path = ZOO_ROOT) -> ZooIndex:
+              compile: bool = True, out_root: Path = ZOO_ROOT,
+              test_images: int | None = None) -> ZooIndex:
     """Train (resuming what the checkpoint cache holds) every codec of the zoo, one process
     per family, then round, measure and write the zoo files and index."""
     if zoo_recipe(dataset, families[0]) is None:
@@ -259,14 +269,18 @@ def train_zoo(dataset: str, data_root: Path, lambdas: tuple[float, ...],
     else:
         for f in families:
             _train_family(dataset, f, lambdas, str(data_root), threads, compile)
-    return export_zoo(dataset, data_root, lambdas, families, out_root)
+    return export_zoo(dataset, data_root, lambdas, families, out_root, test_images)
 
 
 def export_zoo(dataset: str, data_root: Path, lambdas: tuple[float, ...],
-               families: tuple[str, ...] = FAMILIES, out_root: Path = ZOO_ROOT) -> ZooIndex:
-    """The trained checkpoints of the zoo recipe -> shipped files, their RD on the test split,
-    the JPEG curve on the same images and the BD table; the index written last."""
+               families: tuple[str, ...] = FAMILIES, out_root: Path = ZOO_ROOT,
+               test_images: int | None = None) -> ZooIndex:
+    """The trained checkpoints of the zoo recipe -> shipped files, their RD on the test split
+    (its first ``test_images``; default all), the JPEG curve on the same images and the BD
+    table; the index written last."""
     test = load_dataset(dataset, "test", data_root)
+    if test_images:
+        test = test.head(test_images)
     folder = zoo_folder(dataset, out_root)
     folder.mkdir(parents=True, exist_ok=True)
     codecs = []
@@ -301,20 +315,32 @@ class ZooCheck:
     problem: str | None  # None: the file verifies and its RD re-measures exactly
 
 
+def _check_one(dataset: str, family: str, lmbda: float, root: str, data_root: str | None,
+               images: int, threads: int, expected: RDPoint) -> str | None:
+    try:
+        model = load_zoo_codec(dataset, family, lmbda, root=Path(root))
+    except IntegrityError as e:
+        return str(e)
+    split = read_index(dataset, Path(root)).split
+    test = load_dataset(dataset, split, data_root).head(images)
+    rd = measure(model, test.images, threads)
+    return None if rd == expected else f"RD re-measured {rd}, recorded {expected}"
+
+
 def verify_zoo(dataset: str, data_root: Path | None = None, root: Path = ZOO_ROOT,
-               test: Dataset | None = None) -> list[ZooCheck]:
-    """Every zoo file against its sha256, and its RD re-measured on the recorded split."""
+               workers: int | None = None) -> list[ZooCheck]:
+    """Every zoo file against its sha256, and its RD re-measured on the images it was
+    measured on (the split's first ``rd.images``), one codec per process (each with the
+    recorded thread count, so the numbers are exact)."""
     index = read_index(dataset, root)
     if index is None:
         return []
-    test = test or load_dataset(dataset, index.split, data_root)
-    out = []
-    for c in index.codecs:
-        try:
-            model = load_zoo_codec(dataset, c.family, c.lmbda, root=root)
-        except IntegrityError as e:
-            out.append(ZooCheck(c, str(e)))
-            continue
-        rd = measure(model, test.images, index.threads)
-        out.append(ZooCheck(c, None if rd == c.rd else f"RD re-measured {rd}, recorded {c.rd}"))
-    return out
+    jobs = [(dataset, c.family, c.lmbda, str(root), None if data_root is None else str(data_root),
+             c.rd.images, index.threads, c.rd) for c in index.codecs]
+    workers = workers or max(1, (os.cpu_count() or 1) // index.threads)
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            problems = list(pool.map(_check_one, *zip(*jobs)))
+    else:
+        problems = [_check_one(*job) for job in jobs]
+    return [ZooCheck(c, p) for c, p in zip(index.codecs, problems)]

@@ -13,7 +13,8 @@ import numpy as np
 from corruptions.device import resolve_device
 from corruptions.errors import BenchError
 
-from ..augment.learned import codec_entry, codec_transform, load_or_train
+from ..augment import get_family
+from ..augment.learned import codec_transform, load_or_train
 from ..augment.metrics import psnr
 from ..augment.registry import AugmentContext
 from ..codecs.models import CODECS
@@ -57,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise BenchError(f"--lmbda must be > 0, got {args.lmbda}")
     ctx = AugmentContext(args.dataset, resolve_data_root(args.data_root),
                          resolve_device(args.device), True, parse_overrides(args.codec))
-    entry = codec_entry(ctx, args.family, args.lmbda)
+    where = get_family(args.family).provenance(args.lmbda, ctx)
     model = load_or_train(ctx, args.family, args.lmbda)
     test = load_dataset(args.dataset, "test", args.data_root).head(EVAL_IMAGES)
     bits, estimate, pixels, quality = [], [], [], []
@@ -68,7 +69,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         pixels.append(np.full(len(images), images.shape[1] * images.shape[2]))
         quality.append(psnr(images, res.images))
     bits, estimate, pixels = (np.concatenate(a) for a in (bits, estimate, pixels))
-    print(f"{entry.path}\n{args.family} lambda={args.lmbda:g} on {len(test)} test images: "
+    source = where.get("zoo") or where.get("url") or where.get("checkpoint")
+    print(f"{source}\n{args.family} lambda={args.lmbda:g} on {len(test)} test images: "
           f"bpp {np.mean(bits / pixels):.4f} from bytes "
           f"({np.mean(estimate / pixels):.4f} estimated), "
           f"PSNR {np.concatenate(quality).mean():.2f} dB")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ..augment.bjontegaard import DEFAULT_FIT, bd
 from .base import StudyContext, Table, Verdict, register_study
 from .points import gather, rows_of
 
@@ -72,6 +73,17 @@ def spearman(a: dict, family: str, x: str) -> float | None:
     if len(xs) < 3:
         return None
     return float(stats.spearmanr(xs, ys).statistic)
+
+
+def rd_delta(a: dict, family: str) -> dict:
+    """BD-PSNR and BD-rate of ``family``'s training-data points against JPEG's."""
+    def pts(f):
+        m = (a["family"] == f) & ~np.isnan(a["bpp"]) & ~np.isnan(a["psnr"])
+        return a["bpp"][m], a["psnr"][m]
+    r = bd(*pts("jpeg"), *pts(family))
+    lo, hi = r.bpp_range or (None, None)
+    return {"family": family, "bd_psnr_db": r.psnr_db, "bd_rate_pct": r.rate_pct,
+            "bpp_from": lo, "bpp_to": hi}
 
 
 def _count_verdict(passed: int, total: int) -> str:
@@ -188,11 +200,19 @@ def summarize(config: CompressedConfig, a: dict) -> dict:
                     ("clean_acc", "Clean %", "pct"), ("clean_acc_std", "± std", "pct"),
                     ("corrupt_acc", "Corrupt %", "pct")),
                    rows_of(a))
+    rd = Table("Rate-distortion of the training data: Bjøntegaard deltas of each learned "
+               f"codec against JPEG on the same images ({DEFAULT_FIT} fit of PSNR over log10 "
+               "bpp, overlapping range). Below zero, the learned codec is not yet the one the "
+               "thesis trained on.",
+               (("family", "Family", "text"), ("bd_psnr_db", "BD-PSNR dB", "num"),
+                ("bd_rate_pct", "BD-rate %", "num"), ("bpp_from", "from bpp", "bpp"),
+                ("bpp_to", "to bpp", "bpp")),
+               [rd_delta(a, f) for f in learned if "jpeg" in families])
     table = Table("The measures behind the verdicts.",
                   (("measure", "Measure", "text"), ("points", "Points", "int"),
                    ("value", "Value", "num")),
                   [{k: m[k] for k in ("measure", "points", "value")} for m in measures])
-    return {"tables": {"points": points, "measures": table}, "verdicts": verdicts}
+    return {"tables": {"points": points, "rd": rd, "measures": table}, "verdicts": verdicts}
 
 
 @register_study("compressed-training", title="Training on compressed data (thesis Figs 3.4, 3.5)",

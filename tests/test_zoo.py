@@ -1,0 +1,137 @@
+"""The shipped codec zoo: its files against their checksums, its committed table against the
+targets, decoding in a fresh process, and its reproduction from scratch (a tiny recipe)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.augment import get_family, zoo
+from benchmark.augment.learned import codec_transform
+from benchmark.augment.registry import AugmentContext
+from benchmark.cli import main
+from benchmark.codecs.models import CodecConfig
+from benchmark.codecs.recipe import CodecRecipe
+from benchmark.datasets import load_dataset
+from corruptions.errors import IntegrityError
+
+DATASET = "fashion-mnist"
+
+
+@pytest.fixture(scope="module")
+def index():
+    idx = zoo.read_index(DATASET)
+    assert idx is not None, "the package ships a Fashion-MNIST codec zoo"
+    return idx
+
+
+def test_every_grid_codec_is_shipped_small_and_checksummed(index):
+    folder = zoo.zoo_folder(DATASET)
+    for family in zoo.FAMILIES:
+        assert sorted(c.lmbda for c in index.codecs if c.family == family) == sorted(zoo.LAMBDAS)
+    for c in index.codecs:
+        data = (folder / c.file).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == c.sha256 and len(data) == c.bytes
+    assert sum(c.bytes for c in index.codecs) <= 10 * 2**20
+
+
+def test_the_committed_table_meets_the_targets(index):
+    """+3 dB BD-PSNR over JPEG on the test split for both families, PSNR rising with lambda,
+    BMSHJ at or above BLS; and the BD numbers are what the committed points give."""
+    assert index.codecs[0].rd.images == len(load_dataset(DATASET, "test"))
+    for family in zoo.FAMILIES:
+        pts = sorted((c for c in index.codecs if c.family == family), key=lambda c: c.lmbda)
+        psnrs, bpps = [c.rd.psnr for c in pts], [c.rd.bpp for c in pts]
+        assert all(b > a for a, b in zip(psnrs, psnrs[1:])), (family, psnrs)
+        assert all(b > a for a, b in zip(bpps, bpps[1:])), (family, bpps)
+        assert index.bd[family]["bd_psnr_db"] >= 3.0, (family, index.bd[family])
+    assert index.bd["bmshj"]["bd_psnr_db"] >= index.bd["bls"]["bd_psnr_db"]
+    assert zoo.bd_against_jpeg(list(index.codecs), list(index.jpeg)) == index.bd
+
+
+def test_a_damaged_zoo_file_is_named(index, tmp_path):
+    root = tmp_path / "zoo"
+    shutil.copytree(zoo.zoo_folder(DATASET), root / DATASET)
+    victim = index.find("bmshj", 0.05)
+    path = root / DATASET / victim.file
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match=victim.file):
+        zoo.load_zoo_codec(DATASET, "bmshj", 0.05, root=root)
+    (root / DATASET / index.find("bls", 0.1).file).unlink()
+    with pytest.raises(IntegrityError, match="missing"):
+        zoo.load_zoo_codec(DATASET, "bls", 0.1, root=root)
+    assert zoo.load_zoo_codec(DATASET, "bls", 0.012, root=root) is not None
+    assert zoo.load_zoo_codec(DATASET, "bls", 0.02, root=root) is None  # not in the zoo
+
+
+def test_rd_is_deterministic_and_the_family_uses_the_zoo(tmp_path):
+    images = load_dataset(DATASET, "test").head(64).images
+    model = zoo.load_zoo_codec(DATASET, "bls", 0.012)
+    assert zoo.measure(model, images) == zoo.measure(zoo.load_zoo_codec(DATASET, "bls", 0.012), images)
+    fam = get_family("bls")
+    ctx = AugmentContext(DATASET, tmp_path, "cpu", False, ())
+    assert fam.provenance(0.012, ctx)["zoo"].endswith("bls-0.012.pt.xz")
+    out = fam.fn(images, 0.012, None, ctx)
+    ref = codec_transform(model, images)
+    assert np.array_equal(out.images, ref.images) and np.array_equal(out.bits, ref.bits)
+    assert not (tmp_path / "codecs").exists()  # nothing was trained
+
+
+_ENCODE = """
+import sys, torch, numpy as np
+from benchmark.augment import zoo
+from benchmark.datasets import load_dataset
+x = torch.from_numpy(load_dataset("fashion-mnist", "test").head(8).images).permute(0, 3, 1, 2) / 255
+m = zoo.load_zoo_codec("fashion-mnist", "bmshj", 0.003)
+streams = m.compress(x.float())
+open(sys.argv[1], "wb").write(b"".join(len(s).to_bytes(4, "big") + s for s in streams))
+"""
+_DECODE = """
+import sys, torch, numpy as np
+from benchmark.augment import zoo
+data, streams = open(sys.argv[1], "rb").read(), []
+while data:
+    n = int.from_bytes(data[:4], "big"); streams.append(data[4:4 + n]); data = data[4 + n:]
+m = zoo.load_zoo_codec("fashion-mnist", "bmshj", 0.003)
+np.save(sys.argv[2], m.decode_latents(streams, (28, 28)).numpy())
+"""
+
+
+def test_a_bitstream_decodes_in_a_fresh_process(tmp_path):
+    streams, latents = tmp_path / "streams.bin", tmp_path / "latents.npy"
+    for code, args in ((_ENCODE, [streams]), (_DECODE, [streams, latents])):
+        subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True)
+    model = zoo.load_zoo_codec(DATASET, "bmshj", 0.003)
+    x = torch.from_numpy(load_dataset(DATASET, "test").head(8).images).permute(0, 3, 1, 2) / 255
+    with torch.no_grad():
+        want = model.latents(x.float())[0]
+    assert np.array_equal(np.load(latents), want.numpy())
+
+
+def test_the_zoo_is_reproduced_from_scratch(tmp_path, monkeypatch, capsys):
+    def tiny(family):
+        return CodecRecipe(CodecConfig(family, 1, N=8, M=12, depth=3), steps=6, batch_size=8,
+                           quant="mixed", init_lmbda=0.012, init_steps=6)
+
+    monkeypatch.setitem(zoo.ZOO_RECIPES, DATASET, tiny)
+    data, out = tmp_path / "data", tmp_path / "zoo"
+    index = zoo.train_zoo(DATASET, data, (0.003, 0.05), workers=1, compile=False, out_root=out,
+                          test_images=40)
+    assert [(c.family, c.lmbda) for c in index.codecs] == [
+        ("bls", 0.003), ("bls", 0.05), ("bmshj", 0.003), ("bmshj", 0.05)]
+    again = zoo.export_zoo(DATASET, data, (0.003, 0.05), out_root=out, test_images=40)
+    assert again == index  # deterministic: the same files, sha256 and RD
+    assert all(c.problem is None for c in zoo.verify_zoo(DATASET, data, root=out))
+    assert main(["codec", "zoo", "--out", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "BD vs JPEG" in shown and "bmshj" in shown
+    assert json.loads((out / DATASET / zoo.INDEX).read_text())["split"] == "test"
+    assert main(["codec", "zoo", "--families", "nope"]) == 2
