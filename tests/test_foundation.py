@@ -87,7 +87,8 @@ FRESH: Registry = Registry("thing")
 
 EXAMPLES = {"none": ["-"], "jpeg": ["10", "10+40"], "bls": ["0.012+0.1", "1e-05"],
             "bmshj": ["0.0125"], "gaussian_noise": ["1", "0.05", "0.123456789"],
-            "gaussian_blur": ["3+9"], "dct_mask": ["8:0.1", "16", "8:0.1+16:0.2", "12:0"]}
+            "gaussian_blur": ["3+9"], "dct_mask": ["8:0.1", "16", "8:0.1+16:0.2", "12:0"],
+            "jpeg2000": ["22.5", "20+38"], "webp": ["0", "5+80"], "avif": ["85"]}
 
 
 @pytest.mark.parametrize("family", sorted(EXAMPLES))
@@ -127,16 +128,16 @@ def test_codec_cache_keeps_every_lambda_of_a_run(tmp_path, monkeypatch):
     monkeypatch.setattr(learned.CodecCache, "_train", fake_train)
     cache = learned.CodecCache(max_codecs=4)
     ctx = AugmentContext("fashion-mnist", tmp_path, progress=False)
-    for lmbda in (0.01, 0.1, 0.01, 0.1, 0.01):
+    for lmbda in (0.02, 0.2, 0.02, 0.2, 0.02):  # lambdas the zoo does not ship: trained
         cache.codec(ctx, "bls", lmbda)
-    assert trained == [0.01, 0.1]  # the old one-entry cache reloaded at every switch
-    for lmbda in (1, 2, 3, 4):  # fills the cache: 0.01 and 0.1 are out
+    assert trained == [0.02, 0.2]  # the old one-entry cache reloaded at every switch
+    for lmbda in (1, 2, 3, 4):  # fills the cache: 0.02 and 0.2 are out
         cache.codec(ctx, "bls", lmbda)
     assert len(trained) == 6
     cache.codec(ctx, "bls", 1)  # used again: now the most recent
     cache.codec(ctx, "bls", 5)  # evicts the least recently used, 2 (first-in would drop 1)
     cache.codec(ctx, "bls", 1)
-    assert trained == [0.01, 0.1, 1, 2, 3, 4, 5]
+    assert trained == [0.02, 0.2, 1, 2, 3, 4, 5]
     cache.codec(ctx, "bls", 2)
     assert trained[-1] == 2
     cache.clear()

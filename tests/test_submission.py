@@ -15,7 +15,7 @@ from benchmark.submission import SubmissionError, load_submission, load_submissi
 SUBMISSIONS = sorted((Path(__file__).resolve().parents[1] / "submissions").glob("*.yaml"))
 SHIPPED = {"baseline", "bls_aug", "bmshj_aug", "jpeg_aug", "noise_aug", "blur_aug", "dct_aug",
            "dct_noise_aug", "bls_top2", "jpeg_timm", "reduced_vgg", "reduced_vgg_bls",
-           "band_weights", "band_uniform"}
+           "band_weights", "band_uniform", "jpeg2000_aug", "webp_aug", "avif_aug"}
 
 
 def test_every_shipped_submission_is_there():
