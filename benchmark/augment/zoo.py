@@ -16,7 +16,10 @@ codec, its file, sha256, size, recipe and RD; and the BD table of the set.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
+import json
 import logging
 import lzma
 import os
@@ -34,7 +37,7 @@ from corruptions.errors import BenchError, IntegrityError
 from ..codecs.models import CodecConfig, FactorizedPrior, build_codec
 from ..codecs.recipe import CodecRecipe
 from ..codecs.train import checkpoint_path, train_recipe
-from ..datasets import Dataset, dataset_slug, load_dataset
+from ..datasets import dataset_slug, load_dataset
 from .bjontegaard import DEFAULT_FIT, bd
 from .metrics import psnr, ssim
 
@@ -119,12 +122,16 @@ def zoo_datasets(root: Path = ZOO_ROOT) -> list[str]:
 
 
 def read_index(dataset: str, root: Path = ZOO_ROOT) -> ZooIndex | None:
-    """The zoo of ``dataset`` (None when it has none)."""
+    """The zoo of ``dataset`` (None when it has none). Read once per version of the file:
+    every learned-codec call on a zoo dataset asks for it."""
     path = zoo_folder(dataset, root) / INDEX
     if not path.is_file():
         return None
-    import json
+    return _read_index(path, path.stat().st_mtime_ns)
 
+
+@functools.lru_cache(maxsize=16)
+def _read_index(path: Path, mtime_ns: int) -> ZooIndex:
     try:
         d = json.loads(path.read_text())
         return ZooIndex(d["dataset"], d["split"], d["threads"],
@@ -136,8 +143,8 @@ def read_index(dataset: str, root: Path = ZOO_ROOT) -> ZooIndex | None:
 
 # --------------------------------------------------------------------------- files
 def _pack(model: FactorizedPrior) -> bytes:
-    state = {k: (v.half() if k in dict(model.named_parameters()) else v)
-             for k, v in model.state_dict().items()}
+    params = {name for name, _ in model.named_parameters()}
+    state = {k: (v.half() if k in params else v) for k, v in model.state_dict().items()}
     buf = io.BytesIO()
     torch.save({"config": model.config.as_dict(), "state": state}, buf)
     return lzma.compress(buf.getvalue(), preset=9)
@@ -163,27 +170,28 @@ def half_rounded(model: FactorizedPrior) -> FactorizedPrior:
     return out.eval()
 
 
+def _entry(dataset: str, family: str, lmbda: float, root: Path) -> ZooCodec | None:
+    index = read_index(dataset, root)
+    return index.find(family, lmbda) if index else None
+
+
 def load_zoo_codec(dataset: str, family: str, lmbda: float, device: str = "cpu",
                    root: Path = ZOO_ROOT) -> FactorizedPrior | None:
     """The shipped codec, its file checked against the index's sha256 (None: not in the zoo)."""
-    index = read_index(dataset, root)
-    entry = index.find(family, lmbda) if index else None
+    entry = _entry(dataset, family, lmbda, root)
     if entry is None:
         return None
     path = zoo_folder(dataset, root) / entry.file
     if not path.is_file():
         raise IntegrityError(f"{path}: codec zoo file is missing")
     data = path.read_bytes()
-    import hashlib
-
     if hashlib.sha256(data).hexdigest() != entry.sha256:
         raise IntegrityError(f"{path}: sha256 differs from {INDEX} (damaged or replaced)")
     return _unpack(data, device)
 
 
 def zoo_provenance(dataset: str, family: str, lmbda: float, root: Path = ZOO_ROOT) -> dict | None:
-    index = read_index(dataset, root)
-    entry = index.find(family, lmbda) if index else None
+    entry = _entry(dataset, family, lmbda, root)
     if entry is None:
         return None
     return {"zoo": f"{dataset_slug(dataset)}/{entry.file}", "sha256": entry.sha256,
