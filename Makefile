@@ -67,13 +67,13 @@ demo: setup
 # the tests, then every committed number recomputed (ci reruns from scratch, site read back)
 test: setup browser
 	$(VENV)/bin/python -m pytest -n 2 tests
-	$(BENCH) verify
+	$(BENCH) verify --zoo-sample 2
 
 leaderboard: setup
 	$(BENCH) leaderboard
 
 verify: setup
-	$(BENCH) verify
+	$(BENCH) verify --zoo-sample 2
 
 perf: setup
 	$(BENCH) perf corruptions

@@ -9,7 +9,7 @@ benchmark reports.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -26,7 +26,8 @@ EVAL_BATCH = 1000
 @dataclass(frozen=True)
 class Count:
     """Correct predictions on one evaluation set: clean (severity 0) or one corruption at
-    one severity of one split."""
+    one severity of one split; ``outcomes`` says which of its ``n`` images (in the set's
+    order) were classified correctly, when known."""
 
     split: str
     corruption: str
@@ -34,6 +35,12 @@ class Count:
     band: str
     n: int
     correct: int
+    outcomes: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def as_row(self) -> dict:
+        """The count without its outcomes (those are stored as packed bits, not JSON)."""
+        return {"split": self.split, "corruption": self.corruption, "severity": self.severity,
+                "band": self.band, "n": self.n, "correct": self.correct}
 
 
 @dataclass
@@ -64,12 +71,13 @@ class EvalSplit:
 
 
 @torch.inference_mode()
-def count_correct(model: nn.Module, images: np.ndarray, labels: np.ndarray, device: str,
-                  batch: int = EVAL_BATCH) -> int:
-    """Correct top-1 predictions of ``model`` (eval mode, [0, 1] inputs) on uint8 NHWC images."""
+def correct_mask(model: nn.Module, images: np.ndarray, labels: np.ndarray, device: str,
+                 batch: int = EVAL_BATCH) -> np.ndarray:
+    """Whether ``model`` (eval mode, [0, 1] inputs) classifies each uint8 NHWC image
+    correctly (top-1), as a bool array in the images' order."""
     cuda = device.startswith("cuda")
     y = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
-    correct = torch.zeros((), dtype=torch.long, device=device)
+    correct = torch.zeros(len(images), dtype=torch.bool, device=device)
     for start in range(0, len(images), batch):
         xb = torch.from_numpy(np.require(images[start:start + batch], requirements=["C", "W"]))
         if cuda:
@@ -77,8 +85,14 @@ def count_correct(model: nn.Module, images: np.ndarray, labels: np.ndarray, devi
         x = xb.permute(0, 3, 1, 2).float().div_(255).contiguous(memory_format=torch.channels_last)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
             logits = model(x)
-        correct += (logits.argmax(1) == y[start:start + batch]).sum()
-    return int(correct)
+        correct[start:start + batch] = logits.argmax(1) == y[start:start + batch]
+    return correct.cpu().numpy()
+
+
+def count_correct(model: nn.Module, images: np.ndarray, labels: np.ndarray, device: str,
+                  batch: int = EVAL_BATCH) -> int:
+    """Correct top-1 predictions of ``model`` on uint8 NHWC images."""
+    return int(correct_mask(model, images, labels, device, batch).sum())
 
 
 def evaluate(model: nn.Module, splits: list[EvalSplit], device: str = "cpu",
@@ -94,7 +108,8 @@ def evaluate(model: nn.Module, splits: list[EvalSplit], device: str = "cpu",
                 if len(images) != n:
                     raise ValueError(f"{split.name}/{corruption}/{severity}: {len(images)} "
                                      f"images for {n} labels")
-                out.append(Count(split.name, corruption, severity, band, n,
-                                 count_correct(model, images, split.labels, device)))
+                mask = correct_mask(model, images, split.labels, device)
+                out.append(Count(split.name, corruption, severity, band, n, int(mask.sum()),
+                                 outcomes=mask))
                 bar.update(1)
     return out

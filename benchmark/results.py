@@ -3,7 +3,10 @@
 The contract of DESIGN.md: ``results.parquet`` holds the raw counts every reported number
 is computed from (``bench verify`` recomputes them from here), ``history.parquet`` one row
 per unit and epoch, ``spectra.npz`` the mean log-magnitude spectrum of the original and of
-each augmented training set. Accuracies are fractions in [0, 1].
+each augmented training set, ``outcomes.npz`` whether each evaluated image was classified
+correctly, for every row of the results (so intervals and paired tests can be recomputed by
+anyone, and every count checked against the images it counts). Accuracies are fractions in
+[0, 1].
 """
 from __future__ import annotations
 
@@ -48,6 +51,54 @@ def write_spectra(path: Path, spectra: dict[str, np.ndarray]) -> None:
     buf = io.BytesIO()
     np.savez_compressed(buf, **{k: v.astype(np.float32) for k, v in spectra.items()})
     files.write_bytes(Path(path), buf.getvalue())
+
+
+OUTCOMES = "outcomes.npz"
+OUTCOME_KEY = ["split", "param", "seed", "corruption", "severity"]
+
+
+def pack(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Bool arrays of any lengths as one zero-padded bit matrix (``np.packbits``, one row
+    each: 2000 images take 250 bytes) and their lengths."""
+    n = np.array([len(m) for m in masks], np.int64)
+    full = np.zeros((len(masks), int(n.max()) if len(n) else 0), bool)
+    for i, m in enumerate(masks):
+        full[i, :len(m)] = m
+    return np.packbits(full, axis=1), n
+
+
+def unpack(bits: np.ndarray, n: np.ndarray) -> list[np.ndarray]:
+    full = np.unpackbits(bits, axis=1, count=int(n.max()) if len(n) else 0).astype(bool)
+    return [full[i, :k] for i, k in enumerate(n)]
+
+
+def write_outcomes(path: Path, rows: pd.DataFrame, masks: list[np.ndarray]) -> None:
+    """Per-image outcomes of every row of ``rows`` (a results table), in its order, with the
+    rows' keys so the file stands on its own; atomically."""
+    if len(masks) != len(rows):
+        raise ValueError(f"{len(masks)} outcome arrays for {len(rows)} rows")
+    bits, n = pack(masks)
+    keys = {k: rows[k].to_numpy(dtype=np.int64 if k in ("seed", "severity") else np.str_)
+            for k in OUTCOME_KEY}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, bits=bits, n=n, **keys)
+    files.write_bytes(Path(path), buf.getvalue())
+
+
+def read_outcomes(path: Path) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """The keys (``OUTCOME_KEY`` and ``n``) and the bool outcomes of each row."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = pd.DataFrame({k: z[k] for k in OUTCOME_KEY}).astype(
+                {"seed": "int64", "severity": "int64"})
+            bits, n = z["bits"], z["n"]
+    except (OSError, ValueError, KeyError) as e:
+        raise IntegrityError(f"{path}: cannot read ({e})") from None
+    if len(n) != len(keys) or bits.shape[0] != len(n) or (len(n) and bits.shape[1] * 8 < n.max()):
+        raise IntegrityError(f"{path}: {len(keys)} keys, {len(n)} lengths and {bits.shape[0]} "
+                             f"bit rows do not match")
+    keys["n"] = n
+    return keys, unpack(bits, n)
 
 
 def read_spectra(path: Path) -> dict[str, np.ndarray]:

@@ -34,10 +34,12 @@ from .inputs import Inputs, data_stats, original_stats, prepare, training_spectr
 from .results import (
     HISTORY_COLUMNS,
     OPTIONAL_HISTORY,
+    OUTCOMES,
     RESULT_COLUMNS,
     SPECTRA,
     frame,
     read_results,
+    write_outcomes,
     write_parquet,
     write_spectra,
 )
@@ -180,6 +182,11 @@ def rows_of(base: dict, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.Dat
     return frame(rows, RESULT_COLUMNS), frame(hist, HISTORY_COLUMNS + extra)
 
 
+def outcomes_of(results: list[UnitResult]) -> list:
+    """The per-image outcomes of every row ``rows_of`` makes, in the same order."""
+    return [c.outcomes for r in results for c in r.counts]
+
+
 def device_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
@@ -235,6 +242,7 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
                         provenance=provenance, original=original)
     write_parquet(folder / "results.parquet", rows)
     write_parquet(folder / "history.parquet", history)
+    write_outcomes(folder / OUTCOMES, rows, outcomes_of(results))
     spectra = training_spectra(spec, inputs)
     if spectra:
         write_spectra(folder / SPECTRA, spectra)

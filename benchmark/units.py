@@ -3,9 +3,10 @@ evaluated. ``run_unit`` is idempotent and takes everything by value or by path, 
 executor (this process, a process pool, Ray) can run it."""
 from __future__ import annotations
 
+import io
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from .augment.cache import load_augmented
 from .evaluate import Count, evaluate
 from .inputs import load_eval_splits, weights_path
 from .models import Normalized, create_model
+from .results import pack, unpack
 from .submission import RunSpec
 from .train import build_classifier, train_classifier
 
@@ -47,6 +49,10 @@ class UnitTask:
     @property
     def counts_path(self) -> Path:
         return self.folder / f"counts-{self.eval_hash}.json"
+
+    @property
+    def outcomes_path(self) -> Path:
+        return self.folder / f"outcomes-{self.eval_hash}.npz"
 
 
 @dataclass(frozen=True)
@@ -100,13 +106,28 @@ def load_weights(spec: RunSpec, data_root: Path, images: np.ndarray, num_classes
     return model
 
 
+def _write_outcomes(path: Path, counts: list[Count]) -> None:
+    bits, n = pack([c.outcomes for c in counts])
+    buf = io.BytesIO()
+    np.savez_compressed(buf, bits=bits, n=n)
+    files.write_bytes(path, buf.getvalue())
+
+
+def _read_outcomes(path: Path) -> list[np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return unpack(z["bits"], z["n"])
+
+
 def run_unit(task: UnitTask) -> UnitResult:
-    """Train (or resume, or load) then evaluate one unit; idempotent."""
+    """Train (or resume, or load) then evaluate one unit; idempotent. A unit counted before
+    per-image outcomes were kept is evaluated again from its saved model, not retrained."""
     torch.set_num_threads(task.threads)
-    if task.counts_path.exists():
-        done = json.loads(task.counts_path.read_text())
-        return UnitResult(task.param.label, task.seed, tuple(Count(**c) for c in done["counts"]),
-                          tuple(done["history"]), done["train_s"], done["eval_s"], skipped=True)
+    done = json.loads(task.counts_path.read_text()) if task.counts_path.exists() else None
+    if done is not None and task.outcomes_path.exists():
+        masks = _read_outcomes(task.outcomes_path)
+        counts = tuple(Count(**c, outcomes=m) for c, m in zip(done["counts"], masks, strict=True))
+        return UnitResult(task.param.label, task.seed, counts, tuple(done["history"]),
+                          done["train_s"], done["eval_s"], skipped=True)
     splits = load_eval_splits(task.spec.dataset, task.data_root, task.eval_dirs,
                               task.spec.corruptions, task.spec.severities)
     t0 = time.perf_counter()
@@ -127,12 +148,14 @@ def run_unit(task: UnitTask) -> UnitResult:
                 name=task.name)
             files.write_json(task.folder / "history.json", history)
             files.write_torch(final, {k: v.cpu() for k, v in model.state_dict().items()})
-    train_s = time.perf_counter() - t0
+    # a re-evaluation keeps the training time of the run that trained the model
+    train_s = done["train_s"] if done is not None else time.perf_counter() - t0
     t0 = time.perf_counter()
     counts = evaluate(model, splits, task.device, progress=task.progress, name=f"eval {task.name}")
     eval_s = time.perf_counter() - t0
     task.folder.mkdir(parents=True, exist_ok=True)
-    files.write_json(task.counts_path, {"counts": [asdict(c) for c in counts],
+    _write_outcomes(task.outcomes_path, counts)  # the counts file, written last, marks it done
+    files.write_json(task.counts_path, {"counts": [c.as_row() for c in counts],
                                         "history": history, "train_s": train_s,
                                         "eval_s": eval_s})
     return UnitResult(task.param.label, task.seed, tuple(counts), tuple(history), train_s, eval_s)

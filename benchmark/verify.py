@@ -4,8 +4,9 @@ Two checks live here (the third, the rendered site, belongs to ``leaderboard``):
 
 * ``check_summary``: a ``summary.json`` recomputed from its own ``results.parquet`` (and the
   baseline's, for mCE) by ``summary.recompute``, the same function ``bench run`` ends with,
-  compared field by field. Equality is exact: both sides run the same float operations in the
-  same order, so any difference is drift (an edited number, or code that changed since).
+  compared field by field. Integers exactly, floats to ``FLOAT_RTOL`` (the last bits of
+  transcendental functions differ between CPU kinds; nothing a table shows does), so any
+  difference is drift (an edited number, or code that changed since).
 * ``rerun``: a submission's small profile rerun from scratch (fresh data root, runs and
   reports) and its raw rows compared with the committed ones, exactly. That holds on CPU for
   one torch build and CPU kind; anything looser would have to be stated in the report.
@@ -26,7 +27,15 @@ import pandas as pd
 
 from corruptions.errors import DataError, IntegrityError
 
-from .results import RESULT_COLUMNS, SPECTRA, read_results, read_spectra
+from .results import (
+    OUTCOME_KEY,
+    OUTCOMES,
+    RESULT_COLUMNS,
+    SPECTRA,
+    read_outcomes,
+    read_results,
+    read_spectra,
+)
 from .summary import recompute
 
 log = logging.getLogger(__name__)
@@ -90,11 +99,21 @@ def diff(reported, recomputed, field: str = "") -> Iterator[tuple[str, object, o
         yield field, reported, recomputed
 
 
+# Floats agree to this relative difference, integers exactly. The same code on another CPU
+# kind differs in the last bits where numpy dispatches transcendental functions by SIMD width
+# (log10 on AVX-512 is not log10 on AVX2) and where OpenBLAS picks kernels by CPU (the
+# Bjøntegaard fits): 1e-12 is thousands of ulps, and a million times below any shown digit.
+FLOAT_RTOL = 1e-12
+
+
 def _same(a, b) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b or (math.isnan(a) and math.isnan(b))
+        return (a == b or (math.isnan(a) and math.isnan(b))
+                or math.isclose(a, b, rel_tol=FLOAT_RTOL, abs_tol=0.0))
     return a == b
 
 
@@ -123,6 +142,27 @@ def check_summary(folder: Path, reports_root: Path) -> list[Mismatch]:
     fresh = json.loads(json.dumps(fresh))  # the file's own types: str keys, lists
     return [Mismatch(path, f, a, b) for f, a, b in diff(summary, fresh)
             if f.split(".")[0].split("[")[0] not in NOT_RECOMPUTED]
+
+
+def check_outcomes(folder: Path) -> list[Mismatch]:
+    """Every row of ``folder/results.parquet`` against its per-image outcomes: the same rows
+    in the same order, the same ``n``, and ``correct`` equal to the images marked correct."""
+    path = Path(folder) / OUTCOMES
+    rows = read_results(Path(folder) / RESULTS)
+    keys, masks = read_outcomes(path)
+    if len(keys) != len(rows):
+        return [Mismatch(path, "rows", len(rows), len(keys))]
+    out = []
+    for col in OUTCOME_KEY + ["n"]:
+        bad = np.flatnonzero(rows[col].to_numpy() != keys[col].to_numpy())
+        out += [Mismatch(path, f"row {i}.{col}", _py(rows[col].iat[i]), _py(keys[col].iat[i]))
+                for i in bad[:20]]
+    if out:
+        return out
+    marked = np.array([int(m.sum()) for m in masks], np.int64)
+    bad = np.flatnonzero(rows["correct"].to_numpy() != marked)
+    return [Mismatch(Path(folder) / RESULTS, f"row{_key(tuple(rows[k].iat[i] for k in ROW_KEY))}"
+                     ".correct", _py(rows["correct"].iat[i]), int(marked[i])) for i in bad[:20]]
 
 
 # --------------------------------------------------------------------------- reruns
@@ -186,11 +226,20 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     out += [Mismatch(path, f"training_data.{f}" if f else "training_data", a, b)
             for f, a, b in diff(summary["training_data"],
                                 json.loads(json.dumps(report.summary["training_data"])))]
+    mine, theirs = Path(folder) / OUTCOMES, report.folder / OUTCOMES
+    if mine.is_file():  # reports written before outcomes were kept have none to compare
+        out += compare_arrays(_outcome_arrays(mine), _outcome_arrays(theirs), mine)
     mine, theirs = Path(folder) / SPECTRA, report.folder / SPECTRA
     if mine.is_file() or theirs.is_file():
         out += compare_arrays(read_spectra(mine) if mine.is_file() else {},
                               read_spectra(theirs) if theirs.is_file() else {}, mine)
     return RerunResult(Path(folder), out, time.perf_counter() - t0)
+
+
+def _outcome_arrays(path: Path) -> dict[str, np.ndarray]:
+    keys, masks = read_outcomes(path)
+    return {"|".join(str(v) for v in k): m
+            for k, m in zip(keys[OUTCOME_KEY].itertuples(index=False), masks)}
 
 
 def compare_arrays(reported: dict[str, np.ndarray], rerun: dict[str, np.ndarray],
@@ -203,9 +252,16 @@ def compare_arrays(reported: dict[str, np.ndarray], rerun: dict[str, np.ndarray]
         if a is None or b is None:
             out.append(Mismatch(file, f"[{k}]", "present" if a is not None else "(absent)",
                                 "present" if b is not None else "(absent)"))
-        elif a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+        elif a.shape != b.shape or not _arrays_agree(a, b):
             out.append(Mismatch(file, f"[{k}]", _describe(a), _describe(b)))
     return out
+
+
+def _arrays_agree(a: np.ndarray, b: np.ndarray) -> bool:
+    """Exactly, except floats within ``FLOAT_RTOL`` (NaN equal to NaN)."""
+    if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+        return bool(np.allclose(a, b, rtol=FLOAT_RTOL, atol=0.0, equal_nan=True))
+    return np.array_equal(a, b)
 
 
 def _describe(a: np.ndarray) -> str:

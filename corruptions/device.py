@@ -19,6 +19,15 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def cpu_kind() -> str:
+    """The instruction set torch's CPU kernels dispatch to (``AVX512``, ``AVX2``, ...).
+    Float results of convolutions (trained weights, codec reconstructions) are reproducible
+    bit for bit only on the same kind; it is recorded beside every such result."""
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability()
+
+
 def cpu_count() -> int:
     """Cores this process may use (the affinity mask, not the machine's total)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -19,9 +19,10 @@ from benchmark import units
 from benchmark.api import benchmark
 from benchmark.cli import main
 from benchmark.models import Normalized, create_model
-from benchmark.results import RESULT_COLUMNS, read_results
+from benchmark.results import OUTCOMES, RESULT_COLUMNS, read_outcomes, read_results
 from benchmark.summary import recompute
 from benchmark.train import NonFiniteLoss
+from benchmark.verify import check_outcomes
 
 REPO = Path(__file__).resolve().parents[1]
 CI_CORRUPTIONS = {"gaussian_noise", "fog", "contrast", "jpeg_compression", "speckle_noise"}
@@ -79,6 +80,39 @@ def test_ci_profile_writes_the_reports_of_the_contract(ci, capsys):
     # the summary is a pure function of the table (what bench verify relies on)
     again = recompute(summary, rows, read_results(ci / "reports/baseline/ci/results.parquet"))
     assert json.loads(json.dumps(again)) == summary
+
+
+def test_the_report_keeps_every_rows_per_image_outcomes(ci):
+    folder = ci / "reports" / "bls_aug" / "ci"
+    rows = read_results(folder / "results.parquet")
+    keys, masks = read_outcomes(folder / OUTCOMES)
+    assert keys[KEY].equals(rows[KEY]) and (keys["n"] == rows["n"]).all()
+    assert [int(m.sum()) for m in masks] == rows["correct"].tolist()
+    assert all(m.dtype == bool and len(m) == n for m, n in zip(masks, rows["n"]))
+    assert check_outcomes(folder) == []
+    # different images fail under different corruptions: the outcomes say which
+    test = rows["split"] == "test"
+    assert len({m.tobytes() for m, t in zip(masks, test) if t}) > 1
+
+
+def test_units_counted_without_outcomes_are_re_evaluated_not_retrained(ci, capsys):
+    """A unit folder from before outcomes were kept (counts only) gets them from its saved
+    model: same counts, the model file untouched."""
+    before = read_results(ci / "reports/bls_aug/ci/results.parquet")
+    _, old = read_outcomes(ci / "reports/bls_aug/ci" / OUTCOMES)
+    removed = sorted((ci / "runs" / "bls_aug").rglob("outcomes-*.npz"))
+    models = {p: p.stat().st_mtime_ns for p in (ci / "runs" / "bls_aug").rglob("model.pt")}
+    assert len(removed) == 2 and len(models) == 2
+    for p in removed:
+        p.unlink()
+    capsys.readouterr()
+    assert bench(ci, REPO / "submissions/bls_aug.yaml") == 0
+    assert "units: 2 (0 already done)" in capsys.readouterr().out
+    assert all(p.is_file() for p in removed)
+    assert {p: p.stat().st_mtime_ns for p in models} == models
+    pd.testing.assert_frame_equal(before, read_results(ci / "reports/bls_aug/ci/results.parquet"))
+    _, new = read_outcomes(ci / "reports/bls_aug/ci" / OUTCOMES)
+    assert all((a == b).all() for a, b in zip(old, new, strict=True))
 
 
 def test_a_rerun_skips_finished_units_and_gives_the_same_rows(ci, capsys):

@@ -69,6 +69,29 @@ def test_the_verdicts_follow_the_numbers():
     assert isinstance(config, SpectralConfig)
 
 
+def test_the_verdicts_are_against_jpeg2000_with_jpeg_beside():
+    """Seed 002's classical codec is JPEG 2000: the learned codec beats it on D and R here
+    but loses to JPEG, and the verdicts follow JPEG 2000 while saying what JPEG gives."""
+    a = _arrays(d_high=(0.1, 0.9), g_high=3.0, r_high=(1.0, 2.5))
+    j = _arrays(d_high=(0.95, 0.9), g_high=3.0, r_high=(3.0, 2.5))  # a JPEG that wins
+    three = {"setting": np.array(["jpeg2000:30", "jpeg:10", "bls:0.01"]),
+             "corruption": a["corruption"], "n_images": a["n_images"],
+             "bpp_clean": np.array([0.5, 0.45, 0.4]), "input_mse": a["input_mse"]}
+    for k in ("bpp", "d_band", "d_mse", "g_mse", "r_mse"):
+        three[k] = np.concatenate([a[k][:1], j[k][:1], a[k][1:]])
+    study = get_study("spectral")
+    out = study.summarize(study.profile("ci"), three)["verdicts"]
+    assert [v.verdict for v in out] == ["reproduced"] * 3
+    d, _, r = out
+    assert d.measured.startswith("against JPEG 2000:") and "against JPEG:" in d.measured
+    assert "(would be partly)" in d.measured and "(would be not reproduced)" in r.measured
+    assert "JPEG 2000, the seed's classical codec" in d.rule
+    # without JPEG 2000 the verdict falls back to JPEG, and says so
+    two = study.summarize(study.profile("ci"), _arrays(d_high=(0.1, 0.9), g_high=3.0,
+                                                       r_high=(1.0, 2.5)))["verdicts"]
+    assert "JPEG 2000 was not measured" in two[0].rule and two[0].measured.startswith("against JPEG:")
+
+
 def test_the_command_refuses_unknown_codecs_in_one_line(tmp_path, capsys):
     code = main(["spectral", "--profile", "ci", "--codecs", "jpeg,nope",
                  "--reports", str(tmp_path / "r"), "--data-root", str(tmp_path / "d")])

@@ -7,11 +7,12 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmark.cli import main
-from benchmark.results import read_results
-from benchmark.verify import check_summary, compare_rows, diff, rerun
+from benchmark.results import OUTCOMES, read_results, write_outcomes, write_parquet
+from benchmark.verify import check_outcomes, check_summary, compare_rows, diff, rerun
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
@@ -37,7 +38,8 @@ def test_a_hand_edited_number_fails_verify_naming_file_field_and_both_values(rep
     summary["selection"]["bda"]["val"]["corrupt_acc"] = true + 0.01
     path.write_text(json.dumps(summary, indent=1))
 
-    code = main(["verify", "--reports", str(reports), "--rerun-profile", "", "--no-site"])
+    code = main(["verify", "--reports", str(reports), "--rerun-profile", "", "--no-site",
+                 "--no-zoo"])
     err = capsys.readouterr().err
     assert code == 1
     line = next(x for x in err.splitlines() if "selection.bda.val.corrupt_acc" in x)
@@ -62,6 +64,31 @@ def test_an_edited_baseline_row_moves_every_mce_and_is_caught(reports):
     assert not any(f.startswith("selection.") and f.endswith("clean_acc") for f in fields)
 
 
+def test_counts_that_disagree_with_the_outcomes_are_caught(tmp_path):
+    """A count edited consistently (correct and accuracy, so the summary recomputes) no
+    longer matches the images marked correct; a flipped outcome bit no longer matches the
+    count. Both are named."""
+    folder = tmp_path / "r"
+    rows = read_results(REPORTS / "baseline" / "ci" / "results.parquet")
+    masks = [np.arange(n) % 3 != 0 for n in rows["n"]]
+    rows["correct"] = [int(m.sum()) for m in masks]
+    rows["accuracy"] = rows["correct"] / rows["n"]
+    write_parquet(folder / "results.parquet", rows)
+    write_outcomes(folder / OUTCOMES, rows, masks)
+    assert check_outcomes(folder) == []
+
+    masks[4] = masks[4].copy()
+    masks[4][0] = not masks[4][0]
+    write_outcomes(folder / OUTCOMES, rows, masks)
+    found = check_outcomes(folder)
+    assert len(found) == 1 and found[0].field.endswith(".correct")
+    assert f"corruption={rows['corruption'][4]}" in found[0].field
+    assert (found[0].reported, found[0].recomputed) == (rows["correct"][4], int(masks[4].sum()))
+
+    write_outcomes(folder / OUTCOMES, rows.iloc[::-1].reset_index(drop=True), masks[::-1])
+    assert check_outcomes(folder)  # the same counts in another row order: misaligned
+
+
 def test_row_comparison_names_the_row_and_column():
     rows = read_results(REPORTS / "baseline" / "ci" / "results.parquet")
     edited = rows.copy()
@@ -73,10 +100,15 @@ def test_row_comparison_names_the_row_and_column():
     assert compare_rows(rows, rows.iloc[1:], Path("x"))[0].recomputed == "(absent)"
 
 
-def test_diff_is_exact_and_walks_nested_fields():
+def test_diff_walks_nested_fields_exact_for_integers_and_to_the_last_bits_for_floats():
     assert list(diff({"a": 1.0, "b": [1, 2]}, {"a": 1.0, "b": [1, 2]})) == []
     assert list(diff({"a": math.nan}, {"a": math.nan})) == []
-    assert list(diff({"a": {"b": 0.1 + 0.2}}, {"a": {"b": 0.3}})) == [("a.b", 0.1 + 0.2, 0.3)]
+    # a last-bit difference (another CPU kind's log10) is no drift; an edit is
+    assert list(diff({"a": {"b": 0.1 + 0.2}}, {"a": {"b": 0.3}})) == []
+    assert list(diff({"a": 6.19339818775865}, {"a": 6.193398187758632})) == []
+    assert list(diff({"a": 0.7012}, {"a": 0.7013})) == [("a", 0.7012, 0.7013)]
+    assert list(diff({"a": 1.0}, {"a": 1.0 + 1e-9})) == [("a", 1.0, 1.0 + 1e-9)]
+    assert list(diff({"n": 2000}, {"n": 2001})) == [("n", 2000, 2001)]
     assert list(diff({"a": 1}, {})) == [("a", 1, "(absent)")]
     assert list(diff({"a": [1]}, {"a": [1, 2]})) == [("a[len]", 1, 2)]
     assert list(diff({"a": True}, {"a": 1})) == [("a", True, 1)]
@@ -91,6 +123,7 @@ def test_the_baseline_ci_report_reruns_from_scratch_to_the_same_rows(reports, tm
 def test_an_unreadable_summary_is_one_line_and_exit_2(tmp_path, capsys):
     (tmp_path / "r" / "x" / "ci").mkdir(parents=True)
     (tmp_path / "r" / "x" / "ci" / "summary.json").write_text("{not json")
-    code = main(["verify", "--reports", str(tmp_path / "r"), "--rerun-profile", "", "--no-site"])
+    code = main(["verify", "--reports", str(tmp_path / "r"), "--rerun-profile", "", "--no-site",
+                 "--no-zoo"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "summary.json" in err[0]

@@ -19,6 +19,7 @@ from benchmark.cli import main
 from benchmark.codecs.models import CodecConfig
 from benchmark.codecs.recipe import CodecRecipe
 from benchmark.datasets import load_dataset
+from benchmark.verify import diff
 from corruptions.errors import IntegrityError
 
 DATASET = "fashion-mnist"
@@ -52,7 +53,8 @@ def test_the_committed_table_meets_the_targets(index):
         assert all(b > a for a, b in zip(bpps, bpps[1:])), (family, bpps)
         assert index.bd[family]["bd_psnr_db"] >= 3.0, (family, index.bd[family])
     assert index.bd["bmshj"]["bd_psnr_db"] >= index.bd["bls"]["bd_psnr_db"]
-    assert zoo.bd_against_jpeg(list(index.codecs), list(index.jpeg)) == index.bd
+    again = zoo.bd_against_jpeg(list(index.codecs), list(index.jpeg))
+    assert not list(diff(index.bd, again))  # to the last bits: the fit is OpenBLAS's
 
 
 def test_a_damaged_zoo_file_is_named(index, tmp_path):
@@ -89,6 +91,7 @@ _ENCODE = """
 import sys, torch, numpy as np
 from benchmark.augment import zoo
 from benchmark.datasets import load_dataset
+from benchmark.verify import diff
 x = torch.from_numpy(load_dataset("fashion-mnist", "test").head(8).images).permute(0, 3, 1, 2) / 255
 m = zoo.load_zoo_codec("fashion-mnist", "bmshj", 0.003)
 streams = m.compress(x.float())
@@ -135,3 +138,43 @@ def test_the_zoo_is_reproduced_from_scratch(tmp_path, monkeypatch, capsys):
     assert "BD vs JPEG" in shown and "bmshj" in shown
     assert json.loads((out / DATASET / zoo.INDEX).read_text())["split"] == "test"
     assert main(["codec", "zoo", "--families", "nope"]) == 2
+
+
+def test_a_dataset_without_a_zoo_trains_on_demand_with_the_zoos_recipe(tmp_path):
+    """Small images (CIFAR-10, an image folder of 32 px RGB) get the zoo's small-image recipe
+    with their channel count; overrides still start from the default recipe (a short test
+    recipe stays short); photographs keep the large default."""
+    from PIL import Image
+
+    from benchmark.augment.learned import CodecCache
+    from benchmark.codecs.recipe import default_recipe, parse_overrides
+
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (tmp_path / "folder" / cls).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)).save(
+                tmp_path / "folder" / cls / f"{i}.png")
+    name = f"imagefolder:{tmp_path / 'folder'}"
+    ctx = AugmentContext(name, tmp_path / "data", progress=False)
+    entry = CodecCache().entry(ctx, "bmshj", 0.05)
+    want = zoo.small_image_recipe("bmshj", 3)
+    assert entry.recipe == want and want.init_steps > 0 and want.quant == "mixed"
+    assert want.config.channels == 3 and zoo.zoo_recipe(DATASET, "bmshj").config.channels == 1
+    short = CodecCache().entry(AugmentContext(name, tmp_path / "data", progress=False,
+                                              codec=parse_overrides("steps=5")), "bmshj", 0.05)
+    assert short.recipe.steps == 5 and short.recipe.init_steps == 0
+    assert zoo.on_demand_recipe("bls", 3, 768, False) == default_recipe("bls", 3, 768, False)
+
+
+def test_a_sample_of_the_zoo_rotates_with_the_key_and_across_cpus_agrees_within_tolerance(index):
+    picks = [zoo.sample_codecs(index, 2, key) for key in ("a", "b", "c", "d")]
+    assert all(len(p) == 2 for p in picks) and len(set(map(frozenset, picks))) > 1
+    assert zoo.sample_codecs(index, 2, "a") == picks[0]  # deterministic
+    assert zoo.sample_codecs(index, None) == set(range(len(index.codecs)))
+    rd = index.codecs[0].rd
+    # what AVX2 re-measured of a codec measured on AVX-512: a few bytes and 2e-5 dB apart
+    other = zoo.RDPoint(rd.bpp * (1 + 1e-5), rd.psnr + 2e-5, rd.ssim - 1e-6, rd.images)
+    assert zoo.rd_agrees(other, rd, exact=False) and not zoo.rd_agrees(other, rd, exact=True)
+    edited = zoo.RDPoint(rd.bpp, rd.psnr + 0.01, rd.ssim, rd.images)
+    assert not zoo.rd_agrees(edited, rd, exact=False)

@@ -2,12 +2,11 @@
 
 The transformed image is what the decoder makes of the real bitstream, and its bits are the
 range coder's bytes. Which codec: without recipe overrides, the shipped zoo codec of the
-dataset where one exists (``benchmark.augment.zoo``), else one trained with the zoo's recipe
-for that dataset; with overrides (or for a dataset without a zoo recipe), the codec for
-(dataset, family, lambda, recipe) trained on the dataset's train split once and cached (see
-``benchmark.codecs.train``). Every cached set a
-codec made records that codec's recipe and checkpoint, so a set is rebuilt when its codec
-changes.
+dataset where one exists (``benchmark.augment.zoo``), else one trained on demand with the
+zoo's recipe for the dataset's image size; with overrides, the default recipe changed by
+them. Either way a trained codec is cached per (dataset, family, lambda, recipe) (see
+``benchmark.codecs.train``). Every cached set a codec made records that codec's recipe and
+checkpoint, so a set is rebuilt when its codec changes.
 """
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ from ..codecs.recipe import CodecRecipe, apply_overrides, default_recipe
 from ..codecs.train import checkpoint_path, train_recipe
 from ..datasets import Dataset, load_dataset
 from .registry import AugmentContext, Transformed, register_family
-from .zoo import LAMBDAS, load_zoo_codec, zoo_provenance, zoo_recipe
+from .zoo import LAMBDAS, load_zoo_codec, on_demand_recipe, zoo_provenance, zoo_recipe
 
 
 
@@ -62,14 +61,17 @@ class CodecCache:
 
     def entry(self, ctx: AugmentContext, family: str, lmbda: float) -> CodecEntry:
         """The trained codec a learned family uses on ``ctx.dataset``: fitted on its train
-        split with the dataset's zoo recipe when no overrides are given, else with the
-        default recipe for that split's image size and the overrides."""
+        split with the dataset's zoo recipe (or, without a zoo, the zoo's recipe for its image
+        size) when no overrides are given, else with the default recipe for that split's
+        image size and the overrides (so a short test recipe stays short)."""
         recipe = None if ctx.codec else zoo_recipe(ctx.dataset, family)
         if recipe is None:
             train = self.train_split(ctx)
             side = max(max(shape[:2]) for shape in train.shapes())
-            recipe = apply_overrides(default_recipe(family, train.channels, side,
-                                                    train.fixed_size), ctx.codec)
+            recipe = (apply_overrides(default_recipe(family, train.channels, side,
+                                                     train.fixed_size), ctx.codec)
+                      if ctx.codec else
+                      on_demand_recipe(family, train.channels, side, train.fixed_size))
         return CodecEntry(recipe, lmbda, checkpoint_path(ctx.data_root, ctx.dataset, recipe, lmbda))
 
     def codec(self, ctx: AugmentContext, family: str, lmbda: float) -> FactorizedPrior:
