@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from corruptions import files
-from corruptions.device import cpu_count, resolve_device
+from corruptions.device import cpu_count, cpu_kind, resolve_device
 from corruptions.errors import BenchError
 from corruptions.version import code_version
 
@@ -225,6 +225,8 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
         "data": inputs.manifests,
         "device": device_name(device),
         "torch": torch.__version__,
+        # trained weights are bit-reproducible only on the same kind (corruptions.device)
+        "cpu_kind": cpu_kind(),
         "unit_seconds": {"train": sum(r.train_s for r in results),
                          "eval": sum(r.eval_s for r in results)},
         "date": datetime.date.today().isoformat(),

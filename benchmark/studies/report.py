@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from corruptions import files
+from corruptions.device import cpu_kind
 from corruptions.errors import IntegrityError
 from corruptions.version import code_version
 
@@ -80,7 +81,7 @@ def write_study(folder: Path, study: Study, profile: str, config, arrays: dict[s
 
 def provenance(ctx: StudyContext, seconds: float) -> dict:
     return {"code_version": code_version(), "torch": torch.__version__, "device": ctx.device,
-            "date": datetime.date.today().isoformat(), "wall_s": round(seconds, 1)}
+            "cpu_kind": cpu_kind(), "date": datetime.date.today().isoformat(), "wall_s": round(seconds, 1)}
 
 
 def run_study(study: Study, profile: str, ctx: StudyContext, config=None) -> tuple[Path, dict]:
