@@ -167,7 +167,7 @@ def summarize(config: SpectralConfig, a: dict) -> dict:
             verdict, rule.format(classical=NAMES.get(anchor, anchor)) + (
                 " The verdict is against JPEG 2000, the seed's classical codec; "
                 if anchor == ANCHOR else
-                f" JPEG 2000 was not measured: the verdict is against {anchor}; ")
+                f" JPEG 2000 was not measured: the verdict is against {NAMES.get(anchor, anchor)}; ")
             + "the other classical codecs are shown beside it."))
     return {"tables": tables, "verdicts": verdicts}
 
