@@ -77,12 +77,23 @@ def write_outcomes(path: Path, rows: pd.DataFrame, masks: list[np.ndarray]) -> N
     rows' keys so the file stands on its own; atomically."""
     if len(masks) != len(rows):
         raise ValueError(f"{len(masks)} outcome arrays for {len(rows)} rows")
-    bits, n = pack(masks)
     keys = {k: rows[k].to_numpy(dtype=np.int64 if k in ("seed", "severity") else np.str_)
             for k in OUTCOME_KEY}
+    write_masks(path, masks, **keys)
+
+
+def write_masks(path: Path, masks: list[np.ndarray], **extra: np.ndarray) -> None:
+    """Bool arrays packed (``pack``) into an ``.npz`` with any ``extra`` arrays, atomically:
+    the report's ``outcomes.npz``, and each unit's own beside its counts."""
+    bits, n = pack(masks)
     buf = io.BytesIO()
-    np.savez_compressed(buf, bits=bits, n=n, **keys)
+    np.savez_compressed(buf, bits=bits, n=n, **extra)
     files.write_bytes(Path(path), buf.getvalue())
+
+
+def read_masks(path: Path) -> list[np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return unpack(z["bits"], z["n"])
 
 
 def read_outcomes(path: Path) -> tuple[pd.DataFrame, list[np.ndarray]]:

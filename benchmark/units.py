@@ -3,7 +3,6 @@ evaluated. ``run_unit`` is idempotent and takes everything by value or by path, 
 executor (this process, a process pool, Ray) can run it."""
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from .augment.cache import load_augmented
 from .evaluate import Count, evaluate
 from .inputs import load_eval_splits, weights_path
 from .models import Normalized, create_model
-from .results import pack, unpack
+from .results import read_masks, write_masks
 from .submission import RunSpec
 from .train import build_classifier, train_classifier
 
@@ -106,25 +105,13 @@ def load_weights(spec: RunSpec, data_root: Path, images: np.ndarray, num_classes
     return model
 
 
-def _write_outcomes(path: Path, counts: list[Count]) -> None:
-    bits, n = pack([c.outcomes for c in counts])
-    buf = io.BytesIO()
-    np.savez_compressed(buf, bits=bits, n=n)
-    files.write_bytes(path, buf.getvalue())
-
-
-def _read_outcomes(path: Path) -> list[np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return unpack(z["bits"], z["n"])
-
-
 def run_unit(task: UnitTask) -> UnitResult:
     """Train (or resume, or load) then evaluate one unit; idempotent. A unit counted before
     per-image outcomes were kept is evaluated again from its saved model, not retrained."""
     torch.set_num_threads(task.threads)
     done = json.loads(task.counts_path.read_text()) if task.counts_path.exists() else None
     if done is not None and task.outcomes_path.exists():
-        masks = _read_outcomes(task.outcomes_path)
+        masks = read_masks(task.outcomes_path)
         counts = tuple(Count(**c, outcomes=m) for c, m in zip(done["counts"], masks, strict=True))
         return UnitResult(task.param.label, task.seed, counts, tuple(done["history"]),
                           done["train_s"], done["eval_s"], skipped=True)
@@ -154,7 +141,7 @@ def run_unit(task: UnitTask) -> UnitResult:
     counts = evaluate(model, splits, task.device, progress=task.progress, name=f"eval {task.name}")
     eval_s = time.perf_counter() - t0
     task.folder.mkdir(parents=True, exist_ok=True)
-    _write_outcomes(task.outcomes_path, counts)  # the counts file, written last, marks it done
+    write_masks(task.outcomes_path, [c.outcomes for c in counts])  # the counts file, written last, marks it done
     files.write_json(task.counts_path, {"counts": [c.as_row() for c in counts],
                                         "history": history, "train_s": train_s,
                                         "eval_s": eval_s})

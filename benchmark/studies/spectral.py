@@ -158,17 +158,16 @@ def summarize(config: SpectralConfig, a: dict) -> dict:
     claims = {f: _claims(labels, d_share, gen_rows, a["bpp_clean"], learned, by_family[f])
               for f in classical}
     verdicts = []
+    name = NAMES.get(anchor, anchor)
+    which = (" The verdict is against JPEG 2000, the seed's classical codec; " if anchor == ANCHOR
+             else f" JPEG 2000 was not measured: the verdict is against {name}; ")
     for k, (paper, claim, reported, rule) in enumerate(CLAIMS):
         measured, verdict = claims[anchor][k]
         beside = "".join(f"; beside it, against {NAMES.get(f, f)}: {claims[f][k][0]} "
                          f"(would be {claims[f][k][1]})" for f in others)
         verdicts.append(Verdict(
-            paper, claim, reported, f"against {NAMES.get(anchor, anchor)}: {measured}{beside}",
-            verdict, rule.format(classical=NAMES.get(anchor, anchor)) + (
-                " The verdict is against JPEG 2000, the seed's classical codec; "
-                if anchor == ANCHOR else
-                f" JPEG 2000 was not measured: the verdict is against {NAMES.get(anchor, anchor)}; ")
-            + "the other classical codecs are shown beside it."))
+            paper, claim, reported, f"against {name}: {measured}{beside}", verdict,
+            rule.format(classical=name) + which + "the other classical codecs are shown beside it."))
     return {"tables": tables, "verdicts": verdicts}
 
 
