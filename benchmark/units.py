@@ -141,7 +141,8 @@ def run_unit(task: UnitTask) -> UnitResult:
     counts = evaluate(model, splits, task.device, progress=task.progress, name=f"eval {task.name}")
     eval_s = time.perf_counter() - t0
     task.folder.mkdir(parents=True, exist_ok=True)
-    write_masks(task.outcomes_path, [c.outcomes for c in counts])  # the counts file, written last, marks it done
+    # outcomes first: the counts file, written last, marks the unit done
+    write_masks(task.outcomes_path, [c.outcomes for c in counts])
     files.write_json(task.counts_path, {"counts": [c.as_row() for c in counts],
                                         "history": history, "train_s": train_s,
                                         "eval_s": eval_s})

@@ -72,8 +72,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from benchmark.datasets import resolve_data_root
     from benchmark.studies import StudyContext, check_study, rerun_study, study_folders
     from benchmark.results import OUTCOMES
-    from corruptions.version import code_version
     from benchmark.verify import check_outcomes, check_summary, report_folders, verify_reruns
+    from corruptions.version import code_version
 
     from .check import check_site
     from .render import build_site
