@@ -196,6 +196,9 @@ def test_rd_and_spectrum_commands(tmp_path, capsys):
     assert [r for r in rows if r["family"] == "gaussian_blur"][0]["bpp"] is None
     assert Image.open(out / "rd.png").format == "PNG"
     assert "jpeg" in capsys.readouterr().out
+    assert main(["rd", "--dataset", "fashion-mnist", "--families", "jpeg", "--params",
+                 "jpeg=10/50", "--limit", "20", "--data-root", str(root), "--out", str(out)]) == 0
+    assert [r["param"] for r in json.loads((out / "rd.json").read_text())["rows"]] == ["10", "50"]
     assert main(["spectrum", "--dataset", "fashion-mnist", "--family", "gaussian_blur",
                  "--param", "7", "--limit", "50", "--data-root", str(root), "--out", str(out)]) == 0
     orig, blur = np.load(out / "original.npy"), np.load(out / "gaussian_blur_7.npy")

@@ -68,3 +68,11 @@ def test_the_published_factorized_model_is_3_2_db_over_jpeg_on_kodak():
     factorized, hyper = (table[c.name] for c in KODAK)
     assert factorized.psnr_db == pytest.approx(3.2, abs=0.1)
     assert hyper.psnr_db > factorized.psnr_db
+
+
+def test_kodak_curves_anchor_the_photos_test_split_too():
+    """``photos`` is measured on kodim13-24, so its plots carry the Kodak curves."""
+    from benchmark.augment.anchors import published_curves
+
+    assert published_curves("photos") == published_curves("kodak") == KODAK
+    assert published_curves("fashion-mnist") == ()

@@ -233,6 +233,10 @@ def test_training_on_crops_of_photos_of_mixed_sizes(tmp_path):
     ["codec", "train", "--family", "nope", "--lmbda", "0.1", "--dataset", "fashion-mnist"],
     ["augment", "--dataset", "fashion-mnist", "--family", "bls", "--param", "-0.1"],
     ["rd", "--dataset", "fashion-mnist", "--codec", "N=-4"],
+    ["rd", "--dataset", "fashion-mnist", "--params", "bls=-0.1"],
+    ["rd", "--dataset", "fashion-mnist", "--params", "webp=50"],  # not among --families
+    ["rd", "--dataset", "fashion-mnist", "--params", "jpeg"],
+    ["rd", "--dataset", "fashion-mnist", "--params", "jpeg=200"],
     ["codec", "train", "--family", "bls", "--lmbda", "0.1", "--dataset", "fashion-mnist",
      "--codec", "depth"],
 ])

@@ -143,7 +143,7 @@ def test_the_zoo_is_reproduced_from_scratch(tmp_path, monkeypatch, capsys):
 def test_a_dataset_without_a_zoo_trains_on_demand_with_the_zoos_recipe(tmp_path):
     """Small images (CIFAR-10, an image folder of 32 px RGB) get the zoo's small-image recipe
     with their channel count; overrides still start from the default recipe (a short test
-    recipe stays short); photographs keep the large default."""
+    recipe stays short); photographs get the photograph recipe."""
     from PIL import Image
 
     from benchmark.augment.learned import CodecCache
@@ -164,7 +164,9 @@ def test_a_dataset_without_a_zoo_trains_on_demand_with_the_zoos_recipe(tmp_path)
     short = CodecCache().entry(AugmentContext(name, tmp_path / "data", progress=False,
                                               codec=parse_overrides("steps=5")), "bmshj", 0.05)
     assert short.recipe.steps == 5 and short.recipe.init_steps == 0
-    assert zoo.on_demand_recipe("bls", 3, 768, False) == default_recipe("bls", 3, 768, False)
+    photo = zoo.on_demand_recipe("bls", 3, 768, False)  # photographs: the CPU-sized recipe
+    assert photo == zoo.photo_recipe("bls", 3) and photo.patch and photo.quant == "mixed"
+    assert photo.config.N < default_recipe("bls", 3, 768, False).config.N
 
 
 def test_a_sample_of_the_zoo_rotates_with_the_key_and_across_cpus_agrees_within_tolerance(index):

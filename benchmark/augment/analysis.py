@@ -16,12 +16,14 @@ REFERENCE = "jpeg"  # every BD number is against JPEG on the same images
 
 
 def rd_rows(ds: Dataset, families: list[Family], data_root: Path, device: str = "cpu",
-            progress: bool = True, codec: tuple = ()) -> list[dict]:
-    """One row per (family, parameter of its grid): bpp, PSNR, SSIM (mean and std), and
-    for learned codecs the likelihood-estimated bpp and the recipe of the codec that made it."""
+            progress: bool = True, codec: tuple = (),
+            params: dict[str, list] | None = None) -> list[dict]:
+    """One row per (family, parameter of its grid, or of ``params[family]`` when given): bpp,
+    PSNR, SSIM (mean and std), and for learned codecs the likelihood-estimated bpp and the
+    recipe of the codec that made it."""
     rows = []
     for family in families:
-        for value in family.grid:
+        for value in (params or {}).get(family.name) or family.grid:
             _, m = ensure_augmented(ds, family, value, data_root, device=device, progress=progress,
                                     codec=codec)
             rows.append({"family": family.name, "param": m["param"],

@@ -57,6 +57,9 @@ def add_analysis_parsers(sub) -> None:
     r = sub.add_parser("rd", help="rate-distortion table and plot of compression families")
     add_data_args(r)
     r.add_argument("--families", default="jpeg,bls,bmshj", help="comma-separated families")
+    r.add_argument("--params", default=None,
+                   help="FAMILY=V/V/...[;FAMILY=...]: the points of a family (default: its "
+                        "grid), e.g. 'bls=0.003/0.012/0.05' where training a codec is dear")
     r.add_argument("--limit", type=positive_int, default=None, help="first N images only")
     r.add_argument("--out", default=None, help="folder for rd.json and rd.png (default: runs/rd)")
     r.add_argument("--device", default="auto")
@@ -81,6 +84,22 @@ def _load_limited(args):
     return ds.head(args.limit) if args.limit else ds
 
 
+def _family_params(text: str | None, families: list) -> dict[str, list]:
+    """``"bls=0.003/0.05;jpeg=10/50"`` -> {"bls": [0.003, 0.05], "jpeg": [10, 50]}, each value
+    read and checked by its family; a family not in ``families`` is refused."""
+    out: dict[str, list] = {}
+    names = {f.name: f for f in families}
+    for part in (text or "").split(";"):
+        if not part.strip():
+            continue
+        name, sep, values = (s.strip() for s in part.partition("="))
+        if not sep or name not in names or not values:
+            raise BenchError(f"--params: cannot read {part.strip()!r}; expected FAMILY=V/V/... "
+                             f"with FAMILY one of --families ({', '.join(names)})")
+        out[name] = [v for text in values.split("/") for v in parse_params(names[name], text)]
+    return out
+
+
 def cmd_rd(args: argparse.Namespace) -> int:
     names = list(dict.fromkeys(f.strip() for f in args.families.split(",") if f.strip()))
     if REFERENCE not in names:  # every BD number needs JPEG on the same images
@@ -89,9 +108,13 @@ def cmd_rd(args: argparse.Namespace) -> int:
     if args.fit not in FITS:
         raise BenchError(f"--fit must be one of {', '.join(FITS)}, got {args.fit!r}")
     codec = parse_overrides(args.codec)
+    params = _family_params(args.params, families)
     ds = _load_limited(args)
+    for family in families:
+        for v in params.get(family.name) or family.grid:
+            check_param(family, v, ds)
     rows = rd_rows(ds, families, resolve_data_root(args.data_root), resolve_device(args.device),
-                   codec=codec)
+                   codec=codec, params=params)
     published = published_curves(args.dataset)
     bd_table = bd_summary(rows, published, args.fit)
     out = Path(args.out or "runs/rd")

@@ -18,7 +18,7 @@ Kodak-C is built by the benchmark's own engine from Kodak's test split (kodim13-
 images at the Kodak scale), then each image and corruption is cut to its central ``crop``
 pixels before coding (the CPU budget). Learned codecs are trained on ``codec_dataset``
 (``photos``: kodim01-12 and the scikit-image photographs, disjoint from the test images) with
-the recipe overrides of the config. The seed compares learned codecs with JPEG 2000, so the
+the benchmark's photograph recipe (``zoo.photo_recipe``), or the config's recipe overrides. The seed compares learned codecs with JPEG 2000, so the
 verdicts do too (its classical anchor); JPEG is measured beside it, and each verdict says
 what it would be against JPEG.
 """
@@ -258,8 +258,7 @@ def configure(config: SpectralConfig, args) -> SpectralConfig:
                                          corruptions=("gaussian_noise", "fog", "defocus_blur")),
                     "cpu": SpectralConfig(images=12, crop=256, severities=(1, 3, 5),
                                           rates=CPU_RATES,
-                                          codec="N=64,M=96,patch=64,batch_size=8,"
-                                                "init_lmbda=0.012,init_steps=2000,steps=500")},
+                                          codec="")},  # the photograph recipe
                 summarize=summarize, arguments=arguments, configure=configure,
                 description="D, G and R spectra of JPEG 2000, JPEG and learned codecs on Kodak-C")
 def compute(config: SpectralConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
