@@ -25,6 +25,7 @@ from corruptions.version import code_version
 from .datasets import resolve_data_root
 from .evaluate import evaluate
 from .inputs import load_eval_splits, prepare_eval
+from .reports import META_KEYS, ROW_META_KEYS
 from .results import read_results
 from .runner import device_name, rows_of
 from .selection import MODES
@@ -52,12 +53,13 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
     splits = load_eval_splits(dataset, root, tuple((k, lim, str(f)) for k, (lim, f)
                                                    in eval_dirs.items()), names, severities)
     counts = evaluate(model, splits, device, progress=progress, name=f"eval {name}")
-    meta = {"submission": name, "profile": profile, "dataset": dataset,
-            "model": type(model).__name__, "family": "none"}
-    rows, _ = rows_of(meta, [UnitResult("-", 0, tuple(counts), (), 0.0,
-                                        time.perf_counter() - start)])
+    meta = {"submission": name, "name": name, "authors": [], "description": "", "url": None,
+            "dataset": dataset, "profile": profile, "model": type(model).__name__,
+            "family": "none"}
+    rows, _ = rows_of({k: meta[k] for k in ROW_META_KEYS},
+                      [UnitResult("-", 0, tuple(counts), (), 0.0, time.perf_counter() - start)])
     summary = summarize(
-        {**meta, "name": name, "authors": [], "description": "", "url": None}, rows, ["-"],
+        {k: meta[k] for k in META_KEYS}, rows, ["-"],
         modes=MODES, data={}, baseline_rows=read_results(Path(baseline)) if baseline else None,
         provenance={"code_version": code_version(), "data": manifests,
                     "device": device_name(device), "wall_s": round(time.perf_counter() - start, 1)})

@@ -1,6 +1,7 @@
-"""The results table: one row per (split, param, seed, corruption, severity), as parquet.
+"""The formats of a run report's files (where they live: ``reports``).
 
-The contract of DESIGN.md: ``results.parquet`` holds the raw counts every reported number
+The results table: one row per (split, param, seed, corruption, severity), as parquet. The
+contract of DESIGN.md: ``results.parquet`` holds the raw counts every reported number
 is computed from (``bench verify`` recomputes them from here), ``history.parquet`` one row
 per unit and epoch, ``spectra.npz`` the mean log-magnitude spectrum of the original and of
 each augmented training set, ``outcomes.npz`` whether each evaluated image was classified
@@ -43,9 +44,6 @@ def write_parquet(path: Path, df: pd.DataFrame) -> str:
     return files.write_bytes(Path(path), buf.getvalue())
 
 
-SPECTRA = "spectra.npz"
-
-
 def write_spectra(path: Path, spectra: dict[str, np.ndarray]) -> None:
     """float32 arrays keyed by set (``original`` and each parameter label), atomically."""
     buf = io.BytesIO()
@@ -53,7 +51,6 @@ def write_spectra(path: Path, spectra: dict[str, np.ndarray]) -> None:
     files.write_bytes(Path(path), buf.getvalue())
 
 
-OUTCOMES = "outcomes.npz"
 OUTCOME_KEY = ["split", "param", "seed", "corruption", "severity"]
 
 

@@ -24,25 +24,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from corruptions import files
 from corruptions.device import cpu_count, cpu_kind, resolve_device
 from corruptions.errors import BenchError
 from corruptions.version import code_version
 
 from .augment import AugmentSpec
 from .inputs import Inputs, data_stats, original_stats, prepare, training_spectra
-from .results import (
-    HISTORY_COLUMNS,
-    OPTIONAL_HISTORY,
-    OUTCOMES,
-    RESULT_COLUMNS,
-    SPECTRA,
-    frame,
-    read_results,
-    write_outcomes,
-    write_parquet,
-    write_spectra,
-)
+from .reports import BASELINE, META_KEYS, ROW_META_KEYS, RunFolder, baseline_results
+from .results import HISTORY_COLUMNS, OPTIONAL_HISTORY, RESULT_COLUMNS, frame
 from .submission import RunSpec, digest
 from .summary import summarize
 from .train import NonFiniteLoss
@@ -209,14 +198,13 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise failed[0]
-    rows, history = rows_of({"submission": spec.id, "profile": spec.profile,
-                             "dataset": spec.dataset, "model": spec.model,
-                             "family": spec.family}, results)
+    meta = submission_meta(spec)
+    rows, history = rows_of({k: meta[k] for k in ROW_META_KEYS}, results)
     seconds = dict(inputs.seconds)
     seconds["training (units)"] = sum(r.train_s for r in results if not r.skipped)
     seconds["evaluation (units)"] = sum(r.eval_s for r in results if not r.skipped)
     t0 = time.perf_counter()
-    folder = Path(reports_root) / spec.id / spec.profile
+    folder = RunFolder.at(reports_root, spec.id, spec.profile)
     baseline_rows = _baseline(spec, rows, Path(reports_root))
     provenance = {
         "code_version": code_version(),
@@ -234,33 +222,31 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
         "units": {"run": sum(1 for r in results if not r.skipped),
                   "skipped": sum(1 for r in results if r.skipped)},
     }
-    meta = {"submission": spec.id, "name": spec.name, "authors": list(spec.authors),
-            "description": spec.description, "url": spec.url, "dataset": spec.dataset,
-            "profile": spec.profile, "model": spec.model, "family": spec.family}
     order = list(dict.fromkeys(t.param.label for t in tasks))
     original = original_stats(inputs)
     summary = summarize(meta, rows, order, modes=spec.selection,
                         data=data_stats(spec, inputs, original), baseline_rows=baseline_rows,
                         provenance=provenance, original=original)
-    write_parquet(folder / "results.parquet", rows)
-    write_parquet(folder / "history.parquet", history)
-    write_outcomes(folder / OUTCOMES, rows, outcomes_of(results))
     spectra = training_spectra(spec, inputs)
-    if spectra:
-        write_spectra(folder / SPECTRA, spectra)
     seconds["reports"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
     summary["provenance"]["wall_s"] = round(seconds["total"], 1)
-    files.write_json(folder / "summary.json", summary)
-    return RunReport(folder, summary, seconds, len(tasks),
+    folder.write(summary, rows, history, outcomes_of(results), spectra)
+    return RunReport(folder.folder, summary, seconds, len(tasks),
                      sum(1 for r in results if r.skipped))
 
 
+def submission_meta(spec: RunSpec) -> dict:
+    """What a report says about its submission (``reports.META_KEYS``, in order)."""
+    named = {"submission": spec.id, "authors": list(spec.authors)}
+    return {k: named[k] if k in named else getattr(spec, k) for k in META_KEYS}
+
+
 def _baseline(spec: RunSpec, rows: pd.DataFrame, reports_root: Path) -> pd.DataFrame | None:
-    if spec.id == "baseline":
+    if spec.id == BASELINE:
         return rows
-    path = reports_root / "baseline" / spec.profile / "results.parquet"
-    if not path.is_file():
-        log.info("no baseline run at %s: mCE left out, mean error reported", path)
-        return None
-    return read_results(path)
+    found = baseline_results(reports_root, spec.profile)
+    if found is None:
+        log.info("no %s report under %s [%s]: mCE left out, mean error reported", BASELINE,
+                 reports_root, spec.profile)
+    return found

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .augment import get_family
+from .reports import BASELINE, META_KEYS
 from .selection import CLEAN, COMMON, THESIS_TEN, Baseline, select, wide
 
 FORMAT = "summary/1"
@@ -39,8 +40,8 @@ def summarize(meta: dict, rows: pd.DataFrame, order: Sequence[str], *,
               modes: Sequence[str], data: dict[str, dict],
               baseline_rows: pd.DataFrame | None, provenance: dict,
               original: dict | None = None) -> dict:
-    """The whole summary. ``meta``: submission id, name, authors, description, url, dataset,
-    profile, model, family; ``original``: the untransformed training images' size."""
+    """The whole summary. ``meta``: ``reports.META_KEYS`` (submission id, name, authors,
+    description, url, dataset, profile, model, family); ``original``: the untransformed training images' size."""
     baseline = Baseline.from_rows(baseline_rows) if baseline_rows is not None else None
     family = get_family(meta["family"])
     return {
@@ -49,7 +50,7 @@ def summarize(meta: dict, rows: pd.DataFrame, order: Sequence[str], *,
         "params": list(order),
         "seeds": sorted(int(s) for s in rows["seed"].unique()),
         "corruptions": sorted(set(rows["corruption"]) - {CLEAN}),
-        "baseline": {"submission": "baseline", "found": baseline is not None},
+        "baseline": {"submission": BASELINE, "found": baseline is not None},
         "selection": select(rows, order, modes=modes, resembles=family.resembles,
                             baseline=baseline, data=data),
         "per_param": per_param(rows, order, data),
@@ -64,8 +65,7 @@ def recompute(summary: dict, rows: pd.DataFrame, baseline_rows: pd.DataFrame | N
     """A summary recomputed from its results table, with the inputs the table does not hold
     (the training data's statistics, provenance) taken from the summary itself: what
     ``bench verify`` compares against the file, field by field."""
-    meta = {k: summary[k] for k in ("submission", "name", "authors", "description", "url",
-                                    "dataset", "profile", "model", "family")}
+    meta = {k: summary[k] for k in META_KEYS}
     return summarize(meta, rows, summary["params"], modes=list(summary["selection"]),
                      data=summary["training_data"], baseline_rows=baseline_rows,
                      provenance=summary["provenance"], original=summary.get("original_data"))

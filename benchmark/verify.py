@@ -27,20 +27,19 @@ import pandas as pd
 
 from corruptions.errors import DataError, IntegrityError
 
-from .results import (
-    OUTCOME_KEY,
+from .reports import (
     OUTCOMES,
-    RESULT_COLUMNS,
+    RESULTS,
     SPECTRA,
-    read_outcomes,
-    read_results,
-    read_spectra,
+    SUMMARY,
+    RunFolder,
+    read_summary,
+    run_folders,
 )
+from .results import OUTCOME_KEY, RESULT_COLUMNS, read_outcomes, read_results, read_spectra
 from .summary import recompute
 
 log = logging.getLogger(__name__)
-SUMMARY = "summary.json"
-RESULTS = "results.parquet"
 ROW_KEY = ["split", "param", "seed", "corruption", "severity"]
 NOT_RECOMPUTED = ("provenance",)  # taken from the summary itself by recompute()
 
@@ -62,20 +61,6 @@ class Mismatch:
 def _show(value) -> str:
     text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-def report_folders(reports_root: Path) -> list[Path]:
-    """Every ``<id>/<profile>/`` holding a summary, baseline first within a profile order that
-    does not depend on the file system."""
-    found = sorted(p.parent for p in Path(reports_root).glob(f"*/*/{SUMMARY}"))
-    return sorted(found, key=lambda p: (p.parent.name != "baseline", p.parent.name, p.name))
-
-
-def read_summary(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as e:
-        raise IntegrityError(f"{path}: cannot read ({e})") from None
 
 
 def diff(reported, recomputed, field: str = "") -> Iterator[tuple[str, object, object]]:
@@ -117,28 +102,29 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _baseline_rows(summary: dict, folder: Path, reports_root: Path) -> pd.DataFrame | None:
+def _baseline_rows(summary: dict, folder: RunFolder) -> pd.DataFrame | None:
+    """The rows the summary's mCE is relative to: none where it says no baseline was found,
+    and a missing baseline report is an error (the summary could not be rechecked)."""
     if not summary.get("baseline", {}).get("found"):
         return None
-    if summary["submission"] == "baseline":
-        return read_results(folder / RESULTS)
-    path = Path(reports_root) / summary["baseline"]["submission"] / summary["profile"] / RESULTS
-    if not path.is_file():
-        raise IntegrityError(f"{folder / SUMMARY}: its mCE is relative to {path}, which is missing")
-    return read_results(path)
+    base = RunFolder.at(folder.root, summary["baseline"]["submission"], summary["profile"])
+    if not base.path(RESULTS).is_file():
+        raise IntegrityError(f"{folder.path(SUMMARY)}: its mCE is relative to "
+                             f"{base.path(RESULTS)}, which is missing")
+    return base.results()
 
 
-def check_summary(folder: Path, reports_root: Path) -> list[Mismatch]:
+def check_summary(folder: Path) -> list[Mismatch]:
     """Every field of ``folder/summary.json`` (provenance aside) against its recomputation
-    from ``folder/results.parquet``."""
-    path = Path(folder) / SUMMARY
+    from ``folder/results.parquet`` (and the baseline's beside it, for mCE)."""
+    report = RunFolder(Path(folder))
+    path = report.path(SUMMARY)
     summary = read_summary(path)
     missing = [k for k in ("submission", "profile", "params", "selection", "training_data")
                if k not in summary]
     if missing:
         raise IntegrityError(f"{path}: not a summary (no {', '.join(missing)})")
-    rows = read_results(Path(folder) / RESULTS)
-    fresh = recompute(summary, rows, _baseline_rows(summary, Path(folder), reports_root))
+    fresh = recompute(summary, report.results(), _baseline_rows(summary, report))
     fresh = json.loads(json.dumps(fresh))  # the file's own types: str keys, lists
     return [Mismatch(path, f, a, b) for f, a, b in diff(summary, fresh)
             if f.split(".")[0].split("[")[0] not in NOT_RECOMPUTED]
@@ -275,7 +261,7 @@ def verify_reruns(reports_root: Path, profile: str = "ci", device: str = "cpu",
     """Every report of ``profile`` rerun from scratch, baseline first, in one scratch folder
     (so the corrupted sets are built once, as a fresh machine would): ``root`` when given
     (the caller reruns more there), else a temporary folder under ``scratch``."""
-    folders = [f for f in report_folders(reports_root) if f.name == profile]
+    folders = [f.folder for f in run_folders(reports_root) if f.profile == profile]
     if root is not None:
         for folder in folders:
             yield rerun(folder, reports_root, Path(root), device)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.selection import MODES, chosen_label
-from benchmark.verify import read_summary, report_folders
+from benchmark.reports import SUMMARY, RunFolder, read_summary, run_folders, selection_entry
 from corruptions.errors import IntegrityError
 
 SOURCES = {
@@ -53,14 +53,18 @@ class Report:
     def page(self) -> str:
         return f"submissions/{self.slug}.html"
 
+    @property
+    def run(self) -> RunFolder:
+        return RunFolder(self.folder)
+
     def entry(self, mode: str, source: str) -> dict | None:
-        return self.summary["selection"].get(mode, {}).get(source)
+        return selection_entry(self.summary, mode, source)
 
 
 def _git_date(folder: Path) -> str:
     """Reports written before runs recorded their date: the day their summary was committed."""
     try:
-        out = subprocess.run(["git", "log", "-1", "--format=%cs", "--", "summary.json"],
+        out = subprocess.run(["git", "log", "-1", "--format=%cs", "--", SUMMARY],
                              cwd=folder, capture_output=True, text=True, timeout=10)
         return out.stdout.strip() or "-"
     except (OSError, subprocess.SubprocessError):
@@ -70,10 +74,11 @@ def _git_date(folder: Path) -> str:
 def load_reports(root: Path) -> list[Report]:
     """Every report under ``root``, in a fixed order (dataset, profile, submission id)."""
     reports = []
-    for folder in report_folders(root):
-        summary = read_summary(folder / "summary.json")
+    for report in run_folders(root):
+        folder = report.folder
+        summary = read_summary(folder / SUMMARY)
         if "selection" not in summary or "submission" not in summary:
-            raise IntegrityError(f"{folder / 'summary.json'}: not a summary")
+            raise IntegrityError(f"{folder / SUMMARY}: not a summary")
         date = summary.get("provenance", {}).get("date") or _git_date(folder)
         reports.append(Report(folder, summary, date))
     if not reports:

@@ -71,8 +71,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from benchmark.datasets import resolve_data_root
     from benchmark.studies import StudyContext, check_study, rerun_study, study_folders
-    from benchmark.results import OUTCOMES
-    from benchmark.verify import check_outcomes, check_summary, report_folders, verify_reruns
+    from benchmark.reports import OUTCOMES, SUMMARY, run_folders
+    from benchmark.verify import check_outcomes, check_summary, verify_reruns
     from corruptions.version import code_version
 
     from .check import check_site
@@ -89,10 +89,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"{'ok  ' if not found else 'FAIL'} {what}", flush=True)
 
     t0 = time.perf_counter()
-    folders = report_folders(reports)
+    folders = [f.folder for f in run_folders(reports)]
     without = []
     for folder in folders:
-        outcome(check_summary(folder, reports), f"{folder}/summary.json")
+        outcome(check_summary(folder), f"{folder}/{SUMMARY}")
         if (folder / OUTCOMES).is_file():
             outcome(check_outcomes(folder), f"{folder}/{OUTCOMES} against the counts")
         else:

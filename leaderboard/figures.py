@@ -16,6 +16,7 @@ import pandas as pd
 
 from benchmark.augment.analysis import REFERENCE
 from benchmark.augment.bjontegaard import DEFAULT_FIT, bd
+from benchmark.reports import HELD_OUT  # the entry every figure shows
 from benchmark.selection import CLEAN, COMMON, chosen_accuracy, chosen_label
 from corruptions import files
 
@@ -23,7 +24,6 @@ from .board import Report
 
 MARKERS = "os^Dv<>pXh*"
 STYLES = ("-", "--", "-.", ":")
-HELD_OUT = ("bda", "val")  # the entry every figure shows: BDA, chosen on held-out data
 
 
 @dataclass(frozen=True)

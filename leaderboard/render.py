@@ -19,7 +19,7 @@ import jinja2
 import numpy as np
 from tqdm import tqdm
 
-from benchmark.results import SPECTRA, read_history, read_results, read_spectra
+from benchmark.reports import SPECTRA, selection_entry
 from benchmark.studies import read_arrays
 from corruptions.errors import BenchError
 from corruptions.version import code_version
@@ -149,7 +149,7 @@ def _page(env: jinja2.Environment, rep: Report, figs: list[F.Figure], notes: lis
                                         "source", "device", "torch", "wall_s") if k in prov]
     provenance += [(f"sha256 {k}", v) for k, v in prov.get("data", {}).items()]
     provenance += [(f"seconds {k}", f"{v:.1f}") for k, v in prov.get("unit_seconds", {}).items()]
-    ranking = (s["selection"].get("bda", {}).get("oracle") or {}).get("ranking")
+    ranking = (selection_entry(s, "bda", "oracle") or {}).get("ranking")
     return env.get_template("submission.html.j2").render(
         root="../", s=s, url=safe_url(s.get("url")), rows=rows, columns=ENTRY_COLUMNS,
         figures=[F.Figure(f"{rep.slug}/{f.file}", f.title, f.alt, f.caption) for f in figs],
@@ -160,7 +160,7 @@ def _figures(rep: Report, reports: list[Report], out: Path, data_root: Path | No
              previews: dict) -> tuple[list[F.Figure], list[str]]:
     folder = out / "submissions" / rep.slug
     table = peers(reports, rep)
-    rows = read_results(rep.folder / "results.parquet")
+    rows = rep.run.results()
     figs: list[F.Figure | None] = [
         F.severity_curves(table, rep, folder / "severity.svg"),
         F.heatmap(rows, rep, folder / "heatmap.svg"),
@@ -169,13 +169,13 @@ def _figures(rep: Report, reports: list[Report], out: Path, data_root: Path | No
         F.rd_curves(table, rep, folder / "rd.svg"),
     ]
     notes = []
-    if (rep.folder / SPECTRA).is_file():
-        figs.append(F.spectra(read_spectra(rep.folder / SPECTRA), rep, folder / "spectrum.svg"))
+    spectra = rep.run.spectra()
+    if spectra is not None:
+        figs.append(F.spectra(spectra, rep, folder / "spectrum.svg"))
     else:
         notes.append(f"No training-data spectrum: this report has no {SPECTRA}.")
-    history = rep.folder / "history.parquet"
-    if history.is_file():
-        epochs = read_history(history)
+    epochs = rep.run.history()
+    if epochs is not None:
         figs.append(F.training_curves(epochs, folder / "training.svg"))
         figs.append(F.band_evolution(epochs, folder / "bands.svg"))
     preview = _preview(rep, out, data_root, previews)

@@ -19,7 +19,8 @@ from benchmark import units
 from benchmark.api import benchmark
 from benchmark.cli import main
 from benchmark.models import Normalized, create_model
-from benchmark.results import OUTCOMES, RESULT_COLUMNS, read_outcomes, read_results
+from benchmark.reports import OUTCOMES
+from benchmark.results import RESULT_COLUMNS, read_outcomes, read_results
 from benchmark.summary import recompute
 from benchmark.train import NonFiniteLoss
 from benchmark.verify import check_outcomes

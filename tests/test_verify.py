@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from benchmark.results import OUTCOMES, read_results, write_outcomes, write_parquet
+from benchmark.reports import OUTCOMES
+from benchmark.results import read_results, write_outcomes, write_parquet
 from benchmark.verify import check_outcomes, check_summary, compare_rows, diff, rerun
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
@@ -27,8 +28,8 @@ def reports(tmp_path) -> Path:
 
 
 def test_the_committed_ci_summaries_recompute_exactly(reports):
-    assert check_summary(reports / "baseline" / "ci", reports) == []
-    assert check_summary(reports / "bls_aug" / "ci", reports) == []
+    assert check_summary(reports / "baseline" / "ci") == []
+    assert check_summary(reports / "bls_aug" / "ci") == []
 
 
 def test_a_hand_edited_number_fails_verify_naming_file_field_and_both_values(reports, capsys):
@@ -56,7 +57,7 @@ def test_an_edited_baseline_row_moves_every_mce_and_is_caught(reports):
     rows.loc[i, "correct"] -= 5
     rows.loc[i, "accuracy"] = rows.loc[i, "correct"] / rows.loc[i, "n"]
     rows.to_parquet(path, index=False)
-    fields = {m.field for m in check_summary(reports / "bls_aug" / "ci", reports)}
+    fields = {m.field for m in check_summary(reports / "bls_aug" / "ci")}
     summary = json.loads((reports / "bls_aug" / "ci" / "summary.json").read_text())
     every = {f"selection.{mode}.{source}.mce" for mode, sources in summary["selection"].items()
              for source in sources}

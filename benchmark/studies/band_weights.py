@@ -25,12 +25,11 @@ from corruptions.errors import DataError
 from ..datasets import load_dataset
 from ..evaluate import CLEAN
 from ..models.bands import radial_masks
-from ..results import read_results
+from ..reports import RunFolder
 from ..selection import COMMON
 from ..submission import load_submission
 from .base import StudyContext, Table, Verdict, register_study
 from .dct_noise import coefficients, conv1d_net
-from .points import report_summary
 
 BANDS = 8
 SIDE = 28
@@ -219,8 +218,9 @@ def option_arrays(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.
         raise DataError(f"{config.option[0]} and {config.option[1]} must share their seeds")
     clean, corrupt = [], []
     for spec in specs:
-        report_summary(ctx.reports_root, spec.id, spec.profile)  # a missing report, named
-        rows = read_results(ctx.reports_root / spec.id / spec.profile / "results.parquet")
+        report = RunFolder.at(ctx.reports_root, spec.id, spec.profile)
+        report.summary()  # a missing report, named
+        rows = report.results()
         test = rows[rows["split"] == "test"]
         on_clean = test[test["corruption"] == CLEAN].groupby("seed")["accuracy"].mean()
         on_common = test[test["corruption"].isin(COMMON)].groupby("seed")["accuracy"].mean()

@@ -25,8 +25,8 @@ from torch import nn
 from tqdm import tqdm
 
 from ..datasets import load_dataset
+from ..reports import report_summary
 from .base import StudyContext, Table, Verdict, register_study
-from .points import report_summary
 
 FULL = 28
 PAPER = {"28:0": 0.9558, "8:0.2": 0.3482, "8:0.1": 0.3977, "8:0": 0.4482, "16:0": 0.9558}

@@ -159,7 +159,7 @@ def arguments(parser) -> None:
 def configure(config: FourierConfig, args) -> FourierConfig:
     if not args.submission:
         return config
-    from ..verify import read_summary
+    from ..reports import read_summary
     from .report import study_dir
 
     old = study_dir(args.reports, "fourier-heatmap", args.profile) / "summary.json"

@@ -8,21 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from corruptions.errors import DataError
-
-from ..verify import read_summary
+from ..reports import held_out_pick, report_summary
 
 TEXT = ("submission", "family", "param")
 NUMBERS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim", "clean_acc",
            "clean_acc_std", "corrupt_acc", "corrupt_acc_std")
-
-
-def report_summary(reports_root: Path, submission: str, profile: str) -> dict:
-    path = Path(reports_root) / submission / profile / "summary.json"
-    if not path.is_file():
-        raise DataError(f"{path}: no report (run: bench run --submission "
-                        f"submissions/{submission}.yaml --profile {profile})")
-    return read_summary(path)
 
 
 def gather(reports_root: Path, profile: str, submissions: tuple[str, ...]
@@ -34,7 +24,7 @@ def gather(reports_root: Path, profile: str, submissions: tuple[str, ...]
     cols: dict[str, list] = {k: [] for k in (*TEXT, *NUMBERS, "chosen")}
     for sub in submissions:
         s = report_summary(reports_root, sub, profile)
-        held_out = ((s["selection"].get("bda") or {}).get("val") or {}).get("chosen")
+        held_out = held_out_pick(s)
         for param, d in s["per_param"].items():
             if "+" in param:
                 continue

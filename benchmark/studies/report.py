@@ -18,7 +18,8 @@ from corruptions.device import cpu_kind
 from corruptions.errors import IntegrityError
 from corruptions.version import code_version
 
-from ..verify import Mismatch, compare_arrays, diff, read_summary
+from ..reports import read_summary
+from ..verify import Mismatch, compare_arrays, diff
 from .base import (
     Study,
     StudyContext,

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..reports import report_summary
 from .base import StudyContext, Table, Verdict, register_study
-from .points import gather, report_summary, rows_of
+from .points import gather, rows_of
 
 CODECS = ("jpeg", "bls", "bmshj")
 PAPER_SIZES = (0.1377, 0.3469)  # Table III: relative size of the JPEG sets, min and max

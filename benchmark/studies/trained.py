@@ -12,9 +12,9 @@ from corruptions.errors import BenchError, DataError
 
 from ..datasets import load_dataset
 from ..models import Normalized, create_model
+from ..reports import held_out_pick, report_summary
 from ..submission import RunSpec
 from .base import StudyContext
-from .points import report_summary
 
 log = logging.getLogger(__name__)
 BEST = "best"  # the parameter a report chose by BDA on the held-out validation split
@@ -23,11 +23,10 @@ BEST = "best"  # the parameter a report chose by BDA on the held-out validation 
 def resolve_param(spec: RunSpec, param: str, reports_root: Path) -> str:
     """``best`` -> the report's held-out BDA pick; any other label must be in the grid."""
     if param == BEST:
-        s = report_summary(reports_root, spec.id, spec.profile)
-        entry = (s["selection"].get("bda") or {}).get("val")
-        if not entry:
+        chosen = held_out_pick(report_summary(reports_root, spec.id, spec.profile))
+        if chosen is None:
             raise DataError(f"{spec.id} [{spec.profile}]: no held-out BDA pick to call best")
-        return entry["chosen"]
+        return chosen
     labels = ["-"] if spec.weights else list(spec.labels)
     if param not in labels:
         raise BenchError(f"{spec.id} [{spec.profile}]: no parameter {param!r}; the grid is "

@@ -1,0 +1,144 @@
+"""The run reports' folders, ``<reports root>/<submission>/<profile>/``: their layout, the
+order files are written in, and the lookups other reports make into them.
+
+One owner, so the runner that writes a report, ``bench verify`` that rechecks it, the studies
+that build on it and the leaderboard that shows it agree on where each file is, what a
+finished report is (``summary.json`` is written last; a folder without one is unfinished),
+whose results the mCE is relative to and which parameter a report picked on held-out data.
+The file formats themselves belong to ``results`` (tables, outcomes, spectra) and
+``summary`` (the summary's fields).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from corruptions import files
+from corruptions.errors import DataError, IntegrityError
+
+from .results import (
+    read_history,
+    read_outcomes,
+    read_results,
+    read_spectra,
+    write_outcomes,
+    write_parquet,
+    write_spectra,
+)
+
+SUMMARY = "summary.json"
+RESULTS = "results.parquet"
+HISTORY = "history.parquet"
+OUTCOMES = "outcomes.npz"
+SPECTRA = "spectra.npz"
+BASELINE = "baseline"  # the submission every mCE is relative to
+HELD_OUT = ("bda", "val")  # the pick a report makes without seeing test data: BDA on validation
+# what a summary says about its submission, in this order (``summary.summarize`` writes them)
+META_KEYS = ("submission", "name", "authors", "description", "url", "dataset", "profile",
+             "model", "family")
+ROW_META_KEYS = ("submission", "profile", "dataset", "model", "family")  # on every results row
+
+
+def read_summary(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise IntegrityError(f"{path}: cannot read ({e})") from None
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One report folder; its submission and profile are its two last path parts."""
+
+    folder: Path
+
+    @classmethod
+    def at(cls, reports_root: Path, submission: str, profile: str) -> RunFolder:
+        return cls(Path(reports_root) / submission / profile)
+
+    @property
+    def submission(self) -> str:
+        return self.folder.parent.name
+
+    @property
+    def profile(self) -> str:
+        return self.folder.name
+
+    @property
+    def root(self) -> Path:
+        return self.folder.parent.parent
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def exists(self) -> bool:
+        """Finished: the summary is the last file a run writes."""
+        return self.path(SUMMARY).is_file()
+
+    def summary(self) -> dict:
+        """The summary; a missing report names the command that makes it."""
+        if not self.exists():
+            raise DataError(f"{self.path(SUMMARY)}: no report (run: bench run --submission "
+                            f"submissions/{self.submission}.yaml --profile {self.profile})")
+        return read_summary(self.path(SUMMARY))
+
+    def results(self) -> pd.DataFrame:
+        return read_results(self.path(RESULTS))
+
+    def history(self) -> pd.DataFrame | None:
+        return read_history(self.path(HISTORY)) if self.path(HISTORY).is_file() else None
+
+    def outcomes(self) -> tuple[pd.DataFrame, list[np.ndarray]] | None:
+        """Per-image outcomes; None for a report written before they were kept."""
+        return read_outcomes(self.path(OUTCOMES)) if self.path(OUTCOMES).is_file() else None
+
+    def spectra(self) -> dict[str, np.ndarray] | None:
+        return read_spectra(self.path(SPECTRA)) if self.path(SPECTRA).is_file() else None
+
+    def write(self, summary: dict, rows: pd.DataFrame, history: pd.DataFrame,
+              outcomes: list[np.ndarray], spectra: dict[str, np.ndarray] | None) -> None:
+        """Every file, the summary last and the old one removed first, so that a run cut
+        short leaves an unfinished folder rather than a summary over other rows; a spectra
+        file the new report has none of goes too."""
+        self.path(SUMMARY).unlink(missing_ok=True)
+        write_parquet(self.path(RESULTS), rows)
+        write_parquet(self.path(HISTORY), history)
+        write_outcomes(self.path(OUTCOMES), rows, outcomes)
+        if spectra:
+            write_spectra(self.path(SPECTRA), spectra)
+        else:
+            self.path(SPECTRA).unlink(missing_ok=True)
+        files.write_json(self.path(SUMMARY), summary)
+
+
+def run_folders(reports_root: Path) -> list[RunFolder]:
+    """Every finished report, the baseline's first within an order that does not depend on
+    the file system (reruns need the baseline's rows before the others' mCE)."""
+    found = sorted(p.parent for p in Path(reports_root).glob(f"*/*/{SUMMARY}"))
+    found.sort(key=lambda p: (p.parent.name != BASELINE, p.parent.name, p.name))
+    return [RunFolder(p) for p in found]
+
+
+def report_summary(reports_root: Path, submission: str, profile: str) -> dict:
+    return RunFolder.at(reports_root, submission, profile).summary()
+
+
+def baseline_results(reports_root: Path, profile: str) -> pd.DataFrame | None:
+    """The baseline's results under ``profile``, or None where it has not been run."""
+    folder = RunFolder.at(reports_root, BASELINE, profile)
+    return folder.results() if folder.path(RESULTS).is_file() else None
+
+
+def selection_entry(summary: dict, mode: str, source: str) -> dict | None:
+    """``summary.selection[mode][source]`` (e.g. BDA on validation), None where absent."""
+    return (summary.get("selection", {}).get(mode) or {}).get(source) or None
+
+
+def held_out_pick(summary: dict) -> str | None:
+    """The parameter the report chose by BDA on the held-out validation split."""
+    entry = selection_entry(summary, *HELD_OUT)
+    return entry["chosen"] if entry else None
