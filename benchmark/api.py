@@ -24,7 +24,7 @@ from corruptions.version import code_version
 
 from .datasets import resolve_data_root
 from .evaluate import evaluate
-from .inputs import load_eval_splits, prepare_eval
+from .inputs import eval_manifests, load_eval_splits, prepare_eval
 from .reports import META_KEYS, ROW_META_KEYS
 from .results import read_results
 from .runner import device_name, rows_of
@@ -48,10 +48,10 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
                                 else ",".join(corruptions)))
     severities = tuple(sorted(severities))
     start = time.perf_counter()
-    eval_dirs, manifests = prepare_eval(dataset, root, test_images, validation_images, names,
-                                        severities, corruption_seed, device, progress)
-    splits = load_eval_splits(dataset, root, tuple((k, lim, str(f)) for k, (lim, f)
-                                                   in eval_dirs.items()), names, severities)
+    sets = prepare_eval(dataset, root, test_images, validation_images, names, severities,
+                        corruption_seed, device, progress)
+    manifests = eval_manifests(sets)
+    splits = load_eval_splits(dataset, root, sets, names, severities)
     counts = evaluate(model, splits, device, progress=progress, name=f"eval {name}")
     meta = {"submission": name, "name": name, "authors": [], "description": "", "url": None,
             "dataset": dataset, "profile": profile, "model": type(model).__name__,

@@ -71,28 +71,48 @@ def _head(ds: Dataset, n: int | None, split_name: str) -> Dataset:
     return sub
 
 
+@dataclass(frozen=True)
+class EvalSet:
+    """One evaluation set as a unit reads it: the first ``limit`` images of ``split`` (all:
+    None) and their corrupted set (or the same passed through a unit's parameter, with
+    ``evaluation.transform``), whose manifest's sha256 names it in hashes and provenance."""
+
+    split: str
+    limit: int | None
+    folder: Path
+    manifest_sha256: str
+
+
+@dataclass(frozen=True)
+class AugmentedSet:
+    """One member parameter's augmented training set and its manifest (bpp, PSNR, ...)."""
+
+    label: str
+    folder: Path
+    manifest: dict
+
+
 @dataclass
 class Inputs:
     """What every unit of a run reads: the training split, the augmented sets per member
-    parameter, the evaluation splits."""
+    parameter, the evaluation sets."""
 
     train: Dataset
-    augmented: dict[str, tuple[Path, dict]]  # member label -> (folder, manifest)
-    eval_dirs: dict[str, tuple[int | None, Path | None]]  # split -> (limit, corrupted dir)
+    augmented: dict[str, AugmentedSet]  # by member label
+    eval_sets: tuple[EvalSet, ...]
     manifests: dict[str, str]  # name -> sha256 of a manifest file (provenance)
     seconds: dict[str, float] = field(default_factory=dict)
     # evaluation.transform: parameter label -> split -> its transformed evaluation set
-    transformed: dict[str, dict[str, Path]] = field(default_factory=dict)
+    transformed: dict[str, dict[str, EvalSet]] = field(default_factory=dict)
 
 
 def prepare_eval(dataset: str, data_root: Path, test_images: int | None,
                  validation_images: int | None, corruptions: tuple[str, ...],
                  severities: tuple[int, ...], seed: int, device: str, progress: bool
-                 ) -> tuple[dict[str, tuple[int | None, Path]], dict[str, str]]:
-    """The corrupted test and validation sets (built when missing): split -> (limit, folder),
-    and the sha256 of their manifests. ``validation_images=0`` or a dataset without a
-    validation split leaves held-out selection out."""
-    eval_dirs, manifests = {}, {}
+                 ) -> tuple[EvalSet, ...]:
+    """The corrupted test and validation sets, built when missing. ``validation_images=0``
+    or a dataset without a validation split leaves held-out selection out."""
+    out = []
     for split, limit in (("test", test_images), ("validation", validation_images)):
         if split == "validation" and validation_images == 0:
             continue
@@ -106,27 +126,31 @@ def prepare_eval(dataset: str, data_root: Path, test_images: int | None,
         limit = limit if limit and limit < len(ds) else None
         cs = ensure_corrupted(ds.head(limit) if limit else ds, data_root, limit, corruptions,
                               severities, seed, device, progress)
-        eval_dirs[split] = (limit, cs.folder)
-        manifests[f"corrupted-{split}"] = files.sha256_file(cs.folder / store.MANIFEST)
-    return eval_dirs, manifests
+        out.append(EvalSet(split, limit, cs.folder, files.sha256_file(cs.folder / store.MANIFEST)))
+    return tuple(out)
 
 
-def load_eval_splits(dataset: str, data_root: Path, eval_dirs, corruptions: tuple[str, ...],
-                     severities: tuple[int, ...]) -> list[EvalSplit]:
+def eval_manifests(sets: tuple[EvalSet, ...]) -> dict[str, str]:
+    """The provenance names of the corrupted sets' manifests."""
+    return {f"corrupted-{e.split}": e.manifest_sha256 for e in sets}
+
+
+def load_eval_splits(dataset: str, data_root: Path, sets: tuple[EvalSet, ...],
+                     corruptions: tuple[str, ...], severities: tuple[int, ...]) -> list[EvalSplit]:
     """Each split's clean images and its corrupted set, narrowed to the corruptions and
     severities asked for (the set was verified when it was prepared)."""
     out = []
-    for split, limit, folder in eval_dirs:
-        ds = load_dataset(dataset, split, data_root)
-        ds = ds.head(limit) if limit else ds
-        cs = store.open_corrupted(folder, verify=False) if folder else None
+    for e in sets:
+        ds = load_dataset(dataset, e.split, data_root)
+        ds = ds.head(e.limit) if e.limit else ds
+        cs = store.open_corrupted(e.folder, verify=False)
         images = ds.images
         if cs is not None:
             cs.corruptions = [c for c in cs.corruptions if c in corruptions]
             cs.severities = [s for s in cs.severities if s in severities]
             transformed = clean_images(cs)  # a set through the unit's own parameter
             images = images if transformed is None else transformed
-        out.append(EvalSplit(split, images, ds.labels, cs))
+        out.append(EvalSplit(e.split, images, ds.labels, cs))
     return out
 
 
@@ -146,9 +170,10 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     (codecs trained on demand), with progress bars."""
     seconds = {}
     t0 = time.perf_counter()
-    eval_dirs, manifests = prepare_eval(spec.dataset, data_root, spec.test_images,
-                                        spec.validation_images, spec.corruptions,
-                                        spec.severities, spec.corruption_seed, device, progress)
+    eval_sets = prepare_eval(spec.dataset, data_root, spec.test_images, spec.validation_images,
+                             spec.corruptions, spec.severities, spec.corruption_seed, device,
+                             progress)
+    manifests = eval_manifests(eval_sets)
     seconds["corrupted sets"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -162,31 +187,37 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
             folder, manifest = ensure_augmented(train, family, member.values[0], data_root,
                                                 progress=progress, device=device,
                                                 codec=spec.codec)
-            augmented[member.label] = (folder, manifest)
+            augmented[member.label] = AugmentedSet(member.label, folder, manifest)
             manifests[f"augmented-{member.label}"] = files.sha256_file(folder / store.MANIFEST)
     seconds["augmented sets (codecs included)"] = time.perf_counter() - t0
     transformed = {}
     if spec.test_transform:
         t0 = time.perf_counter()
-        transformed = prepare_transformed(spec, eval_dirs, data_root, device, progress)
-        manifests.update({f"transformed-{label}-{split}": files.sha256_file(folder / store.MANIFEST)
-                          for label, splits in transformed.items() for split, folder in splits.items()})
+        transformed = prepare_transformed(spec, eval_sets, data_root, device, progress)
+        manifests.update({f"transformed-{label}-{split}": t.manifest_sha256
+                          for label, splits in transformed.items() for split, t in splits.items()})
         seconds["evaluation sets transformed"] = time.perf_counter() - t0
-    return Inputs(train, augmented, eval_dirs, manifests, seconds, transformed)
+    return Inputs(train=train, augmented=augmented, eval_sets=eval_sets, manifests=manifests,
+                  seconds=seconds, transformed=transformed)
 
 
-def prepare_transformed(spec: RunSpec, eval_dirs: dict[str, tuple[int | None, Path]],
-                        data_root: Path, device: str, progress: bool) -> dict[str, dict[str, Path]]:
-    """Every evaluation split through every grid parameter (``evaluation.transform``)."""
+def prepare_transformed(spec: RunSpec, eval_sets: tuple[EvalSet, ...], data_root: Path,
+                        device: str, progress: bool) -> dict[str, dict[str, EvalSet]]:
+    """Every evaluation set through every grid parameter (``evaluation.transform``)."""
     family = get_family(spec.family)
     ctx = AugmentContext(spec.dataset, Path(data_root), device, progress, spec.codec)
-    splits = {split: (_head(load_dataset(spec.dataset, split, data_root), limit, split),
-                      store.open_corrupted(folder, verify=False))
-              for split, (limit, folder) in eval_dirs.items()}
-    return {s.label: {split: ensure_transformed(ds, cs, family, s.values[0], spec.corruptions,
-                                                spec.severities, ctx)
-                      for split, (ds, cs) in splits.items()}
-            for s in spec.grid}
+    splits = {e.split: (e, _head(load_dataset(spec.dataset, e.split, data_root), e.limit, e.split),
+                        store.open_corrupted(e.folder, verify=False))
+              for e in eval_sets}
+    out: dict[str, dict[str, EvalSet]] = {}
+    for s in spec.grid:
+        out[s.label] = {}
+        for split, (e, ds, cs) in splits.items():
+            folder = ensure_transformed(ds, cs, family, s.values[0], spec.corruptions,
+                                        spec.severities, ctx)
+            out[s.label][split] = EvalSet(split, e.limit, folder,
+                                          files.sha256_file(folder / store.MANIFEST))
+    return out
 
 
 def original_stats(inputs: Inputs) -> dict:
@@ -212,16 +243,17 @@ def data_stats(spec: RunSpec, inputs: Inputs, original: dict | None = None) -> d
             out[s.label] = dict.fromkeys(("bpp", "bytes", "file_bytes", "relative_size", "psnr",
                                           "ssim"))
             continue
-        bpp = [m["bpp"]["mean"] if "bpp" in m else 8.0 * train.channels for _, m in parts]
-        size = [b * m["n_images"] * pixels / 8 if pixels else None for b, (_, m) in zip(bpp, parts)]
-        stored = [_stored_bytes(folder, m, pixels) for folder, m in parts]
+        man = [a.manifest for a in parts]
+        bpp = [m["bpp"]["mean"] if "bpp" in m else 8.0 * train.channels for m in man]
+        size = [b * m["n_images"] * pixels / 8 if pixels else None for b, m in zip(bpp, man)]
+        stored = [_stored_bytes(a.folder, a.manifest, pixels) for a in parts]
         total = int(round(sum(stored))) if None not in stored else None
         out[s.label] = {"bpp": float(np.mean(bpp)),
                         "bytes": int(round(sum(size))) if None not in size else None,
                         "file_bytes": total,
                         "relative_size": None if total is None else total / original["png_bytes"],
-                        "psnr": float(np.mean([m["psnr"]["mean"] for _, m in parts])),
-                        "ssim": float(np.mean([m["ssim"]["mean"] for _, m in parts]))}
+                        "psnr": float(np.mean([m["psnr"]["mean"] for m in man])),
+                        "ssim": float(np.mean([m["ssim"]["mean"] for m in man]))}
     return out
 
 
@@ -239,6 +271,6 @@ def training_spectra(spec: RunSpec, inputs: Inputs) -> dict[str, np.ndarray]:
     if spec.weights or not inputs.train.fixed_size:
         return {}
     out = {"original": log_spectrum(np.asarray(inputs.train.images))}
-    for label, (folder, _) in inputs.augmented.items():
-        out[label] = log_spectrum(load_augmented(folder, verify=False)[0])
+    for label, a in inputs.augmented.items():
+        out[label] = log_spectrum(load_augmented(a.folder, verify=False)[0])
     return out

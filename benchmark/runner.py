@@ -29,7 +29,15 @@ from corruptions.errors import BenchError
 from corruptions.version import code_version
 
 from .augment import AugmentSpec
-from .inputs import Inputs, data_stats, original_stats, prepare, training_spectra
+from .inputs import (
+    EvalSet,
+    Inputs,
+    data_stats,
+    eval_manifests,
+    original_stats,
+    prepare,
+    training_spectra,
+)
 from .reports import BASELINE, META_KEYS, ROW_META_KEYS, RunFolder, baseline_results
 from .results import HISTORY_COLUMNS, OPTIONAL_HISTORY, RESULT_COLUMNS, frame
 from .submission import RunSpec, digest
@@ -130,29 +138,33 @@ def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device
     grid = spec.grid if not spec.weights else (AugmentSpec("none", ("-",)),)
     seeds = spec.seeds if not spec.weights else spec.seeds[:1]
     weights = inputs.manifests.get("weights")
-    return [UnitTask(spec, s, seed, unit_folder(spec, runs_root, s.label, seed, weights),
-                     Path(data_root),
-                     tuple(inputs.augmented[m.label][0] for m in s.members()) if not spec.weights
-                     else (), *unit_evaluation(spec, inputs, s.label), len(inputs.train.classes),
-                     device, threads, progress)
-            for s in grid for seed in seeds]
+    tasks = []
+    for s in grid:
+        eval_sets, eval_hash = unit_evaluation(spec, inputs, s.label)
+        train_sets = (tuple(inputs.augmented[m.label].folder for m in s.members())
+                      if not spec.weights else ())
+        tasks += [UnitTask(spec=spec, param=s, seed=seed,
+                           folder=unit_folder(spec, runs_root, s.label, seed, weights),
+                           data_root=Path(data_root), train_sets=train_sets,
+                           eval_sets=eval_sets, eval_hash=eval_hash,
+                           num_classes=len(inputs.train.classes), device=device,
+                           threads=threads, progress=progress)
+                  for seed in seeds]
+    return tasks
 
 
-def unit_evaluation(spec: RunSpec, inputs: Inputs, label: str
-                    ) -> tuple[tuple[tuple[str, int | None, str], ...], str]:
+def unit_evaluation(spec: RunSpec, inputs: Inputs, label: str) -> tuple[tuple[EvalSet, ...], str]:
     """The sets a unit of parameter ``label`` is evaluated on, and their hash (the name of
     its counts file): the corrupted splits, or with ``evaluation.transform`` the same passed
     through ``label``. Without it the hash is what it always was, so no unit re-evaluates."""
     transformed = inputs.transformed.get(label, {})
-    dirs = tuple((split, limit, str(transformed.get(split, folder)))
-                 for split, (limit, folder) in inputs.eval_dirs.items())
-    what = {"evaluation": spec.config_hash("evaluation"),
-            "sets": {k: v for k, v in inputs.manifests.items() if k.startswith("corrupted")},
+    sets = tuple(transformed.get(e.split, e) for e in inputs.eval_sets)
+    what = {"evaluation": spec.config_hash("evaluation"), "sets": eval_manifests(inputs.eval_sets),
             "corruptions": spec.corruptions, "severities": spec.severities}
     if transformed:
-        what["transformed"] = {k: v for k, v in inputs.manifests.items()
-                               if k.startswith(f"transformed-{label}-")}
-    return dirs, digest(what)
+        what["transformed"] = {f"transformed-{label}-{t.split}": t.manifest_sha256
+                               for t in transformed.values()}
+    return sets, digest(what)
 
 
 def rows_of(base: dict, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.DataFrame]:

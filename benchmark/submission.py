@@ -14,7 +14,7 @@ import copy
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -101,16 +101,19 @@ class AugmentationSection(_Strict):
         return tuple(AugmentSpec.parse(self.family, p) for p in self.params)
 
 
+_RECIPE = TrainConfig()  # the one source of the training defaults (the thesis')
+
+
 class TrainingSection(_Strict):
-    epochs: int = Field(30, ge=0)
-    batch_size: PositiveInt = 128
-    optimizer: Literal[OPTIMIZERS] = "sgd"  # type: ignore[valid-type]
-    lr: float = Field(0.01, gt=0)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(5e-4, ge=0)
-    schedule: Literal[SCHEDULES] = "constant"  # type: ignore[valid-type]
-    crop_padding: int = Field(4, ge=0)
-    flip: bool = True
+    epochs: int = Field(_RECIPE.epochs, ge=0)
+    batch_size: PositiveInt = _RECIPE.batch_size
+    optimizer: Literal[OPTIMIZERS] = _RECIPE.optimizer  # type: ignore[valid-type]
+    lr: float = Field(_RECIPE.lr, gt=0)
+    momentum: float = Field(_RECIPE.momentum, ge=0, lt=1)
+    weight_decay: float = Field(_RECIPE.weight_decay, ge=0)
+    schedule: Literal[SCHEDULES] = _RECIPE.schedule  # type: ignore[valid-type]
+    crop_padding: int = Field(_RECIPE.crop_padding, ge=0)
+    flip: bool = _RECIPE.flip
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     images: PositiveInt | None = None  # the first N training images; None: the whole split
 
@@ -381,8 +384,7 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         profile=profile, dataset=m.dataset, model=model,
         pretrained=m.model.pretrained, weights=m.model.weights, family=m.augmentation.family,
         grid=m.augmentation.specs(),
-        train=TrainConfig(t.epochs, t.batch_size, t.optimizer, t.lr, t.momentum, t.weight_decay,
-                          t.schedule, t.crop_padding, t.flip),
+        train=TrainConfig(**{f.name: getattr(t, f.name) for f in fields(TrainConfig)}),
         seeds=tuple(t.seeds), train_images=t.images,
         corruptions=m.evaluation.corruption_names(), severities=tuple(m.evaluation.severities),
         test_images=m.evaluation.test_images, validation_images=m.evaluation.validation_images,

@@ -17,7 +17,7 @@ from corruptions.errors import DataError
 from .augment import AugmentSpec
 from .augment.cache import load_augmented
 from .evaluate import Count, evaluate
-from .inputs import load_eval_splits, weights_path
+from .inputs import EvalSet, load_eval_splits, weights_path
 from .models import Normalized, create_model
 from .results import read_masks, write_masks
 from .submission import RunSpec
@@ -34,7 +34,7 @@ class UnitTask:
     folder: Path
     data_root: Path
     train_sets: tuple[Path, ...]
-    eval_dirs: tuple[tuple[str, int | None, str | None], ...]
+    eval_sets: tuple[EvalSet, ...]
     eval_hash: str
     num_classes: int
     device: str
@@ -115,7 +115,7 @@ def run_unit(task: UnitTask) -> UnitResult:
         counts = tuple(Count(**c, outcomes=m) for c, m in zip(done["counts"], masks, strict=True))
         return UnitResult(task.param.label, task.seed, counts, tuple(done["history"]),
                           done["train_s"], done["eval_s"], skipped=True)
-    splits = load_eval_splits(task.spec.dataset, task.data_root, task.eval_dirs,
+    splits = load_eval_splits(task.spec.dataset, task.data_root, task.eval_sets,
                               task.spec.corruptions, task.spec.severities)
     t0 = time.perf_counter()
     final = task.folder / "model.pt"

@@ -152,12 +152,9 @@ def summarize(config: PreprocessConfig, a: dict) -> dict:
 def compute(config: PreprocessConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     spec = load_submission(config.classifier, config.source_profile)
     models = trained_classifiers(spec, "-", ctx)
-    eval_dirs, _ = prepare_eval(spec.dataset, ctx.data_root, spec.test_images, 0,
-                                spec.corruptions, spec.severities, spec.corruption_seed,
-                                ctx.device, ctx.progress)
-    split = load_eval_splits(spec.dataset, ctx.data_root,
-                             [("test", lim, str(folder)) for lim, folder in eval_dirs.values()],
-                             spec.corruptions, tuple(s for s in spec.severities
+    test = prepare_eval(spec.dataset, ctx.data_root, spec.test_images, 0, spec.corruptions,
+                        spec.severities, spec.corruption_seed, ctx.device, ctx.progress)
+    split = load_eval_splits(spec.dataset, ctx.data_root, test, spec.corruptions, tuple(s for s in spec.severities
                                                      if s in config.severities))[0]
     n = min(config.images, len(split.labels))
     labels = split.labels[:n]
