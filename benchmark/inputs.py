@@ -135,6 +135,11 @@ def eval_manifests(sets: tuple[EvalSet, ...]) -> dict[str, str]:
     return {f"corrupted-{e.split}": e.manifest_sha256 for e in sets}
 
 
+def transformed_manifests(label: str, sets: dict[str, EvalSet]) -> dict[str, str]:
+    """The provenance names of parameter ``label``'s transformed evaluation sets' manifests."""
+    return {f"transformed-{label}-{split}": t.manifest_sha256 for split, t in sets.items()}
+
+
 def load_eval_splits(dataset: str, data_root: Path, sets: tuple[EvalSet, ...],
                      corruptions: tuple[str, ...], severities: tuple[int, ...]) -> list[EvalSplit]:
     """Each split's clean images and its corrupted set, narrowed to the corruptions and
@@ -194,8 +199,8 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     if spec.test_transform:
         t0 = time.perf_counter()
         transformed = prepare_transformed(spec, eval_sets, data_root, device, progress)
-        manifests.update({f"transformed-{label}-{split}": t.manifest_sha256
-                          for label, splits in transformed.items() for split, t in splits.items()})
+        for label, sets in transformed.items():
+            manifests.update(transformed_manifests(label, sets))
         seconds["evaluation sets transformed"] = time.perf_counter() - t0
     return Inputs(train=train, augmented=augmented, eval_sets=eval_sets, manifests=manifests,
                   seconds=seconds, transformed=transformed)

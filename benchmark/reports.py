@@ -22,7 +22,6 @@ from corruptions.errors import DataError, IntegrityError
 
 from .results import (
     read_history,
-    read_outcomes,
     read_results,
     read_spectra,
     write_outcomes,
@@ -91,10 +90,6 @@ class RunFolder:
 
     def history(self) -> pd.DataFrame | None:
         return read_history(self.path(HISTORY)) if self.path(HISTORY).is_file() else None
-
-    def outcomes(self) -> tuple[pd.DataFrame, list[np.ndarray]] | None:
-        """Per-image outcomes; None for a report written before they were kept."""
-        return read_outcomes(self.path(OUTCOMES)) if self.path(OUTCOMES).is_file() else None
 
     def spectra(self) -> dict[str, np.ndarray] | None:
         return read_spectra(self.path(SPECTRA)) if self.path(SPECTRA).is_file() else None

@@ -37,6 +37,7 @@ from .inputs import (
     original_stats,
     prepare,
     training_spectra,
+    transformed_manifests,
 )
 from .reports import BASELINE, META_KEYS, ROW_META_KEYS, RunFolder, baseline_results
 from .results import HISTORY_COLUMNS, OPTIONAL_HISTORY, RESULT_COLUMNS, frame
@@ -162,8 +163,7 @@ def unit_evaluation(spec: RunSpec, inputs: Inputs, label: str) -> tuple[tuple[Ev
     what = {"evaluation": spec.config_hash("evaluation"), "sets": eval_manifests(inputs.eval_sets),
             "corruptions": spec.corruptions, "severities": spec.severities}
     if transformed:
-        what["transformed"] = {f"transformed-{label}-{t.split}": t.manifest_sha256
-                               for t in transformed.values()}
+        what["transformed"] = transformed_manifests(label, transformed)
     return sets, digest(what)
 
 

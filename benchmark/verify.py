@@ -28,11 +28,13 @@ import pandas as pd
 from corruptions.errors import DataError, IntegrityError
 
 from .reports import (
+    BASELINE,
     OUTCOMES,
     RESULTS,
     SPECTRA,
     SUMMARY,
     RunFolder,
+    baseline_results,
     read_summary,
     run_folders,
 )
@@ -107,11 +109,11 @@ def _baseline_rows(summary: dict, folder: RunFolder) -> pd.DataFrame | None:
     and a missing baseline report is an error (the summary could not be rechecked)."""
     if not summary.get("baseline", {}).get("found"):
         return None
-    base = RunFolder.at(folder.root, summary["baseline"]["submission"], summary["profile"])
-    if not base.path(RESULTS).is_file():
-        raise IntegrityError(f"{folder.path(SUMMARY)}: its mCE is relative to "
-                             f"{base.path(RESULTS)}, which is missing")
-    return base.results()
+    rows = baseline_results(folder.root, summary["profile"])
+    if rows is None:
+        raise IntegrityError(f"{folder.path(SUMMARY)}: its mCE is relative to the {BASELINE} "
+                             f"report of {folder.root} [{summary['profile']}], which is missing")
+    return rows
 
 
 def check_summary(folder: Path) -> list[Mismatch]:

@@ -70,10 +70,9 @@ def photo_recipe(family: str, channels: int) -> CodecRecipe:
     0.95 s at N=128, M=192), 128 px crops, batches of 8, mixed quantisation; a base codec at
     lambda 0.012 trained for 4000 steps, then 1500 steps per lambda (about 45 minutes a
     family for three lambdas). Measured on Kodak (kodim13-24), BLS: about JPEG's level,
-    better below 0.3 bpp and up to 2 dB worse near 0.8 bpp, where the codec saturates near
-    29 dB on its training images too (a capacity reached only by far longer training: the
-    published codecs' 1-2M GPU steps). A base at lambda 0.05 instead was worse at the top
-    (29.2 dB at 0.93 bpp)."""
+    better below 0.3 bpp and up to 2 dB worse near 0.8 bpp (``reports/codecs/photos``): too
+    short a training, against the published codecs' 1-2M GPU steps. A base at lambda 0.05
+    instead was worse at the top (29.2 dB at 0.93 bpp, ``bench codec train``)."""
     return CodecRecipe(CodecConfig(family, channels, N=64, M=96, depth=4), steps=1500,
                        batch_size=8, lr=1e-3, patch=128, quant="mixed", init_lmbda=0.012,
                        init_steps=4000)
