@@ -84,7 +84,7 @@ def test_avif_payload_is_the_mdat_box():
         isobmff_mdat_bytes(data[:m])
 
 
-@pytest.mark.parametrize("name,bad", [("webp", "101"), ("avif", "-1"), ("jpeg2000", "5"),
+@pytest.mark.parametrize("name,bad", [("webp", "101"), ("avif", "-1"), ("jpeg2000", "0"), ("jpeg2000", "17"),
                                       ("webp", "abc")])
 def test_a_bad_quality_exits_2_before_any_work(name, bad, tmp_path, capsys):
     root = tmp_path / "data"
@@ -93,3 +93,16 @@ def test_a_bad_quality_exits_2_before_any_work(name, bad, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and name in err[0] and "Traceback" not in err[0]
     assert not (root / "augmented").exists()
+
+
+@pytest.mark.parametrize("target", [0.5, 1.0, 2.0])
+def test_jpeg2000_gives_every_image_its_target_rate(target, grey):
+    """Rate-driven, as the published Kodak curves: the main header OpenJPEG counts in its
+    budget is added back, so the tile data of small and large images both land on target
+    (never above it by more than a byte; below it when the last coding pass does not fit)."""
+    fam = get_family("jpeg2000")
+    for images in (grey, natural_crops(128, 3)):
+        pixels = images.shape[1] * images.shape[2]
+        bpp = fam.fn(images, target, None).bits / pixels
+        assert np.all(bpp <= target + 8 / pixels + 1e-9), (images.shape, bpp)
+        assert bpp.mean() > 0.9 * target, (images.shape, bpp)

@@ -58,8 +58,8 @@ class SpectralConfig:
     seed: int = 0                    # of the corruption engine
 
 
-# JPEG 2000's parameter is its target PSNR (dB): 26-34 dB spans about the bpp of the others
-CPU_RATES = (("jpeg2000", (26, 30, 34)), ("jpeg", (5, 20, 50)), ("bls", (0.003, 0.012, 0.05)),
+# JPEG 2000's parameter is its target bpp: 0.25-1 spans about the rates of the others on Kodak
+CPU_RATES = (("jpeg2000", (0.25, 0.5, 1.0)), ("jpeg", (5, 20, 50)), ("bls", (0.003, 0.012, 0.05)),
              ("bmshj", (0.003, 0.012, 0.05)))
 
 
@@ -251,7 +251,7 @@ def configure(config: SpectralConfig, args) -> SpectralConfig:
                 profiles={
                     # scikit-image's photographs ship with the package: no data to fetch
                     "ci": SpectralConfig(images=1, crop=64, severities=(3,),
-                                         rates=(("jpeg2000", (30,)), ("jpeg", (10, 50)),
+                                         rates=(("jpeg2000", (0.5,)), ("jpeg", (10, 50)),
                                                 ("bls", (0.01,)), ("bmshj", (0.01,))),
                                          codec="N=16,M=24,patch=64,steps=20,batch_size=4",
                                          dataset="skimage", codec_dataset="skimage",
