@@ -13,6 +13,8 @@ import torch
 
 from benchmark.cli import main
 from benchmark.studies import (
+    Claims,
+    Finding,
     StudyContext,
     check_study,
     get_study,
@@ -195,13 +197,15 @@ def test_preprocess_verdicts_read_the_bands_and_the_noise_rows():
     assert rows["bls"]["high_delta"] == pytest.approx(0.45)
     assert rows["bls"]["clean_delta"] == pytest.approx(-0.1)
     assert rows["none"]["bpp"] is None and rows["jpeg"]["noise_delta"] == 0
-    v = {x.paper: x.verdict for x in summary["verdicts"]}
-    assert v == {"002 section 4": "reproduced", "004 Table IV": "reproduced",
-                 "002 vs 004": "reproduced"}
+    v = {x.name: x.verdict for x in summary["verdicts"]}
+    assert v == {"learned-codecs-help-high-band": "reproduced",
+                 "jpeg-no-noise-resilience": "reproduced",
+                 "learned-denoise-better-than-jpeg": "reproduced"}
     a["correct"] = np.array([base, helps, base])  # now JPEG is the one that helps
-    v = {x.paper: x.verdict for x in summarize(PreprocessConfig("ci", images=10), a)["verdicts"]}
-    assert v == {"002 section 4": "not reproduced", "004 Table IV": "not reproduced",
-                 "002 vs 004": "not reproduced"}
+    v = {x.name: x.verdict for x in summarize(PreprocessConfig("ci", images=10), a)["verdicts"]}
+    assert v == {"learned-codecs-help-high-band": "not reproduced",
+                 "jpeg-no-noise-resilience": "not reproduced",
+                 "learned-denoise-better-than-jpeg": "not reproduced"}
 
 
 def test_resummarize_rewrites_tables_from_the_arrays_and_keeps_the_measurement(ci_reports, tmp_path):
@@ -253,3 +257,29 @@ def test_reduced_models_percent_change_and_verdicts_follow_the_numbers():
     summary = study.summarize(config, flipped)
     # bls above at 2 of 3 models; bls loses 23% against the original's 5.6% (+0.2% spread)
     assert verdicts_of(summary)[:2] == ["not reproduced", "not reproduced"]
+
+
+def test_every_verdict_is_a_named_claim_of_its_study():
+    """Verdicts are addressed by name: each committed summary lists exactly its study's
+    claims (``name`` or ``name:case``), in the registered order."""
+    for folder in study_folders(REPORTS):
+        summary = json.loads((folder / "summary.json").read_text())
+        claims = get_study(summary["study"]).claims.names()
+        seen = [v["name"].split(":")[0] for v in summary["verdicts"]]
+        assert list(dict.fromkeys(seen)) == claims, folder
+
+
+def test_a_claim_made_of_each_case_gives_one_named_verdict_per_case():
+    claims = Claims()
+
+    @claims.claim("above", paper="p", claim="{case} is above zero", reported="r",
+                  each=lambda config: [str(k) for k in config])
+    def above(config, arrays, case):
+        ok = arrays[case] > 0
+        return Finding(f"{case}: {arrays[case]}", "reproduced" if ok else "not reproduced", "> 0")
+
+    verdicts, _ = claims.judge(("a", "b"), {"a": 1, "b": -1})
+    assert [(v.name, v.claim, v.verdict) for v in verdicts] == [
+        ("above:a", "a is above zero", "reproduced"), ("above:b", "b is above zero", "not reproduced")]
+    with pytest.raises(ValueError, match="twice"):
+        claims.claim("above", paper="p", claim="c", reported="r")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark.studies import verdict_named
 from benchmark.studies.band_weights import (
     BandWeighting,
     BandWeightsConfig,
@@ -55,10 +56,14 @@ def test_verdicts_follow_the_numbers():
     peaked = [0.5] + [0.5 / 7] * 7
     s = summarize(cfg, _arrays([900, 905, 910], [880, 886, 890], peaked,
                                ([0.84, 0.85, 0.86], [0.80, 0.81, 0.82])))
-    assert [v.verdict for v in s["verdicts"]] == ["reproduced"] * 3
+    assert {v.name: v.verdict for v in s["verdicts"]} == {
+        "learned-beat-uniform": "reproduced", "learned-beat-uniform-as-option": "reproduced",
+        "weights-single-out-bands": "reproduced"}
     assert s["tables"]["accuracy"].rows[0]["accuracy"] == pytest.approx(0.905)
     assert s["tables"]["option"].rows[1]["clean"] == pytest.approx(0.81)
     s = summarize(cfg, _arrays([890, 895, 905], [880, 899, 904], [1 / 8] * 8))
-    assert [v.verdict for v in s["verdicts"]] == ["partly", "not reproduced", "not reproduced"]
+    assert {v.name: v.verdict for v in s["verdicts"]} == {
+        "learned-beat-uniform": "partly", "learned-beat-uniform-as-option": "not reproduced",
+        "weights-single-out-bands": "not reproduced"}
     s = summarize(cfg, _arrays([880, 885, 890], [890, 895, 900], peaked))
-    assert s["verdicts"][0].verdict == "not reproduced"
+    assert verdict_named(s, "learned-beat-uniform").verdict == "not reproduced"

@@ -64,10 +64,12 @@ def test_verdicts_follow_the_numbers():
     cfg = DctNoiseConfig(train_images=1, test_images=1, epochs=1, seeds=(0, 1))
     collapse = _arrays({"28:0": 0.9, "8:0": 0.45, "8:0.1": 0.45, "8:0.2": 0.45, "16:0": 0.9,
                         "16:0.1": 0.9, "16:0.2": 0.9}, {"8": 0.5, "16": 0.88})
-    v = [x.verdict for x in summarize(cfg, collapse)["verdicts"]]
+    v = {x.name: x.verdict for x in summarize(cfg, collapse)["verdicts"]}
     # 8x8 -45 points, 16x16 holds; noisy 8x8 falls 10 points a step (the -10 i above)
-    assert v[:2] == ["reproduced", "reproduced"] and v[3] == "reproduced"
+    assert v["threshold-8-vs-16"] == v["noise-lowers-8"] == "reproduced"
+    assert v["threshold-in-image-domain"] == "reproduced"
+    assert v["noise-lowers-8-in-image-domain"] == "not testable here"  # no noisy twin params
     holds = _arrays({"28:0": 0.9, "8:0": 0.86, "8:0.1": 0.86, "8:0.2": 0.86, "16:0": 0.9,
                      "16:0.1": 0.9, "16:0.2": 0.9}, {"8": 0.87, "16": 0.88})
-    v = [x.verdict for x in summarize(cfg, holds)["verdicts"]]
-    assert v[0] == "partly" and v[3] == "not reproduced"
+    v = {x.name: x.verdict for x in summarize(cfg, holds)["verdicts"]}
+    assert v["threshold-8-vs-16"] == "partly" and v["threshold-in-image-domain"] == "not reproduced"

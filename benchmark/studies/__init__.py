@@ -10,12 +10,17 @@ verdicts, provenance) and ``arrays.npz``. Studies register the way models do::
                     profiles={"ci": MyConfig(...), "cpu": MyConfig(...)})
     def compute(config, ctx) -> dict[str, np.ndarray]: ...
 
-and name their pure ``summarize(config, arrays) -> {"tables": ..., "verdicts": ...}``.
+and name their pure ``summarize(config, arrays) -> {"tables": ..., "verdicts": ...}``. The
+verdicts come from the study's ``Claims``: each claim of a seed paper is a named, pure
+function of (config, arrays) giving a ``Finding`` (measured, verdict, rule), so a verdict is
+addressed by name (``verdict_named(summary, "learned-above-jpeg")``) rather than position.
 """
 from __future__ import annotations
 
 from .base import (
     VERDICTS,
+    Claims,
+    Finding,
     Study,
     StudyContext,
     Table,
@@ -24,6 +29,7 @@ from .base import (
     get_study,
     register_study,
     study_names,
+    verdict_named,
 )
 from .report import (
     ARRAYS,
@@ -38,7 +44,7 @@ from .report import (
     write_study,
 )
 
-__all__ = ["ARRAYS", "STUDIES", "VERDICTS", "Study", "StudyContext", "Table", "Verdict",
-           "check_study", "config_from_json", "get_study", "read_arrays", "register_study",
+__all__ = ["ARRAYS", "STUDIES", "VERDICTS", "Claims", "Finding", "Study", "StudyContext", "Table",
+           "Verdict", "check_study", "config_from_json", "get_study", "read_arrays", "register_study",
            "rerun_study", "resummarize", "run_study", "study_dir", "study_folders", "study_names",
-           "write_study"]
+           "verdict_named", "write_study"]

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from corruptions.errors import DataError
 
@@ -28,7 +27,8 @@ from ..models.bands import radial_masks
 from ..reports import RunFolder
 from ..selection import COMMON
 from ..submission import load_submission
-from .base import StudyContext, Table, Verdict, register_study
+from .base import Claims, Finding, StudyContext, Table, register_study
+from .loop import LoopConfig, fit
 from .dct_noise import coefficients, conv1d_net
 
 BANDS = 8
@@ -78,70 +78,93 @@ def train_arm(cfg: BandWeightsConfig, learned: bool, seed: int, train: tuple, te
     """(test correct, softmax weights after each epoch (epochs + 1, 8), loss per epoch)."""
     torch.manual_seed(seed)
     front, net = BandWeighting(learned), conv1d_net(SIDE)
-    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
-    band_opt = torch.optim.Adam([front.w], lr=cfg.band_lr) if learned else None
-    x, y = train
-    order = np.random.default_rng(seed)
     history = [front.weights().detach().numpy().copy()]
-    losses = []
-    for _ in tqdm(range(cfg.epochs), desc=f"bands {'learned' if learned else 'uniform'} seed {seed}",
-                  unit="epoch", disable=not progress or None, leave=False):
-        total = 0.0
-        for idx in np.array_split(order.permutation(len(y)), max(1, len(y) // cfg.batch_size)):
-            xc = front(x[idx])
-            loss = (nn.functional.cross_entropy(net(xc), y[idx])
-                    + cfg.lmbda * nn.functional.mse_loss(xc, x[idx]))
-            opt.zero_grad(set_to_none=True)
-            if band_opt:
-                band_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if band_opt:
-                band_opt.step()
-            total += loss.item() * len(idx)
-        sched.step()
-        losses.append(total / len(y))
-        history.append(front.weights().detach().numpy().copy())
+
+    def loss_of(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        xc = front(xb)
+        return nn.functional.cross_entropy(net(xc), yb) + cfg.lmbda * nn.functional.mse_loss(xc, xb)
+    losses = fit(net, *train, loss_of, LoopConfig(cfg.epochs, cfg.batch_size, cfg.lr, cfg.momentum),
+                 seed, extra=[torch.optim.Adam([front.w], lr=cfg.band_lr)] if learned else [],
+                 after_epoch=lambda: history.append(front.weights().detach().numpy().copy()),
+                 desc=f"bands {'learned' if learned else 'uniform'} seed {seed}", progress=progress)
     with torch.inference_mode():
         correct = int((net(front(test[0])).argmax(1) == test[1]).sum())
     return correct, np.stack(history), losses
 
 
-def summarize(config: BandWeightsConfig, a: dict) -> dict:
-    n = int(a["n_test"][0])
-    acc = a["correct"] / n  # (arms: learned, uniform; seeds)
-    gain = acc[0] - acc[1]  # same seeds: paired
-    rows = [{"arm": arm, "accuracy": float(acc[i].mean()), "std": float(acc[i].std()),
+CLAIMS = Claims()
+
+
+def _arms(a: dict) -> list[dict]:
+    acc = a["correct"] / int(a["n_test"][0])  # (arms: learned, uniform; seeds)
+    return [{"arm": arm, "accuracy": float(acc[i].mean()), "std": float(acc[i].std()),
              "paper": PAPER[arm][0], "paper_std": PAPER[arm][1]}
             for i, arm in enumerate(("learned", "uniform"))]
-    final = a["weights"][0, :, -1].mean(axis=0)  # learned arm, last epoch, mean over seeds
-    weights = [{"band": k + 1, "weight": float(final[k]),
-                "std": float(a["weights"][0, :, -1, k].std())} for k in range(BANDS)]
-    mean_gain, spread, decided = paired_verdict(acc[0], acc[1])
-    verdict = Verdict(
-        "001 section 6", "Learned band weights beat fixed uniform weights (same network, "
-        "budget and seeds).", "+1.21 points (96.79 +- 0.08 vs 95.58 +- 0.12%, MNIST, 3 seeds)",
+
+
+def _final_weights(a: dict) -> np.ndarray:
+    return a["weights"][0, :, -1].mean(axis=0)  # learned arm, last epoch, mean over seeds
+
+
+@CLAIMS.claim("learned-beat-uniform", paper="001 section 6",
+              claim="Learned band weights beat fixed uniform weights (same network, budget "
+                    "and seeds).",
+              reported="+1.21 points (96.79 +- 0.08 vs 95.58 +- 0.12%, MNIST, 3 seeds)")
+def learned_beat_uniform(config: BandWeightsConfig, a: dict) -> Finding:
+    acc = a["correct"] / int(a["n_test"][0])
+    gain = acc[0] - acc[1]  # same seeds: paired
+    rows = _arms(a)
+    mean_gain, _, decided = paired_verdict(acc[0], acc[1])
+    return Finding(
         f"Fashion-MNIST: learned {100 * rows[0]['accuracy']:.2f} +- {100 * rows[0]['std']:.2f}, "
         f"uniform {100 * rows[1]['accuracy']:.2f} +- {100 * rows[1]['std']:.2f}; paired gain "
         f"{100 * mean_gain:+.2f} +- {100 * gain.std():.2f} points over {len(gain)} seeds",
         decided, "reproduced if the paired gain is positive and larger than the seed spread "
         "(of the gain or of either arm), partly if positive but within it")
-    top = int(np.argmax(final))
-    option_rows, option_verdict = _option(config, a)
-    verdicts = [verdict, option_verdict, Verdict(
-        "001 Fig 1", "The learned weights single out the frequency bands that matter for "
-        "the task (interpretable band importance).", "weights evolve away from uniform",
+
+
+@CLAIMS.claim("learned-beat-uniform-as-option", paper="001 section 6",
+              claim="Learned band weights beat uniform ones as a model option in front of the "
+                    "benchmark's classifier (image domain, its recipe).",
+              reported="+1.21 points (Conv1D, MNIST)")
+def learned_beat_uniform_as_option(config: BandWeightsConfig, a: dict) -> Finding:
+    clean, corrupt = a["option_clean"], a["option_corrupt"]
+    rows = _option_rows(a)
+    gain, spread, verdict = paired_verdict(clean[0], clean[1])
+    return Finding(
+        f"{rows[0]['submission']} {100 * rows[0]['clean']:.2f} +- {100 * rows[0]['clean_std']:.2f}, "
+        f"{rows[1]['submission']} {100 * rows[1]['clean']:.2f} +- {100 * rows[1]['clean_std']:.2f}; "
+        f"paired gain {100 * gain:+.2f} (spread {100 * spread:.2f}) points over {clean.shape[1]} "
+        f"seeds; corrupt {100 * float((corrupt[0] - corrupt[1]).mean()):+.2f} points",
+        verdict, "as above, on the clean test accuracy of the two run reports, seed by seed")
+
+
+@CLAIMS.claim("weights-single-out-bands", paper="001 Fig 1",
+              claim="The learned weights single out the frequency bands that matter for the "
+                    "task (interpretable band importance).",
+              reported="weights evolve away from uniform")
+def weights_single_out_bands(config: BandWeightsConfig, a: dict) -> Finding:
+    final = _final_weights(a)
+    return Finding(
         f"final weights {', '.join(f'{w:.3f}' for w in final)} (uniform 0.125); largest: band "
-        f"{top + 1}", "reproduced" if float(final.max() - final.min()) > 0.05 else "not reproduced",
-        "reproduced if the final weights differ from uniform by more than 0.05 between bands")]
+        f"{int(np.argmax(final)) + 1}",
+        "reproduced" if float(final.max() - final.min()) > 0.05 else "not reproduced",
+        "reproduced if the final weights differ from uniform by more than 0.05 between bands")
+
+
+def summarize(config: BandWeightsConfig, a: dict) -> dict:
+    n = int(a["n_test"][0])
+    final = _final_weights(a)
+    weights = [{"band": k + 1, "weight": float(final[k]),
+                "std": float(a["weights"][0, :, -1, k].std())} for k in range(BANDS)]
+    verdicts, _ = CLAIMS.judge(config, a)
     return {"tables": {
         "accuracy": Table(f"Test accuracy on {n} images ({config.epochs} epochs, "
                           f"{len(config.seeds)} seeds, lambda {config.lmbda}); the paper's "
                           "columns are its MNIST numbers.",
                           (("arm", "Band weights", "text"), ("accuracy", "Test %", "pct"),
                            ("std", "± std", "pct"), ("paper", "Paper %", "pct"),
-                           ("paper_std", "Paper ±", "pct")), rows),
+                           ("paper_std", "Paper ±", "pct")), _arms(a)),
         "weights": Table("The learned softmax weights after the last epoch (mean and std over "
                          "seeds); band 1 holds DC.",
                          (("band", "Band", "int"), ("weight", "Weight", "num"),
@@ -153,7 +176,7 @@ def summarize(config: BandWeightsConfig, a: dict) -> dict:
                         (("arm", "Band weights", "text"), ("submission", "Submission", "text"),
                          ("clean", "Clean %", "pct"), ("clean_std", "± std", "pct"),
                          ("corrupt", "Corrupt %", "pct"), ("corrupt_std", "± std", "pct")),
-                        option_rows)},
+                        _option_rows(a))},
         "verdicts": verdicts}
 
 
@@ -167,21 +190,12 @@ def paired_verdict(learned: np.ndarray, uniform: np.ndarray) -> tuple[float, flo
                           "partly" if mean > 0 else "not reproduced")
 
 
-def _option(config: BandWeightsConfig, a: dict) -> tuple[list[dict], Verdict]:
+def _option_rows(a: dict) -> list[dict]:
     clean, corrupt = a["option_clean"], a["option_corrupt"]  # (learned, uniform) x seeds
-    rows = [{"arm": arm, "submission": str(a["option_submission"][i]),
+    return [{"arm": arm, "submission": str(a["option_submission"][i]),
              "clean": float(clean[i].mean()), "clean_std": float(clean[i].std()),
              "corrupt": float(corrupt[i].mean()), "corrupt_std": float(corrupt[i].std())}
             for i, arm in enumerate(("learned", "uniform"))]
-    gain, spread, verdict = paired_verdict(clean[0], clean[1])
-    return rows, Verdict(
-        "001 section 6", "Learned band weights beat uniform ones as a model option in front of "
-        "the benchmark's classifier (image domain, its recipe).", "+1.21 points (Conv1D, MNIST)",
-        f"{rows[0]['submission']} {100 * rows[0]['clean']:.2f} +- {100 * rows[0]['clean_std']:.2f}, "
-        f"{rows[1]['submission']} {100 * rows[1]['clean']:.2f} +- {100 * rows[1]['clean_std']:.2f}; "
-        f"paired gain {100 * gain:+.2f} (spread {100 * spread:.2f}) points over {clean.shape[1]} "
-        f"seeds; corrupt {100 * float((corrupt[0] - corrupt[1]).mean()):+.2f} points",
-        verdict, "as above, on the clean test accuracy of the two run reports, seed by seed")
 
 
 @register_study("band-weights", title="Learned DCT band weights (seed 001)", papers=("001",),
@@ -190,7 +204,7 @@ def _option(config: BandWeightsConfig, a: dict) -> tuple[list[dict], Verdict]:
                                                   seeds=(0,), source_profile="ci"),
                           "cpu": BandWeightsConfig(train_images=15000, test_images=2000,
                                                    epochs=10, seeds=(0, 1, 2))},
-                summarize=summarize,
+                summarize=summarize, claims=CLAIMS,
                 description="learned softmax band weights against uniform ones, same seeds")
 def compute(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     train = load_dataset(config.dataset, "train", ctx.data_root).head(config.train_images)

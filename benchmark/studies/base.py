@@ -21,6 +21,7 @@ VERDICTS = ("reproduced", "partly", "not reproduced", "not testable here")
 class Verdict:
     """One claim of a seed paper against what this benchmark measures."""
 
+    name: str       # the claim's name in its study: "learned-above-jpeg"
     paper: str      # which paper and where: "003 Fig 3.4"
     claim: str      # the paper's claim, in a sentence
     reported: str   # the paper's own figure(s)
@@ -31,6 +32,95 @@ class Verdict:
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict {self.verdict!r} is not one of {VERDICTS}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What checking one claim found: the numbers in words, the verdict, the rule it
+    follows from, and the measures behind it (rows of the study's measures table)."""
+
+    measured: str
+    verdict: str
+    rule: str
+    measures: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A seed paper's claim and the pure function of (config, arrays) that checks it. A claim
+    made of each of several things (each submission probed, say) names them with ``each``:
+    it is checked once per case, as ``check(config, arrays, case)``, and its verdicts are
+    named ``name:case``, the claim's text formatted with ``{case}``."""
+
+    name: str
+    paper: str
+    claim: str
+    reported: str
+    check: Callable[..., Finding]
+    each: Callable[[object], list[str]] | None = None
+
+    def judge(self, config, arrays: dict[str, np.ndarray]) -> list[tuple[Verdict, Finding]]:
+        if self.each is None:
+            return [self._verdict(self.name, self.claim, self.check(config, arrays))]
+        return [self._verdict(f"{self.name}:{case}", self.claim.format(case=case),
+                              self.check(config, arrays, case)) for case in self.each(config)]
+
+    def _verdict(self, name: str, claim: str, found: Finding) -> tuple[Verdict, Finding]:
+        return Verdict(name, self.paper, claim, self.reported, found.measured, found.verdict,
+                       found.rule), found
+
+
+class Claims:
+    """A study's claims in the order its report lists them, registered by decorator::
+
+        CLAIMS = Claims()
+
+        @CLAIMS.claim("learned-above-jpeg", paper="003 Fig 3.4", claim="...", reported="...")
+        def learned_above_jpeg(config, arrays) -> Finding: ...
+    """
+
+    def __init__(self) -> None:
+        self._claims: dict[str, Claim] = {}
+
+    def claim(self, name: str, *, paper: str, claim: str, reported: str,
+              each: Callable[[object], list[str]] | None = None):
+        if name in self._claims:
+            raise ValueError(f"claim {name!r} is registered twice")
+
+        def register(check: Callable) -> Callable:
+            self._claims[name] = Claim(name, paper, claim, reported, check, each)
+            return check
+        return register
+
+    def names(self) -> list[str]:
+        return list(self._claims)
+
+    def __getitem__(self, name: str) -> Claim:
+        return self._claims[name]
+
+    def judge(self, config, arrays: dict[str, np.ndarray]) -> tuple[list[Verdict], list[dict]]:
+        """Every claim's verdicts, and the measures behind them all, in order."""
+        verdicts, measures = [], []
+        for c in self._claims.values():
+            for verdict, found in c.judge(config, arrays):
+                verdicts.append(verdict)
+                measures.extend(found.measures)
+        return verdicts, measures
+
+
+def count_verdict(passed: int, total: int) -> str:
+    """Reproduced when every case passes, partly when some do; untestable without cases."""
+    if total == 0:
+        return "not testable here"
+    return "reproduced" if passed == total else "partly" if passed else "not reproduced"
+
+
+def verdict_named(summary: dict, name: str):
+    """A summary's verdict (a Verdict or its JSON form) by the claim's name."""
+    for v in summary["verdicts"]:
+        if (v["name"] if isinstance(v, dict) else v.name) == name:
+            return v
+    raise KeyError(f"no verdict named {name!r}")
 
 
 @dataclass(frozen=True)
@@ -75,6 +165,7 @@ class Study:
     # the study's own command-line options, and how they change the profile's config
     arguments: Callable[[object], None] = field(default=lambda parser: None)
     configure: Callable[[object, object], object] = field(default=lambda config, args: config)
+    claims: Claims = field(default_factory=Claims)  # what summarize judges, by name
 
     def profile(self, name: str):
         if name not in self.profiles:
@@ -93,13 +184,14 @@ REGISTRY: Registry[Study] = Registry("study", [
 def register_study(name: str, *, title: str, papers: tuple[str, ...], config: type,
                    profiles: dict[str, object], summarize: Callable, description: str = "",
                    resolve: Callable | None = None, arguments: Callable | None = None,
-                   configure: Callable | None = None, override: bool = False):
+                   configure: Callable | None = None, claims: Claims | None = None,
+                   override: bool = False):
     """Register ``compute(config, ctx) -> arrays`` as the study ``name`` (and the command
     ``bench <name>``)."""
     return REGISTRY.decorator(name, lambda fn: Study(
         name, title, tuple(papers), config, dict(profiles), fn, summarize, description,
         resolve or (lambda c, ctx: c), arguments or (lambda parser: None),
-        configure or (lambda c, args: c)), override=override)
+        configure or (lambda c, args: c), claims or Claims()), override=override)
 
 
 def get_study(name: str) -> Study:

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 from ..augment.bjontegaard import DEFAULT_FIT, bd
-from .base import StudyContext, Table, Verdict, register_study
+from .base import Claims, Finding, StudyContext, Table, count_verdict, register_study
 from .points import gather, rows_of
 
 LEARNED = ("bls", "bmshj")
@@ -86,23 +86,25 @@ def rd_delta(a: dict, family: str) -> dict:
             "bpp_from": lo, "bpp_to": hi}
 
 
-def _count_verdict(passed: int, total: int) -> str:
-    if total == 0:
-        return "not testable here"
-    return "reproduced" if passed == total else "partly" if passed else "not reproduced"
+def _families(a: dict) -> list[str]:
+    return [f for f in COMPRESSING if (a["family"] == f).any()]
 
 
-def summarize(config: CompressedConfig, a: dict) -> dict:
-    families = [f for f in COMPRESSING if (a["family"] == f).any()]
-    learned = [f for f in LEARNED if f in families]
-    base = a["clean_acc"][a["family"] == "none"]
-    base_std = a["clean_acc_std"][a["family"] == "none"]
+def _learned(a: dict) -> list[str]:
+    return [f for f in LEARNED if f in _families(a)]
+
+
+CLAIMS = Claims()
+
+
+@CLAIMS.claim("learned-above-jpeg", paper="003 Fig 3.4",
+              claim="Classifiers trained on BLS or BMSHJ data are more accurate than on JPEG "
+                    "data at every bit rate, the gap largest at low rates.",
+              reported="CIFAR-10, VGG11 and ResNet18: learned above JPEG at all rates")
+def learned_above_jpeg(config: CompressedConfig, a: dict) -> Finding:
     spread = float(np.nanmean(a["clean_acc_std"][a["family"] != "none"])) if len(a["param"]) else 0.0
-    measures, verdicts = [], []
-
-    # Fig 3.4: learned codecs above JPEG at every rate
-    parts, wins, total = [], 0, 0
-    for f in learned:
+    parts, measures, wins, total = [], [], 0, 0
+    for f in _learned(a):
         d = at_equal(a, "bpp", "jpeg", f)
         measures.append({"measure": f"{f} - jpeg clean accuracy at JPEG's rates (mean)",
                          "family": f, "points": len(d), "value": float(d.mean()) if len(d) else None})
@@ -110,18 +112,20 @@ def summarize(config: CompressedConfig, a: dict) -> dict:
         if len(d):
             parts.append(f"{f} above JPEG at {int((d > 0).sum())} of {len(d)} JPEG rates in its "
                          f"range (mean {100 * d.mean():+.2f} points)")
-    verdicts.append(Verdict(
-        "003 Fig 3.4", "Classifiers trained on BLS or BMSHJ data are more accurate than on JPEG "
-        "data at every bit rate, the gap largest at low rates.",
-        "CIFAR-10, VGG11 and ResNet18: learned above JPEG at all rates",
+    return Finding(
         "; ".join(parts) or "no JPEG rate inside a learned codec's range",
-        _count_verdict(wins, total),
+        count_verdict(wins, total),
         f"reproduced if the learned curve is above JPEG at every JPEG rate inside its range, "
-        f"partly if at some; the seed spread of one point is {100 * spread:.2f} points"))
+        f"partly if at some; the seed spread of one point is {100 * spread:.2f} points",
+        tuple(measures))
 
-    # Fig 3.4 (citing [11]): accuracy logarithmic in the rate
-    good, parts = 0, []
-    for f in families:
+
+@CLAIMS.claim("logarithmic-in-rate", paper="003 Fig 3.4",
+              claim="Accuracy grows as a logarithmic function of the compression level.",
+              reported="stated from the curves, after [11]")
+def logarithmic_in_rate(config: CompressedConfig, a: dict) -> Finding:
+    good, parts, measures = 0, [], []
+    for f in _families(a):
         fit = log_fit(a, f)
         if fit is None:
             continue
@@ -131,16 +135,18 @@ def summarize(config: CompressedConfig, a: dict) -> dict:
                       "points": int((a["family"] == f).sum()), "value": fit[1]}]
         good += fit[0] > 0 and fit[1] >= 0.5
         parts.append(f"{f}: slope {100 * fit[0]:+.2f} points per ln(bpp), R^2 {fit[1]:.2f}")
-    verdicts.append(Verdict(
-        "003 Fig 3.4", "Accuracy grows as a logarithmic function of the compression level.",
-        "stated from the curves, after [11]", "; ".join(parts) or "no family with 3 rates",
-        _count_verdict(good, len(parts)),
+    return Finding(
+        "; ".join(parts) or "no family with 3 rates", count_verdict(good, len(parts)),
         "reproduced if accuracy = a + b ln(bpp) fits every family with b > 0 and R^2 >= 0.5, "
-        "partly if some"))
+        "partly if some", tuple(measures))
 
-    # Fig 3.5: accuracy correlates with PSNR and SSIM
-    good, parts = 0, []
-    for f in families:
+
+@CLAIMS.claim("correlated-with-quality", paper="003 Fig 3.5",
+              claim="Accuracy is positively correlated with the training data's PSNR and SSIM.",
+              reported="positive for JPEG, BLS, BMSHJ")
+def correlated_with_quality(config: CompressedConfig, a: dict) -> Finding:
+    good, parts, measures = 0, [], []
+    for f in _families(a):
         for x in ("psnr", "ssim"):
             rho = spearman(a, f, x)
             if rho is None:
@@ -149,15 +155,19 @@ def summarize(config: CompressedConfig, a: dict) -> dict:
                              "family": f, "points": int((a["family"] == f).sum()), "value": rho})
             good += rho > 0
             parts.append(f"{f} {x} rho {rho:+.2f}")
-    verdicts.append(Verdict(
-        "003 Fig 3.5", "Accuracy is positively correlated with the training data's PSNR and SSIM.",
-        "positive for JPEG, BLS, BMSHJ", "; ".join(parts) or "too few points",
-        _count_verdict(good, len(parts)),
-        "reproduced if Spearman's rho > 0 for every family and metric, partly if for some"))
+    return Finding(
+        "; ".join(parts) or "too few points", count_verdict(good, len(parts)),
+        "reproduced if Spearman's rho > 0 for every family and metric, partly if for some",
+        tuple(measures))
 
-    # Fig 3.5: at low quality JPEG is the more accurate for a given distortion
-    good, parts = 0, []
-    for f in learned:
+
+@CLAIMS.claim("jpeg-ahead-at-low-quality", paper="003 Fig 3.5",
+              claim="For a given low PSNR or SSIM, JPEG-trained models are more accurate than "
+                    "BLS/BMSHJ-trained ones; at high quality they are alike.",
+              reported="JPEG above at low quality (CIFAR-10)")
+def jpeg_ahead_at_low_quality(config: CompressedConfig, a: dict) -> Finding:
+    good, parts, measures = 0, [], []
+    for f in _learned(a):
         for x in ("psnr", "ssim"):
             gap = low_end_gap(a, x, "jpeg", f)
             if gap is None:
@@ -167,32 +177,36 @@ def summarize(config: CompressedConfig, a: dict) -> dict:
             good += gap > 0
             parts.append(f"JPEG {'above' if gap > 0 else 'below'} {f} at the lowest common "
                          f"{x} ({100 * gap:+.2f} points)")
-    verdicts.append(Verdict(
-        "003 Fig 3.5", "For a given low PSNR or SSIM, JPEG-trained models are more accurate "
-        "than BLS/BMSHJ-trained ones; at high quality they are alike.",
-        "JPEG above at low quality (CIFAR-10)", "; ".join(parts) or "no common range",
-        _count_verdict(good, len(parts)),
+    return Finding(
+        "; ".join(parts) or "no common range", count_verdict(good, len(parts)),
         "reproduced if JPEG is above each learned codec at the lowest PSNR and SSIM both "
-        "reach, partly if for some"))
+        "reach, partly if for some", tuple(measures))
 
-    # Fig 3.4: compressed data reaches the original data's accuracy
-    good, parts = 0, []
+
+@CLAIMS.claim("as-accurate-as-original", paper="003 Fig 3.4",
+              claim="At the higher rates, models trained on compressed data are as accurate "
+                    "as (ResNet18: equal or better than) the model trained on the original data.",
+              reported="ResNet18 equal or above; VGG11 slightly below")
+def as_accurate_as_original(config: CompressedConfig, a: dict) -> Finding:
+    base = a["clean_acc"][a["family"] == "none"]
+    base_std = a["clean_acc_std"][a["family"] == "none"]
+    good, parts, measures = 0, [], []
     if len(base):
-        for f in families:
+        for f in _families(a):
             best = float(np.nanmax(a["clean_acc"][a["family"] == f]))
             measures.append({"measure": f"{f} best clean accuracy minus the original data's",
                              "family": f, "points": int((a["family"] == f).sum()),
                              "value": best - float(base[0])})
             good += best >= base[0] - base_std[0]
             parts.append(f"{f} best {100 * best:.2f}% vs original {100 * base[0]:.2f}%")
-    verdicts.append(Verdict(
-        "003 Fig 3.4", "At the higher rates, models trained on compressed data are as accurate "
-        "as (ResNet18: equal or better than) the model trained on the original data.",
-        "ResNet18 equal or above; VGG11 slightly below",
-        "; ".join(parts) or "no baseline report", _count_verdict(good, len(parts)),
+    return Finding(
+        "; ".join(parts) or "no baseline report", count_verdict(good, len(parts)),
         "reproduced if every family's best parameter is within one seed std of the original "
-        "or above it, partly if some"))
+        "or above it, partly if some", tuple(measures))
 
+
+def summarize(config: CompressedConfig, a: dict) -> dict:
+    verdicts, measures = CLAIMS.judge(config, a)
     points = Table("Each parameter trained on its own: training-data rate and distortion, "
                    "clean and corrupt test accuracy (mean over seeds).",
                    (("family", "Family", "text"), ("param", "Parameter", "text"),
@@ -207,7 +221,7 @@ def summarize(config: CompressedConfig, a: dict) -> dict:
                (("family", "Family", "text"), ("bd_psnr_db", "BD-PSNR dB", "num"),
                 ("bd_rate_pct", "BD-rate %", "num"), ("bpp_from", "from bpp", "bpp"),
                 ("bpp_to", "to bpp", "bpp")),
-               [rd_delta(a, f) for f in learned if "jpeg" in families])
+               [rd_delta(a, f) for f in _learned(a) if "jpeg" in _families(a)])
     table = Table("The measures behind the verdicts.",
                   (("measure", "Measure", "text"), ("points", "Points", "int"),
                    ("value", "Value", "num")),
@@ -218,7 +232,7 @@ def summarize(config: CompressedConfig, a: dict) -> dict:
 @register_study("compressed-training", title="Training on compressed data (thesis Figs 3.4, 3.5)",
                 papers=("003 Fig 3.4", "003 Fig 3.5"), config=CompressedConfig,
                 profiles={"ci": CompressedConfig("ci"), "cpu": CompressedConfig("cpu")},
-                summarize=summarize,
+                summarize=summarize, claims=CLAIMS,
                 description="accuracy against training-data bpp, PSNR and SSIM, from run reports")
 def compute(config: CompressedConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     return gather(ctx.reports_root, config.source_profile, config.submissions)

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from scipy.fft import dctn
 from torch import nn
-from tqdm import tqdm
 
 from ..datasets import load_dataset
 from ..reports import report_summary
-from .base import StudyContext, Table, Verdict, register_study
+from .base import Claims, Finding, StudyContext, Table, register_study
+from .loop import LoopConfig, fit
 
 FULL = 28
 PAPER = {"28:0": 0.9558, "8:0.2": 0.3482, "8:0.1": 0.3977, "8:0": 0.4482, "16:0": 0.9558}
@@ -83,105 +83,143 @@ def train_one(cfg: DctNoiseConfig, m: int, sigma: float, seed: int, train: tuple
     """(clean correct, noisy correct, loss per epoch) of one model."""
     torch.manual_seed(seed)
     net = conv1d_net(m)
-    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                          weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
-    x, y = train
-    order_rng = np.random.default_rng(seed)
     noise = torch.Generator().manual_seed(10_000 + seed)
-    losses = []
-    for _ in tqdm(range(cfg.epochs), desc=f"dct {m}:{sigma} seed {seed}", unit="epoch",
-                  disable=not progress or None, leave=False):
-        net.train()
-        total = 0.0
-        for idx in np.array_split(order_rng.permutation(len(y)), max(1, len(y) // cfg.batch_size)):
-            xb = x[idx]
-            if sigma:
-                xb = xb + sigma * torch.randn(xb.shape, generator=noise)
-            loss = nn.functional.cross_entropy(net(xb), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        sched.step()
-        losses.append(total / len(y))
-    net.eval()
+
+    def loss_of(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        if sigma:
+            xb = xb + sigma * torch.randn(xb.shape, generator=noise)
+        return nn.functional.cross_entropy(net(xb), yb)
+    losses = fit(net, *train, loss_of, LoopConfig(cfg.epochs, cfg.batch_size, cfg.lr,
+                                                  cfg.momentum, cfg.weight_decay), seed,
+                 desc=f"dct {m}:{sigma} seed {seed}", progress=progress)
     return (_correct(net, test[0], test[1], 0.0, seed),
             _correct(net, test[0], test[1], sigma, 20_000 + seed), losses)
 
 
-def summarize(config: DctNoiseConfig, a: dict) -> dict:
+def _rows(a: dict) -> list[dict]:
     n = int(a["n_test"][0])
     clean, noisy = a["clean_correct"] / n, a["noisy_correct"] / n
-    labels = list(a["setting"])
     rows = []
-    for i, s in enumerate(labels):
+    for i, s in enumerate(list(a["setting"])):
         m, sigma = parse_setting(s)
         rows.append({"setting": s, "m": m, "sigma": sigma,
                      "clean_acc": float(clean[i].mean()), "clean_std": float(clean[i].std()),
                      "noisy_acc": float(noisy[i].mean()), "paper": PAPER.get(s)})
-    twin = [{"param": str(p), "clean_acc": float(c)} for p, c in zip(a["twin_param"], a["twin_clean"])]
+    return rows
+
+
+def _twin(a: dict) -> dict[str, float]:
+    return {str(p): float(c) for p, c in zip(a["twin_param"], a["twin_clean"])}
+
+
+def _missing(what: str) -> Finding:
+    return Finding(f"{what} not measured in this profile", "not testable here",
+                   "needs the settings the claim names")
+
+
+def _falls(accs: list[float]) -> str:
+    return ("reproduced" if accs[0] > accs[1] > accs[2] else
+            "partly" if accs[0] > accs[2] else "not reproduced")
+
+
+CLAIMS = Claims()
+
+
+@CLAIMS.claim("threshold-8-vs-16", paper="000 section 6",
+              claim="Keeping 8 x 8 DCT coefficients collapses accuracy while 16 x 16 keeps the "
+                    "uncompressed baseline's.",
+              reported="MNIST: 8x8 44.82%, 16x16 95.58% = baseline 95.58%")
+def threshold_8_vs_16(config: DctNoiseConfig, a: dict) -> Finding:
+    rows = _rows(a)
     by = {r["setting"]: r for r in rows}
-    spread = max(r["clean_std"] for r in rows)
-    verdicts = []
     full, m8, m16 = by.get("28:0"), by.get("8:0"), by.get("16:0")
-    if full and m8 and m16:
-        drop8, drop16 = full["clean_acc"] - m8["clean_acc"], full["clean_acc"] - m16["clean_acc"]
-        verdicts.append(Verdict(
-            "000 section 6", "Keeping 8 x 8 DCT coefficients collapses accuracy while 16 x 16 "
-            "keeps the uncompressed baseline's.", "MNIST: 8x8 44.82%, 16x16 95.58% = baseline 95.58%",
-            f"Fashion-MNIST: all coefficients {100 * full['clean_acc']:.2f}%, 16x16 "
-            f"{100 * m16['clean_acc']:.2f}% ({-100 * drop16:+.2f}), 8x8 "
-            f"{100 * m8['clean_acc']:.2f}% ({-100 * drop8:+.2f}); seed std up to {100 * spread:.2f}",
-            "reproduced" if drop8 > 0.20 and drop16 <= 0.02 else
-            "partly" if drop8 > max(spread, 0.02) and drop16 <= 0.02 else "not reproduced",
-            "reproduced if 8x8 loses more than 20 points against all coefficients while 16x16 "
-            "stays within 2; partly if 8x8 loses less (but more than the seed std and 2 points)"))
+    if not (full and m8 and m16):
+        return _missing("28:0, 8:0 or 16:0")
+    spread = max(r["clean_std"] for r in rows)
+    drop8, drop16 = full["clean_acc"] - m8["clean_acc"], full["clean_acc"] - m16["clean_acc"]
+    return Finding(
+        f"Fashion-MNIST: all coefficients {100 * full['clean_acc']:.2f}%, 16x16 "
+        f"{100 * m16['clean_acc']:.2f}% ({-100 * drop16:+.2f}), 8x8 "
+        f"{100 * m8['clean_acc']:.2f}% ({-100 * drop8:+.2f}); seed std up to {100 * spread:.2f}",
+        "reproduced" if drop8 > 0.20 and drop16 <= 0.02 else
+        "partly" if drop8 > max(spread, 0.02) and drop16 <= 0.02 else "not reproduced",
+        "reproduced if 8x8 loses more than 20 points against all coefficients while 16x16 "
+        "stays within 2; partly if 8x8 loses less (but more than the seed std and 2 points)")
+
+
+@CLAIMS.claim("noise-lowers-8", paper="000 section 6",
+              claim="Noise on the 8 x 8 coefficients lowers accuracy further.",
+              reported="44.82% -> 39.77% -> 34.82% (sigma 0, 0.1, 0.2)")
+def noise_lowers_8(config: DctNoiseConfig, a: dict) -> Finding:
+    by = {r["setting"]: r for r in _rows(a)}
     noisy8 = [by.get(f"8:{s}") for s in ("0", "0.1", "0.2")]
-    if all(noisy8):
-        accs = [r["noisy_acc"] for r in noisy8]
-        verdicts.append(Verdict(
-            "000 section 6", "Noise on the 8 x 8 coefficients lowers accuracy further.",
-            "44.82% -> 39.77% -> 34.82% (sigma 0, 0.1, 0.2)",
-            " -> ".join(f"{100 * x:.2f}%" for x in accs) + " (noisy test, the training sigma)",
-            "reproduced" if accs[0] > accs[1] > accs[2] else
-            "partly" if accs[0] > accs[2] else "not reproduced",
-            "reproduced if accuracy falls at each step of sigma, partly if only from 0 to 0.2"))
-    n16 = by.get("16:0.2")
-    if full and n16:
-        gap = full["clean_acc"] - n16["noisy_acc"]
-        verdicts.append(Verdict(
-            "000 abstract", "16 x 16 keeps the baseline accuracy even under noise (sigma 0.2).",
-            "95.58% with noise", f"16x16 sigma 0.2: {100 * n16['noisy_acc']:.2f}% vs "
-            f"{100 * full['clean_acc']:.2f}% ({-100 * gap:+.2f} points)",
-            "reproduced" if gap <= 0.02 else "partly" if gap <= 0.05 else "not reproduced",
-            "reproduced within 2 points of the baseline, partly within 5"))
-    tw = {t["param"]: t["clean_acc"] for t in twin}
-    if "8" in tw and "16" in tw:
-        drop = tw["16"] - tw["8"]
-        verdicts.append(Verdict(
-            "000 (image domain)", "The same threshold appears when the masks are applied to "
-            f"images and a CNN trains on them ({config.image_twin}).",
-            "not measured in 000", f"{config.image_twin}: 16 {100 * tw['16']:.2f}%, 8 "
-            f"{100 * tw['8']:.2f}% ({-100 * drop:+.2f} points)",
-            "reproduced" if drop > 0.20 else "partly" if drop > 0.02 else "not reproduced",
-            "reproduced if M=8 loses more than 20 points against M=16, partly if more than 2"))
-    if all(k in tw for k in ("8", "8:0.1", "8:0.2")):
-        accs = [tw[k] for k in ("8", "8:0.1", "8:0.2")]
-        verdicts.append(Verdict(
-            "000 (image domain)", "Noise on the 8 x 8 coefficients lowers accuracy further, "
-            "in the image domain too.", "44.82% -> 39.77% -> 34.82% (coefficient domain)",
-            f"{config.image_twin} (clean test): " + " -> ".join(f"{100 * x:.2f}%" for x in accs),
-            "reproduced" if accs[0] > accs[1] > accs[2] else
-            "partly" if accs[0] > accs[2] else "not reproduced",
-            "reproduced if accuracy falls at each step of sigma, partly if only from 0 to 0.2"))
+    if not all(noisy8):
+        return _missing("8:0, 8:0.1 or 8:0.2")
+    accs = [r["noisy_acc"] for r in noisy8]
+    return Finding(
+        " -> ".join(f"{100 * x:.2f}%" for x in accs) + " (noisy test, the training sigma)",
+        _falls(accs), "reproduced if accuracy falls at each step of sigma, partly if only "
+        "from 0 to 0.2")
+
+
+@CLAIMS.claim("16-keeps-baseline-under-noise", paper="000 abstract",
+              claim="16 x 16 keeps the baseline accuracy even under noise (sigma 0.2).",
+              reported="95.58% with noise")
+def keeps_baseline_under_noise(config: DctNoiseConfig, a: dict) -> Finding:
+    by = {r["setting"]: r for r in _rows(a)}
+    full, n16 = by.get("28:0"), by.get("16:0.2")
+    if not (full and n16):
+        return _missing("28:0 or 16:0.2")
+    gap = full["clean_acc"] - n16["noisy_acc"]
+    return Finding(
+        f"16x16 sigma 0.2: {100 * n16['noisy_acc']:.2f}% vs {100 * full['clean_acc']:.2f}% "
+        f"({-100 * gap:+.2f} points)",
+        "reproduced" if gap <= 0.02 else "partly" if gap <= 0.05 else "not reproduced",
+        "reproduced within 2 points of the baseline, partly within 5")
+
+
+@CLAIMS.claim("threshold-in-image-domain", paper="000 (image domain)",
+              claim="The same threshold appears when the masks are applied to images and a CNN "
+                    "trains on them (the image-domain twin submission).",
+              reported="not measured in 000")
+def threshold_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
+    tw = _twin(a)
+    if not ("8" in tw and "16" in tw):
+        return _missing(f"{config.image_twin} at M=8 or M=16")
+    drop = tw["16"] - tw["8"]
+    return Finding(
+        f"{config.image_twin}: 16 {100 * tw['16']:.2f}%, 8 {100 * tw['8']:.2f}% "
+        f"({-100 * drop:+.2f} points)",
+        "reproduced" if drop > 0.20 else "partly" if drop > 0.02 else "not reproduced",
+        "reproduced if M=8 loses more than 20 points against M=16, partly if more than 2")
+
+
+@CLAIMS.claim("noise-lowers-8-in-image-domain", paper="000 (image domain)",
+              claim="Noise on the 8 x 8 coefficients lowers accuracy further, in the image "
+                    "domain too.",
+              reported="44.82% -> 39.77% -> 34.82% (coefficient domain)")
+def noise_lowers_8_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
+    tw = _twin(a)
+    if not all(k in tw for k in ("8", "8:0.1", "8:0.2")):
+        return _missing(f"{config.image_twin} at 8, 8:0.1 or 8:0.2")
+    accs = [tw[k] for k in ("8", "8:0.1", "8:0.2")]
+    return Finding(
+        f"{config.image_twin} (clean test): " + " -> ".join(f"{100 * x:.2f}%" for x in accs),
+        _falls(accs), "reproduced if accuracy falls at each step of sigma, partly if only "
+        "from 0 to 0.2")
+
+
+def summarize(config: DctNoiseConfig, a: dict) -> dict:
+    n = int(a["n_test"][0])
+    twin = [{"param": p, "clean_acc": c} for p, c in _twin(a).items()]
+    verdicts, _ = CLAIMS.judge(config, a)
     table = Table(f"The paper's Conv1D on the M x M DCT coefficients of {config.dataset} "
                   f"({config.train_images} training and {n} test images, {config.epochs} epochs, "
                   f"{len(config.seeds)} seeds); noisy = tested with the training sigma; the "
                   "paper's column is its MNIST accuracy.",
                   (("setting", "M:sigma", "text"), ("clean_acc", "Clean %", "pct"),
                    ("clean_std", "± std", "pct"), ("noisy_acc", "Noisy %", "pct"),
-                   ("paper", "Paper %", "pct")), rows)
+                   ("paper", "Paper %", "pct")), _rows(a))
     twin_table = Table(f"The image-domain twin: the {config.image_twin} submission "
                        f"[{config.image_profile}], each mask size trained on its own (clean test).",
                        (("param", "M", "text"), ("clean_acc", "Clean %", "pct")), twin)
@@ -194,7 +232,7 @@ def summarize(config: DctNoiseConfig, a: dict) -> dict:
                                                seeds=(0,), image_profile="ci"),
                           "cpu": DctNoiseConfig(train_images=15000, test_images=2000,
                                                 epochs=10, seeds=(0, 1))},
-                summarize=summarize,
+                summarize=summarize, claims=CLAIMS,
                 description="the paper's Conv1D on the M x M DCT coefficients, with noise")
 def compute(config: DctNoiseConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     train = load_dataset(config.dataset, "train", ctx.data_root).head(config.train_images)

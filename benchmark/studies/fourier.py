@@ -23,7 +23,7 @@ from corruptions.spectrum import BANDS, band_map
 
 from ..datasets import load_dataset
 from ..submission import load_submission
-from .base import StudyContext, Table, Verdict, register_study
+from .base import Claims, Finding, StudyContext, Table, register_study
 from .trained import BEST, resolve_param, trained_classifiers
 
 DEFAULT_ENTRIES = (("submissions/baseline.yaml", "-"), ("submissions/bls_aug.yaml", BEST),
@@ -95,7 +95,7 @@ def resolve(config: FourierConfig, ctx: StudyContext) -> FourierConfig:
     return replace(config, entries=tuple(dict.fromkeys(entries)))
 
 
-def summarize(config: FourierConfig, a: dict) -> dict:
+def _rows(config: FourierConfig, a: dict) -> list[dict]:
     rows = []
     for path, param in config.entries:
         k = _key(path, param)
@@ -108,6 +108,63 @@ def summarize(config: FourierConfig, a: dict) -> dict:
             row[f"{b}_error"] = float(mean[bands == i].mean())
         row["seed_spread"] = float(maps.mean(axis=(1, 2)).std())
         rows.append(row)
+    return rows
+
+
+def _baseline(rows: list[dict]) -> dict | None:
+    return next((r for r in rows if r["submission"] == "baseline"), None)
+
+
+NO_BASELINE = Finding("the baseline is not among the probed submissions", "not testable here",
+                      "needs the baseline's heat map")
+CLAIMS = Claims()
+
+
+@CLAIMS.claim("baseline-error-grows-with-frequency", paper="Yin et al. 2019 Fig 1",
+              claim="A naturally trained classifier is sensitive to perturbations at all but "
+                    "the lowest frequencies: its error grows from low to high.",
+              reported="CIFAR-10, eps 4: low error only near DC")
+def baseline_error_grows(config: FourierConfig, a: dict) -> Finding:
+    base = _baseline(_rows(config, a))
+    if base is None:
+        return NO_BASELINE
+    return Finding(
+        f"baseline error low {100 * base['low_error']:.1f}%, mid "
+        f"{100 * base['mid_error']:.1f}%, high {100 * base['high_error']:.1f}%",
+        "reproduced" if base["low_error"] < base["mid_error"] <= base["high_error"]
+        else "partly" if base["low_error"] < base["high_error"] else "not reproduced",
+        "reproduced if low < mid <= high, partly if only low < high")
+
+
+def _probed(config: FourierConfig) -> list[str]:
+    """Each probed model but the baseline, as ``submission@param``."""
+    return [f"{_name(path)}@{param}" for path, param in config.entries if _name(path) != "baseline"]
+
+
+@CLAIMS.claim("less-high-frequency-error", paper="thesis 6.2 / Yin et al. 2019",
+              claim="Training on {case} data (compression removes high frequencies) makes the "
+                    "model less sensitive to high-frequency noise, at some cost at low "
+                    "frequencies, as Gaussian augmentation does in Yin et al.",
+              reported="Yin et al.: Gaussian augmentation lowers high-frequency error, raises low",
+              each=_probed)
+def less_high_frequency_error(config: FourierConfig, a: dict, case: str) -> Finding:
+    rows = _rows(config, a)
+    base = _baseline(rows)
+    if base is None:
+        return NO_BASELINE
+    r = next(r for r in rows if f"{r['submission']}@{r['param']}" == case)
+    d_high, d_low = r["high_error"] - base["high_error"], r["low_error"] - base["low_error"]
+    spread = max(r["seed_spread"], base["seed_spread"])
+    return Finding(
+        f"{r['submission']} {r['param']}: high {100 * d_high:+.1f} points, low "
+        f"{100 * d_low:+.1f} points against the baseline (seed std {100 * spread:.1f})",
+        "reproduced" if d_high < -spread and d_low > 0 else
+        "partly" if d_high < -spread else "not reproduced",
+        "reproduced if the high-band error drops by more than the seed std and the low-band "
+        "error rises; partly if only the high-band error drops")
+
+
+def summarize(config: FourierConfig, a: dict) -> dict:
     table = Table(f"Error rate under Fourier-basis noise of L2 norm {config.eps} on the first "
                   f"{config.images} test images, mean over the models' seeds and over the "
                   "frequencies of each band (rho = |f| / f_Nyquist: low < 1/3 <= mid < 2/3 <= high).",
@@ -115,36 +172,8 @@ def summarize(config: FourierConfig, a: dict) -> dict:
                    ("clean_error", "Clean error %", "pct"), ("mean_error", "Mean %", "pct"),
                    ("low_error", "Low %", "pct"), ("mid_error", "Mid %", "pct"),
                    ("high_error", "High %", "pct"), ("seed_spread", "Seed std %", "pct")),
-                   rows)
-    verdicts = []
-    base = next((r for r in rows if r["submission"] == "baseline"), None)
-    if base is not None:
-        verdicts.append(Verdict(
-            "Yin et al. 2019 Fig 1", "A naturally trained classifier is sensitive to "
-            "perturbations at all but the lowest frequencies: its error grows from low to high.",
-            "CIFAR-10, eps 4: low error only near DC",
-            f"baseline error low {100 * base['low_error']:.1f}%, mid "
-            f"{100 * base['mid_error']:.1f}%, high {100 * base['high_error']:.1f}%",
-            "reproduced" if base["low_error"] < base["mid_error"] <= base["high_error"]
-            else "partly" if base["low_error"] < base["high_error"] else "not reproduced",
-            "reproduced if low < mid <= high, partly if only low < high"))
-        for r in rows:
-            if r is base:
-                continue
-            d_high, d_low = r["high_error"] - base["high_error"], r["low_error"] - base["low_error"]
-            spread = max(r["seed_spread"], base["seed_spread"])
-            verdicts.append(Verdict(
-                "thesis 6.2 / Yin et al. 2019", f"Training on {r['submission']} data "
-                "(compression removes high frequencies) makes the model less sensitive to "
-                "high-frequency noise, at some cost at low frequencies, as Gaussian "
-                "augmentation does in Yin et al.",
-                "Yin et al.: Gaussian augmentation lowers high-frequency error, raises low",
-                f"{r['submission']} {r['param']}: high {100 * d_high:+.1f} points, low "
-                f"{100 * d_low:+.1f} points against the baseline (seed std {100 * spread:.1f})",
-                "reproduced" if d_high < -spread and d_low > 0 else
-                "partly" if d_high < -spread else "not reproduced",
-                "reproduced if the high-band error drops by more than the seed std and the "
-                "low-band error rises; partly if only the high-band error drops"))
+                  _rows(config, a))
+    verdicts, _ = CLAIMS.judge(config, a)
     return {"tables": {"bands": table}, "verdicts": verdicts}
 
 
@@ -173,7 +202,7 @@ def configure(config: FourierConfig, args) -> FourierConfig:
                 profiles={"ci": FourierConfig("ci", images=16, eps=3.5),
                           "cpu": FourierConfig("cpu", images=500, eps=3.5)},
                 summarize=summarize, resolve=resolve, arguments=arguments, configure=configure,
-                description="error rate under Fourier-basis noise at every frequency")
+                claims=CLAIMS, description="error rate under Fourier-basis noise at every frequency")
 def compute(config: FourierConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     out = {}
     for path, param in config.entries:

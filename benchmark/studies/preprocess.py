@@ -22,7 +22,7 @@ from ..evaluate import CLEAN, count_correct
 from ..inputs import load_eval_splits, prepare_eval
 from ..selection import COMMON
 from ..submission import load_submission
-from .base import StudyContext, Table, Verdict, register_study
+from .base import Claims, Finding, StudyContext, Table, register_study
 from .trained import trained_classifiers
 
 NOISE = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")
@@ -57,7 +57,8 @@ def _acc(correct: np.ndarray, n: int, mask: np.ndarray) -> np.ndarray:
     return correct[:, mask].mean(axis=1) / n
 
 
-def summarize(config: PreprocessConfig, a: dict) -> dict:
+def _rows(a: dict) -> list[dict]:
+    """Per codec setting: accuracies, and their paired change against the raw images."""
     n = int(a["n"][0])
     corr, labels = a["corruption"], list(a["setting"])
     common = np.isin(corr, COMMON)
@@ -83,6 +84,81 @@ def summarize(config: PreprocessConfig, a: dict) -> dict:
             row[f"{k}_delta"] = float(paired.mean())
             row[f"{k}_margin"] = float(max(paired.std(), 1.96 * se))
         rows.append(row)
+    return rows
+
+
+def _best(rows: list[dict], family: str, key: str) -> dict | None:
+    fam = [r for r in rows if r["family"] == family and r[key] is not None]
+    return max(fam, key=lambda r: r[key]) if fam else None
+
+
+def _best_learned(rows: list[dict]) -> list[dict]:
+    return [b for b in (_best(rows, "bls", "high_delta"), _best(rows, "bmshj", "high_delta")) if b]
+
+
+CLAIMS = Claims()
+
+
+@CLAIMS.claim("learned-codecs-help-high-band", paper="002 section 4",
+              claim="Learned codecs remove high-frequency corruptions well enough to help a "
+                    "downstream classifier.",
+              reported="Kodak-C / CLIC-C: learned codecs denoise high-frequency corruptions "
+                       "(G, R measures)")
+def learned_codecs_help(config: PreprocessConfig, a: dict) -> Finding:
+    learned = _best_learned(_rows(a))
+    if not learned:
+        return Finding("no learned codec measured", "not testable here", "needs BLS or BMSHJ")
+    helped = [r for r in learned if r["high_delta"] > r["high_margin"]]
+    return Finding(
+        "; ".join(f"{r['family']} {r['param']}: high band {100 * r['high_delta']:+.2f} "
+                  f"± {100 * r['high_margin']:.2f} points, clean {100 * r['clean_delta']:+.2f}"
+                  for r in learned),
+        "reproduced" if len(helped) == len(learned) else "partly" if helped else "not reproduced",
+        "the best rate of each learned codec (chosen on this test set: an upper bound) must "
+        "raise the same models' high-band accuracy by more than its margin")
+
+
+@CLAIMS.claim("jpeg-no-noise-resilience", paper="004 Table IV",
+              claim="JPEG pre-processing does not make a classifier resilient to noise.",
+              reported="AutoGluon on noisy inputs: JPEG does not recover the lost accuracy")
+def jpeg_no_noise_resilience(config: PreprocessConfig, a: dict) -> Finding:
+    jpeg = [r for r in _rows(a) if r["family"] == "jpeg" and r["noise_delta"] is not None]
+    if not jpeg:
+        return Finding("no JPEG quality on noise corruptions measured", "not testable here",
+                       "needs JPEG and the noise corruptions")
+    top = max(jpeg, key=lambda r: r["noise_delta"])
+    return Finding(
+        f"best JPEG quality on the 4 noise corruptions: {top['param']}, "
+        f"{100 * top['noise_delta']:+.2f} ± {100 * top['noise_margin']:.2f} points "
+        "(test-time only; 004 also trained on compressed noisy data)",
+        "reproduced" if top["noise_delta"] <= top["noise_margin"] else "not reproduced",
+        "reproduced if no JPEG quality raises the same models' noise accuracy by more than "
+        "its margin")
+
+
+@CLAIMS.claim("learned-denoise-better-than-jpeg", paper="002 vs 004",
+              claim="Learned codecs denoise high-frequency corruptions better than JPEG.",
+              reported="002: learned codecs generalise and denoise better; 004 tested JPEG only")
+def learned_denoise_better(config: PreprocessConfig, a: dict) -> Finding:
+    rows = _rows(a)
+    j, learned = _best(rows, "jpeg", "high_delta"), _best_learned(rows)
+    if not (j and learned):
+        return Finding("JPEG or the learned codecs not measured", "not testable here",
+                       "needs JPEG and a learned codec")
+    lead = max(learned, key=lambda r: r["high_delta"])
+    margin = max(lead["high_margin"], j["high_margin"])
+    return Finding(
+        f"best learned {lead['family']} {lead['param']} {100 * lead['high_delta']:+.2f} "
+        f"points vs best JPEG {j['param']} {100 * j['high_delta']:+.2f} on the high band "
+        f"(margin {100 * margin:.2f})",
+        "reproduced" if lead["high_delta"] - j["high_delta"] > margin else
+        "partly" if lead["high_delta"] > j["high_delta"] else "not reproduced",
+        "reproduced if the best learned codec beats the best JPEG quality on the high band "
+        "by more than the larger of their margins, partly if by less")
+
+
+def summarize(config: PreprocessConfig, a: dict) -> dict:
+    n, seeds = int(a["n"][0]), len(a["seeds"])
     cols = (("family", "Codec", "text"), ("param", "Rate", "text"),
             ("bpp", "bpp in", "bpp"), ("clean_acc", "Clean %", "pct"),
             ("corrupt_acc", "Corrupt %", "pct"), ("low_delta", "Low Δ", "pct"),
@@ -94,52 +170,8 @@ def summarize(config: PreprocessConfig, a: dict) -> dict:
                   "model's on the raw images (the none row), mean over seeds, in points; margin "
                   "= the larger of the seeds' spread of Δ and 1.96 binomial standard errors; "
                   "bands are the published groups of the 15 common corruptions, noise the 4 "
-                  "noise corruptions.", cols, rows)
-
-    def best(family: str, key: str) -> dict | None:
-        fam = [r for r in rows if r["family"] == family and r[key] is not None]
-        return max(fam, key=lambda r: r[key]) if fam else None
-
-    verdicts = []
-    learned = [b for b in (best("bls", "high_delta"), best("bmshj", "high_delta")) if b]
-    if learned:
-        helped = [r for r in learned if r["high_delta"] > r["high_margin"]]
-        verdicts.append(Verdict(
-            "002 section 4", "Learned codecs remove high-frequency corruptions well enough to "
-            "help a downstream classifier.",
-            "Kodak-C / CLIC-C: learned codecs denoise high-frequency corruptions (G, R measures)",
-            "; ".join(f"{r['family']} {r['param']}: high band {100 * r['high_delta']:+.2f} "
-                      f"± {100 * r['high_margin']:.2f} points, clean {100 * r['clean_delta']:+.2f}"
-                      for r in learned),
-            "reproduced" if len(helped) == len(learned) else "partly" if helped else "not reproduced",
-            "the best rate of each learned codec (chosen on this test set: an upper bound) must "
-            "raise the same models' high-band accuracy by more than its margin"))
-    jpeg = [r for r in rows if r["family"] == "jpeg" and r["noise_delta"] is not None]
-    if jpeg:
-        top = max(jpeg, key=lambda r: r["noise_delta"])
-        verdicts.append(Verdict(
-            "004 Table IV", "JPEG pre-processing does not make a classifier resilient to noise.",
-            "AutoGluon on noisy inputs: JPEG does not recover the lost accuracy",
-            f"best JPEG quality on the 4 noise corruptions: {top['param']}, "
-            f"{100 * top['noise_delta']:+.2f} ± {100 * top['noise_margin']:.2f} points "
-            "(test-time only; 004 also trained on compressed noisy data)",
-            "reproduced" if top["noise_delta"] <= top["noise_margin"] else "not reproduced",
-            "reproduced if no JPEG quality raises the same models' noise accuracy by more than "
-            "its margin"))
-    j = best("jpeg", "high_delta")
-    if j and learned:
-        lead = max(learned, key=lambda r: r["high_delta"])
-        margin = max(lead["high_margin"], j["high_margin"])
-        verdicts.append(Verdict(
-            "002 vs 004", "Learned codecs denoise high-frequency corruptions better than JPEG.",
-            "002: learned codecs generalise and denoise better; 004 tested JPEG only",
-            f"best learned {lead['family']} {lead['param']} {100 * lead['high_delta']:+.2f} "
-            f"points vs best JPEG {j['param']} {100 * j['high_delta']:+.2f} on the high band "
-            f"(margin {100 * margin:.2f})",
-            "reproduced" if lead["high_delta"] - j["high_delta"] > margin else
-            "partly" if lead["high_delta"] > j["high_delta"] else "not reproduced",
-            "reproduced if the best learned codec beats the best JPEG quality on the high band "
-            "by more than the larger of their margins, partly if by less"))
+                  "noise corruptions.", cols, _rows(a))
+    verdicts, _ = CLAIMS.judge(config, a)
     return {"tables": {"codecs": table}, "verdicts": verdicts}
 
 
@@ -147,7 +179,7 @@ def summarize(config: PreprocessConfig, a: dict) -> dict:
                 papers=("002", "004 Table IV"), config=PreprocessConfig,
                 profiles={"ci": PreprocessConfig("ci", images=20, severities=(1, 3, 5)),
                           "cpu": PreprocessConfig("cpu", images=300, severities=(1, 3, 5))},
-                summarize=summarize,
+                summarize=summarize, claims=CLAIMS,
                 description="the baseline classifier on corrupted images passed through codecs")
 def compute(config: PreprocessConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     spec = load_submission(config.classifier, config.source_profile)

@@ -18,7 +18,7 @@ import numpy as np
 from ..datasets import load_dataset
 from ..models import count_parameters, create_model
 from ..submission import load_submissions
-from .base import StudyContext, Table, Verdict, register_study
+from .base import Claims, Finding, StudyContext, Table, register_study
 from .points import gather
 
 ORIGINAL = "original"
@@ -46,10 +46,92 @@ def percent_change(a: dict) -> np.ndarray:
     return out
 
 
+def _data(a: dict) -> list[str]:
+    return list(dict.fromkeys(a["data"]))
+
+
+def _models(a: dict) -> list[str]:
+    """Largest first."""
+    return list(dict.fromkeys(str(m) for m in a["model"][np.argsort(-a["parameters"], kind="stable")]))
+
+
+def _at(a: dict, model: str, d: str) -> int | None:
+    m = np.flatnonzero((a["model"] == model) & (a["data"] == d))
+    return int(m[0]) if len(m) else None
+
+
+CLAIMS = Claims()
+
+
+@CLAIMS.claim("original-above-compressed", paper="003 Fig 3.6",
+              claim="Every VGG11 variant is more accurate trained and tested on the original "
+                    "data than on compressed data.",
+              reported="all VGG11 models higher on the original data (CIFAR-10)")
+def original_above_compressed(config: ReducedConfig, a: dict) -> Finding:
+    compressed = [d for d in _data(a) if d != ORIGINAL]
+    pairs, above, parts = 0, 0, []
+    for model in _models(a):
+        o = _at(a, model, ORIGINAL)
+        if o is None:
+            continue
+        gaps = [a["clean_acc"][o] - a["clean_acc"][c] for d in compressed
+                if (c := _at(a, model, d)) is not None]
+        pairs += len(gaps)
+        above += sum(g >= 0 for g in gaps)
+        if gaps:
+            parts.append(f"{model}: original {100 * a['clean_acc'][o]:.2f}%, "
+                         f"{sum(g >= 0 for g in gaps)}/{len(gaps)} rates below it "
+                         f"(mean gap {100 * float(np.mean(gaps)):+.2f} points)")
+    return Finding(
+        "; ".join(parts) or "no model in both arms",
+        "not testable here" if not pairs else "reproduced" if above == pairs
+        else "partly" if 2 * above > pairs else "not reproduced",
+        "count the (model, rate) pairs where the original data's clean accuracy is at least "
+        "the compressed one's: reproduced if all, partly if more than half")
+
+
+@CLAIMS.claim("compressed-loses-no-faster", paper="003 Fig 3.6",
+              claim="As parameters are removed, the percent decrease in accuracy with "
+                    "compressed data is comparable to, if not less than, with original data.",
+              reported="comparable or less (VGG11 without a clear trend; ResNet18 clearly less)")
+def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
+    change, models = percent_change(a), _models(a)
+    smallest, largest = (models[-1], models[0]) if models else (None, None)
+    parts, good = [], 0
+    o = _at(a, smallest, ORIGINAL) if smallest else None
+    if o is not None:
+        spread = 100 * a["clean_acc_std"][o] / a["clean_acc"][o]
+        for d in _data(a):
+            c = _at(a, smallest, d) if d != ORIGINAL else None
+            if c is None:
+                continue
+            good += bool(-change[c] <= -change[o] + spread)  # decreases, as positive numbers
+            parts.append(f"{d}: {change[c]:+.2f}%")
+        measured = (f"{smallest} against {largest}: original {change[o]:+.2f}% "
+                    f"(seed spread {spread:.2f}%); " + ", ".join(parts))
+    else:
+        measured = "no original-data run of the smallest model"
+    return Finding(
+        measured,
+        "not testable here" if not parts else "reproduced" if good == len(parts)
+        else "partly" if good else "not reproduced",
+        "the smallest model's percent change from the largest, per rate: at most the original "
+        "data's decrease plus its seed spread (std over mean); reproduced if every rate, "
+        "partly if some")
+
+
+@CLAIMS.claim("resnet18-loses-faster-on-original", paper="003 Fig 3.6",
+              claim="ResNet18 variants lose accuracy faster on original than on compressed "
+                    "data as parameters are removed.",
+              reported="RES18-1..4 (CIFAR-10)")
+def resnet18_loses_faster(config: ReducedConfig, a: dict) -> Finding:
+    return Finding("the ResNet18 sweep is not run here (resnet18_1..4 are registered; a sweep "
+                   "like reduced_vgg over them runs it)", "not testable here",
+                   "needs the ResNet18 sweep's reports")
+
+
 def summarize(config: ReducedConfig, a: dict) -> dict:
-    change = percent_change(a)
-    data = list(dict.fromkeys(a["data"]))
-    models = list(dict.fromkeys(str(m) for m in a["model"][np.argsort(-a["parameters"], kind="stable")]))
+    change, data = percent_change(a), _data(a)
     rows = []
     for i in np.lexsort((np.array([data.index(d) for d in a["data"]]), -a["parameters"])):
         rows.append({"model": str(a["model"][i]), "parameters": int(a["parameters"][i]),
@@ -69,72 +151,14 @@ def summarize(config: ReducedConfig, a: dict) -> dict:
          ("clean_acc_std", "± std", "pct"), ("change", "Change %", "num"),
          ("corrupt_acc", "Corrupt %", "pct")),
         rows)
-
-    def at(model: str, d: str) -> int | None:
-        m = np.flatnonzero((a["model"] == model) & (a["data"] == d))
-        return int(m[0]) if len(m) else None
-
-    compressed = [d for d in data if d != ORIGINAL]
-    verdicts = []
-    pairs, above, parts = 0, 0, []
-    for model in models:
-        o = at(model, ORIGINAL)
-        if o is None:
-            continue
-        gaps = [a["clean_acc"][o] - a["clean_acc"][c] for d in compressed
-                if (c := at(model, d)) is not None]
-        pairs += len(gaps)
-        above += sum(g >= 0 for g in gaps)
-        if gaps:
-            parts.append(f"{model}: original {100 * a['clean_acc'][o]:.2f}%, "
-                         f"{sum(g >= 0 for g in gaps)}/{len(gaps)} rates below it "
-                         f"(mean gap {100 * float(np.mean(gaps)):+.2f} points)")
-    verdicts.append(Verdict(
-        "003 Fig 3.6", "Every VGG11 variant is more accurate trained and tested on the original "
-        "data than on compressed data.", "all VGG11 models higher on the original data "
-        "(CIFAR-10)", "; ".join(parts) or "no model in both arms",
-        "not testable here" if not pairs else "reproduced" if above == pairs
-        else "partly" if 2 * above > pairs else "not reproduced",
-        "count the (model, rate) pairs where the original data's clean accuracy is at least "
-        "the compressed one's: reproduced if all, partly if more than half"))
-
-    smallest, largest = models[-1] if models else None, models[0] if models else None
-    parts, good = [], 0
-    o = at(smallest, ORIGINAL) if smallest else None
-    if o is not None:
-        spread = 100 * a["clean_acc_std"][o] / a["clean_acc"][o]
-        for d in compressed:
-            c = at(smallest, d)
-            if c is None:
-                continue
-            good += bool(-change[c] <= -change[o] + spread)  # decreases, as positive numbers
-            parts.append(f"{d}: {change[c]:+.2f}%")
-        measured = (f"{smallest} against {largest}: original {change[o]:+.2f}% "
-                    f"(seed spread {spread:.2f}%); " + ", ".join(parts))
-    else:
-        measured, spread = "no original-data run of the smallest model", 0.0
-    verdicts.append(Verdict(
-        "003 Fig 3.6", "As parameters are removed, the percent decrease in accuracy with "
-        "compressed data is comparable to, if not less than, with original data.",
-        "comparable or less (VGG11 without a clear trend; ResNet18 clearly less)", measured,
-        "not testable here" if not parts else "reproduced" if good == len(parts)
-        else "partly" if good else "not reproduced",
-        "the smallest model's percent change from the largest, per rate: at most the original "
-        "data's decrease plus its seed spread (std over mean); reproduced if every rate, "
-        "partly if some"))
-    verdicts.append(Verdict(
-        "003 Fig 3.6", "ResNet18 variants lose accuracy faster on original than on compressed "
-        "data as parameters are removed.", "RES18-1..4 (CIFAR-10)",
-        "the ResNet18 sweep is not run here (resnet18_1..4 are registered; a sweep like "
-        "reduced_vgg over them runs it)", "not testable here",
-        "needs the ResNet18 sweep's reports"))
+    verdicts, _ = CLAIMS.judge(config, a)
     return {"tables": {"models": table}, "verdicts": verdicts}
 
 
 @register_study("reduced-models", title="Fewer parameters and compressed data (thesis Fig 3.6)",
                 papers=("003 Fig 3.6",), config=ReducedConfig,
                 profiles={"ci": ReducedConfig("ci"), "cpu": ReducedConfig("cpu")},
-                summarize=summarize,
+                summarize=summarize, claims=CLAIMS,
                 description="VGG11 variants trained and tested on original or compressed data, "
                             "from run reports")
 def compute(config: ReducedConfig, ctx: StudyContext) -> dict[str, np.ndarray]:

@@ -19,7 +19,7 @@ from corruptions.errors import IntegrityError
 from corruptions.version import code_version
 
 from ..reports import read_summary
-from ..verify import Mismatch, compare_arrays, diff
+from ..verify import Mismatch, Tolerance, compare_arrays, diff, tolerance_for
 from .base import (
     Study,
     StudyContext,
@@ -126,8 +126,15 @@ def check_study(folder: Path) -> list[Mismatch]:
             if f.split(".")[0].split("[")[0] not in NOT_RECOMPUTED]
 
 
+def rerun_tolerance(folder: Path) -> Tolerance | None:
+    """How closely a rerun here must match: exactly on the CPU kind that measured it."""
+    return tolerance_for(_load(folder)[1].get("provenance", {}).get("cpu_kind"))
+
+
 def rerun_study(folder: Path, ctx: StudyContext) -> list[Mismatch]:
     """The arrays recomputed from the recorded config (in ``ctx``'s data and runs roots),
-    compared exactly with the committed ones."""
+    compared with the committed ones: exactly on the CPU kind that measured them, within the
+    cross-kind tolerance on another (``verify.Tolerance``)."""
     study, _, config = _load(folder)
-    return compare_arrays(read_arrays(folder), study.compute(config, ctx), Path(folder) / ARRAYS)
+    return compare_arrays(read_arrays(folder), study.compute(config, ctx), Path(folder) / ARRAYS,
+                          rerun_tolerance(folder))

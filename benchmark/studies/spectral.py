@@ -39,7 +39,7 @@ from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset
 from ..inputs import ensure_corrupted
 from ..selection import COMMON
-from .base import StudyContext, Table, Verdict, register_study
+from .base import Claims, Finding, StudyContext, Table, register_study
 
 MAP_SIDE = 32  # side of the stored (block-averaged, centred) heat maps
 LEARNED = ("bls", "bmshj")
@@ -111,21 +111,28 @@ def group_of(corruption: str) -> str:
     return PUBLISHED_BANDS.get(corruption, "extra")
 
 
-def summarize(config: SpectralConfig, a: dict) -> dict:
-    labels, corr = [str(s) for s in a["setting"]], [str(c) for c in a["corruption"]]
-    fam = [s.split(":")[0] for s in labels]
-    d_share = shares(a["d_band"])
+def _generalisation(a: dict) -> list[dict]:
+    """Per setting: G (error ratio corrupted/clean) and R (PSNR gained against the clean
+    image) per published group, and the bpp shift."""
+    corr = [str(c) for c in a["corruption"]]
     groups = {g: np.array([group_of(c) == g for c in corr]) for g in BANDS}
-    rows, gen_rows = [], []
-    for i, s in enumerate(labels):
-        rows.append({"setting": s, "bpp": float(a["bpp_clean"][i]),
-                     "psnr": float(10 * np.log10(1 / a["d_mse"][i])),
-                     **{f"d_{b}": float(d_share[i, k]) for k, b in enumerate(BANDS)}})
+    rows = []
+    for i, s in enumerate(str(x) for x in a["setting"]):
         ratio = a["g_mse"][i] / a["d_mse"][i]  # error on corrupted inputs over clean ones
         gain = 10 * np.log10(a["input_mse"] / a["r_mse"][i])  # PSNR vs clean: gained by coding
-        gen_rows.append({"setting": s, **{f"g_{g}": float(ratio[m].mean()) for g, m in groups.items()},
-                         **{f"r_{g}": float(gain[m].mean()) for g, m in groups.items()},
-                         "bpp_shift": float(np.mean(a["bpp"][i] / a["bpp_clean"][i]))})
+        rows.append({"setting": s, **{f"g_{g}": float(ratio[m].mean()) for g, m in groups.items()},
+                     **{f"r_{g}": float(gain[m].mean()) for g, m in groups.items()},
+                     "bpp_shift": float(np.mean(a["bpp"][i] / a["bpp_clean"][i]))})
+    return rows
+
+
+def summarize(config: SpectralConfig, a: dict) -> dict:
+    d_share = shares(a["d_band"])
+    rows = [{"setting": str(s), "bpp": float(a["bpp_clean"][i]),
+             "psnr": float(10 * np.log10(1 / a["d_mse"][i])),
+             **{f"d_{b}": float(d_share[i, k]) for k, b in enumerate(BANDS)}}
+            for i, s in enumerate(a["setting"])]
+    gen_rows = _generalisation(a)
     tables = {
         "clean": Table(
             f"D: each codec's error on the {int(a['n_images'][0])} clean test images "
@@ -144,82 +151,108 @@ def summarize(config: SpectralConfig, a: dict) -> dict:
              ("r_high", "R high dB", "num"), ("bpp_shift", "bpp shift", "num")),
             gen_rows)}
 
-    learned = [i for i, f in enumerate(fam) if f in LEARNED]
-    classical = list(dict.fromkeys(f for f in fam if f not in LEARNED))
-    if not learned or not classical:
-        return {"tables": tables, "verdicts": [Verdict(
-            "002", "Learned codecs and a classical codec differ in their spectral biases.",
-            "NIC vs JPEG2000", "needs a learned and a classical codec", "not testable here",
-            "needs both kinds of codec")]}
-    # the seed's classical codec first; the others are measured beside it
-    anchor = ANCHOR if ANCHOR in classical else classical[0]
-    others = [f for f in classical if f != anchor]
-    by_family = {f: [i for i, g in enumerate(fam) if g == f] for f in classical}
-    claims = {f: _claims(labels, d_share, gen_rows, a["bpp_clean"], learned, by_family[f])
-              for f in classical}
-    verdicts = []
-    name = NAMES.get(anchor, anchor)
-    which = (" The verdict is against JPEG 2000, the seed's classical codec; " if anchor == ANCHOR
-             else f" JPEG 2000 was not measured: the verdict is against {name}; ")
-    for k, (paper, claim, reported, rule) in enumerate(CLAIMS):
-        measured, verdict = claims[anchor][k]
-        beside = "".join(f"; beside it, against {NAMES.get(f, f)}: {claims[f][k][0]} "
-                         f"(would be {claims[f][k][1]})" for f in others)
-        verdicts.append(Verdict(
-            paper, claim, reported, f"against {name}: {measured}{beside}", verdict,
-            rule.format(classical=name) + which + "the other classical codecs are shown beside it."))
+    verdicts, _ = CLAIMS.judge(config, a)
     return {"tables": tables, "verdicts": verdicts}
 
 
 ANCHOR = "jpeg2000"  # seed 002 compares learned codecs with JPEG 2000
 NAMES = {"jpeg2000": "JPEG 2000", "jpeg": "JPEG", "webp": "WebP", "avif": "AVIF"}
-CLAIMS = (  # (paper, claim, the paper's figure, rule with the classical codec's name)
-    ("002 section 5 (D)", "Learned codecs put their error in the high frequencies; a classical "
-     "codec (JPEG 2000 in the seed) distorts low and mid frequencies more.",
-     "NIC: high > mid > low; JPEG2000: the opposite (Kodak, CLIC)",
-     "reproduced if every learned setting's largest D share is the high band, no {classical} "
-     "setting's is, and every learned high share exceeds every {classical} one; partly if one "
-     "of the two holds."),
-    ("002 section 6 (G)", "Learned codecs generalise better to low- and mid-frequency shifts "
-     "than to high-frequency ones.", "G small for low/mid corruptions, large for high",
-     "per learned setting, the error ratio G/D on the low and the mid groups must both be "
-     "below the high group's: reproduced if every setting, partly if some (this claim "
-     "involves no classical codec)."),
-    ("002 section 6 (R)", "Learned codecs denoise high-frequency corruptions better than a "
-     "classical codec.", "NIC's PSNR against the clean image higher than JPEG2000's",
-     "each learned setting against the {classical} setting nearest in clean bpp: its PSNR "
-     "gain against the clean image on the high group (R) must be larger; reproduced if for "
-     "every pair, partly if some."),
-)
 
 
-def _claims(labels: list[str], d_share: np.ndarray, gen_rows: list[dict], bpp: np.ndarray,
-            learned: list[int], classic: list[int]) -> list[tuple[str, str]]:
-    """(measured, verdict) of each of ``CLAIMS``, the learned settings against ``classic``."""
-    hi = BANDS.index("high")
-    l_top = [BANDS[int(np.argmax(d_share[i]))] for i in learned]
-    c_top = [BANDS[int(np.argmax(d_share[i]))] for i in classic]
-    apart = float(d_share[learned, hi].min()) > float(d_share[classic, hi].max())
-    own = all(t == "high" for t in l_top) and all(t != "high" for t in c_top)
-    d = ("high-band share of D: " + ", ".join(f"{labels[i]} {d_share[i, hi]:.2f}"
-                                              for i in learned + classic),
-         "reproduced" if apart and own else "partly" if apart or own else "not reproduced")
+@dataclass(frozen=True)
+class _Measured:
+    """What the claims read: settings, D shares, G/R rows and clean bpp, by index."""
 
-    g = {i: gen_rows[i] for i in learned}
-    better = [i for i in learned if max(g[i]["g_low"], g[i]["g_mid"]) < g[i]["g_high"]]
-    gen = ("; ".join(f"{labels[i]}: low {g[i]['g_low']:.2f}, mid {g[i]['g_mid']:.2f}, high "
-                     f"{g[i]['g_high']:.2f}" for i in learned),
-           "reproduced" if len(better) == len(learned) else "partly" if better else "not reproduced")
+    labels: list[str]
+    d_share: np.ndarray
+    gen_rows: list[dict]
+    bpp: np.ndarray
+    learned: list[int]
 
-    pairs = []
-    for i in learned:  # each learned setting against the classical setting nearest in bpp
-        j = min(classic, key=lambda k: abs(np.log(bpp[k] / bpp[i])))
-        pairs.append((i, j, gen_rows[i]["r_high"] - gen_rows[j]["r_high"]))
-    won = [p for p in pairs if p[2] > 0]
-    r = ("; ".join(f"{labels[i]} ({bpp[i]:.2f} bpp) vs {labels[j]} ({bpp[j]:.2f} bpp): "
-                   f"{diff:+.2f} dB on the high group" for i, j, diff in pairs),
-         "reproduced" if len(won) == len(pairs) else "partly" if won else "not reproduced")
-    return [d, gen, r]
+
+def _against(a: dict, measure, rule: str) -> Finding:
+    """``measure(m, classical indices) -> (measured, verdict)`` against the seed's classical
+    codec (JPEG 2000; else the first measured), the other classical codecs beside it."""
+    labels = [str(s) for s in a["setting"]]
+    fam = [s.split(":")[0] for s in labels]
+    learned = [i for i, f in enumerate(fam) if f in LEARNED]
+    classical = list(dict.fromkeys(f for f in fam if f not in LEARNED))
+    if not learned or not classical:
+        return Finding("needs a learned and a classical codec", "not testable here",
+                       "needs both kinds of codec")
+    m = _Measured(labels, shares(a["d_band"]), _generalisation(a), a["bpp_clean"], learned)
+    anchor = ANCHOR if ANCHOR in classical else classical[0]
+    found = {f: measure(m, [i for i, g in enumerate(fam) if g == f]) for f in classical}
+    name = NAMES.get(anchor, anchor)
+    beside = "".join(f"; beside it, against {NAMES.get(f, f)}: {found[f][0]} "
+                     f"(would be {found[f][1]})" for f in classical if f != anchor)
+    which = (" The verdict is against JPEG 2000, the seed's classical codec; " if anchor == ANCHOR
+             else f" JPEG 2000 was not measured: the verdict is against {name}; ")
+    return Finding(f"against {name}: {found[anchor][0]}{beside}", found[anchor][1],
+                   rule.format(classical=name) + which
+                   + "the other classical codecs are shown beside it.")
+
+
+CLAIMS = Claims()
+
+
+@CLAIMS.claim("error-in-high-band", paper="002 section 5 (D)",
+              claim="Learned codecs put their error in the high frequencies; a classical codec "
+                    "(JPEG 2000 in the seed) distorts low and mid frequencies more.",
+              reported="NIC: high > mid > low; JPEG2000: the opposite (Kodak, CLIC)")
+def error_in_high_band(config: SpectralConfig, a: dict) -> Finding:
+    def measure(m: _Measured, classic: list[int]) -> tuple[str, str]:
+        hi, learned = BANDS.index("high"), m.learned
+        l_top = [BANDS[int(np.argmax(m.d_share[i]))] for i in learned]
+        c_top = [BANDS[int(np.argmax(m.d_share[i]))] for i in classic]
+        apart = float(m.d_share[learned, hi].min()) > float(m.d_share[classic, hi].max())
+        own = all(t == "high" for t in l_top) and all(t != "high" for t in c_top)
+        return ("high-band share of D: " + ", ".join(f"{m.labels[i]} {m.d_share[i, hi]:.2f}"
+                                                     for i in learned + classic),
+                "reproduced" if apart and own else "partly" if apart or own else "not reproduced")
+    return _against(a, measure,
+                    "reproduced if every learned setting's largest D share is the high band, no "
+                    "{classical} setting's is, and every learned high share exceeds every "
+                    "{classical} one; partly if one of the two holds.")
+
+
+@CLAIMS.claim("generalise-to-low-mid", paper="002 section 6 (G)",
+              claim="Learned codecs generalise better to low- and mid-frequency shifts than to "
+                    "high-frequency ones.",
+              reported="G small for low/mid corruptions, large for high")
+def generalise_to_low_mid(config: SpectralConfig, a: dict) -> Finding:
+    def measure(m: _Measured, classic: list[int]) -> tuple[str, str]:
+        g = {i: m.gen_rows[i] for i in m.learned}
+        better = [i for i in m.learned if max(g[i]["g_low"], g[i]["g_mid"]) < g[i]["g_high"]]
+        return ("; ".join(f"{m.labels[i]}: low {g[i]['g_low']:.2f}, mid {g[i]['g_mid']:.2f}, "
+                          f"high {g[i]['g_high']:.2f}" for i in m.learned),
+                "reproduced" if len(better) == len(m.learned) else "partly" if better
+                else "not reproduced")
+    return _against(a, measure,
+                    "per learned setting, the error ratio G/D on the low and the mid groups must "
+                    "both be below the high group's: reproduced if every setting, partly if some "
+                    "(this claim involves no classical codec).")
+
+
+@CLAIMS.claim("denoise-high-better", paper="002 section 6 (R)",
+              claim="Learned codecs denoise high-frequency corruptions better than a classical "
+                    "codec.",
+              reported="NIC's PSNR against the clean image higher than JPEG2000's")
+def denoise_high_better(config: SpectralConfig, a: dict) -> Finding:
+    def measure(m: _Measured, classic: list[int]) -> tuple[str, str]:
+        pairs = []
+        for i in m.learned:  # each learned setting against the classical one nearest in bpp
+            j = min(classic, key=lambda k: abs(np.log(m.bpp[k] / m.bpp[i])))
+            pairs.append((i, j, m.gen_rows[i]["r_high"] - m.gen_rows[j]["r_high"]))
+        won = [p for p in pairs if p[2] > 0]
+        return ("; ".join(f"{m.labels[i]} ({m.bpp[i]:.2f} bpp) vs {m.labels[j]} "
+                          f"({m.bpp[j]:.2f} bpp): {diff:+.2f} dB on the high group"
+                          for i, j, diff in pairs),
+                "reproduced" if len(won) == len(pairs) else "partly" if won else "not reproduced")
+    return _against(a, measure,
+                    "each learned setting against the {classical} setting nearest in clean bpp: "
+                    "its PSNR gain against the clean image on the high group (R) must be larger; "
+                    "reproduced if for every pair, partly if some.")
 
 
 def arguments(parser) -> None:
@@ -259,7 +292,7 @@ def configure(config: SpectralConfig, args) -> SpectralConfig:
                     "cpu": SpectralConfig(images=12, crop=256, severities=(1, 3, 5),
                                           rates=CPU_RATES,
                                           codec="")},  # the photograph recipe
-                summarize=summarize, arguments=arguments, configure=configure,
+                summarize=summarize, claims=CLAIMS, arguments=arguments, configure=configure,
                 description="D, G and R spectra of JPEG 2000, JPEG and learned codecs on Kodak-C")
 def compute(config: SpectralConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     if config.crop and config.crop < MAP_SIDE:
