@@ -71,6 +71,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from benchmark.datasets import resolve_data_root
     from benchmark.studies import StudyContext, check_study, rerun_study, study_folders
+    from benchmark.studies.report import rerun_tolerance
     from benchmark.reports import OUTCOMES, SUMMARY, run_folders
     from benchmark.verify import check_outcomes, check_summary, verify_reruns
     from corruptions.version import code_version
@@ -121,15 +122,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
             for r in verify_reruns(reports, args.rerun_profile, root=Path(tmp)):
+                across = f", {_across(r.tolerance)}" if r.tolerance else ""
                 outcome(r.mismatches, f"{r.folder}/results.parquet rerun from scratch "
-                                      f"({r.seconds:.1f} s)")
+                                      f"({r.seconds:.1f} s{across})")
             # studies rerun after the runs, in the same scratch: they reuse its checkpoints
             ctx = StudyContext(reports, Path(tmp) / "data", Path(tmp) / "runs", "cpu", False)
             for folder in (f for f in studies if f.name == args.rerun_profile):
                 t1 = time.perf_counter()
-                found = rerun_study(folder, ctx)
+                found, tol = rerun_study(folder, ctx), rerun_tolerance(folder)
+                across = f", {_across(tol)}" if tol else ""
                 outcome(found, f"{folder}/arrays.npz rerun from scratch "
-                               f"({time.perf_counter() - t1:.1f} s)")
+                               f"({time.perf_counter() - t1:.1f} s{across})")
         timings[f"{args.rerun_profile} reruns"] = time.perf_counter() - t0
     if not args.no_site:
         t0 = time.perf_counter()
@@ -149,6 +152,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"verify: {len(folders)} run summaries and {len(studies)} studies, every number "
           f"reproduced ({summary})")
     return 0
+
+
+def _across(tol) -> str:
+    return (f"across CPU kinds {tol.across}: floats to {tol.float_rtol:g} relative, flips up "
+            f"to {100 * tol.flip_share:g}%")
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -13,7 +13,17 @@ import pytest
 from benchmark.cli import main
 from benchmark.reports import OUTCOMES
 from benchmark.results import read_results, write_outcomes, write_parquet
-from benchmark.verify import check_outcomes, check_summary, compare_rows, diff, rerun
+from benchmark.verify import (
+    CROSS_KIND_FLIPS,
+    Tolerance,
+    check_outcomes,
+    check_summary,
+    compare_arrays,
+    compare_rows,
+    diff,
+    rerun,
+    tolerance_for,
+)
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
@@ -99,6 +109,52 @@ def test_row_comparison_names_the_row_and_column():
     r = rows.loc[3]
     assert f"corruption={r['corruption']}" in found[0].field and f"severity={r['severity']}" in found[0].field
     assert compare_rows(rows, rows.iloc[1:], Path("x"))[0].recomputed == "(absent)"
+
+
+ACROSS = Tolerance(1e-4, CROSS_KIND_FLIPS, "AVX2 -> AVX512")
+
+
+def test_across_cpu_kinds_a_flipped_image_passes_and_an_edit_does_not():
+    """Another CPU kind rounds floats differently and flips the odd image: that passes,
+    within the stated tolerance; an edit the size of a real difference does not."""
+    rows = read_results(REPORTS / "baseline" / "ci" / "results.parquet")
+    flipped = rows.copy()
+    flipped.loc[3, "correct"] += 1
+    flipped.loc[3, "accuracy"] = flipped.loc[3, "correct"] / flipped.loc[3, "n"]
+    assert compare_rows(rows, flipped, Path("x"))  # exactly: caught
+    assert compare_rows(rows, flipped, Path("x"), tol=ACROSS) == []
+    forged = rows.copy()
+    forged["correct"] += forged["n"] // 20  # five points better everywhere
+    found = compare_rows(rows, forged, Path("x"), tol=ACROSS)
+    assert found and all(m.field.endswith(".correct") for m in found)
+    renamed = rows.copy()
+    renamed.loc[0, "model"] = "other"
+    assert compare_rows(rows, renamed, Path("x"), tol=ACROSS)  # labels stay exact
+
+
+def test_across_cpu_kinds_arrays_agree_to_the_float_tolerance_and_the_flip_budget():
+    rng = np.random.default_rng(0)
+    masks = {f"cell{i}": rng.random(100) < 0.5 for i in range(10)}
+    weights = {"w": rng.standard_normal(64).astype(np.float32)}
+    one_flip = {**masks, "cell3": masks["cell3"].copy()}
+    one_flip["cell3"][7] = not one_flip["cell3"][7]
+    assert compare_arrays(masks, one_flip, Path("o.npz"))
+    assert compare_arrays(masks, one_flip, Path("o.npz"), ACROSS) == []
+    many = {k: ~v for k, v in masks.items()}
+    assert compare_arrays(masks, many, Path("o.npz"), ACROSS)
+    ulps = {"w": np.nextafter(weights["w"], np.float32(np.inf))}
+    assert compare_arrays(weights, ulps, Path("w.npz"), ACROSS) == []
+    assert compare_arrays(weights, {"w": weights["w"] * 1.01}, Path("w.npz"), ACROSS)
+    labels = {"setting": np.array(["a", "b"])}
+    assert compare_arrays(labels, {"setting": np.array(["a", "c"])}, Path("l.npz"), ACROSS)
+
+
+def test_the_tolerance_is_exact_on_the_kind_that_wrote_the_report():
+    from corruptions.device import cpu_kind
+
+    assert tolerance_for(cpu_kind()) is None and tolerance_for(None) is None
+    other = tolerance_for("SOME_OTHER_KIND")
+    assert other is not None and other.across.startswith("SOME_OTHER_KIND -> ")
 
 
 def test_diff_walks_nested_fields_exact_for_integers_and_to_the_last_bits_for_floats():
