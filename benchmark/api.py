@@ -23,14 +23,14 @@ from corruptions.device import resolve_device
 from corruptions.version import code_version
 
 from .datasets import resolve_data_root
-from .evaluate import evaluate
-from .inputs import eval_manifests, load_eval_splits, prepare_eval
-from .reports import META_KEYS, ROW_META_KEYS
-from .results import read_results
-from .runner import device_name, rows_of
-from .selection import MODES
-from .summary import summarize
-from .units import UnitResult
+from .pipeline.evaluate import evaluate
+from .pipeline.inputs import eval_manifests, load_eval_splits, prepare_eval
+from .pipeline.runner import device_name, rows_of
+from .pipeline.units import UnitResult
+from .scoring.reports import META_KEYS, ROW_META_KEYS
+from .scoring.results import read_results
+from .scoring.selection import MODES
+from .scoring.summary import summarize
 
 
 def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "model",

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.selection import MODES, chosen_label
-from benchmark.reports import SUMMARY, RunFolder, read_summary, run_folders, selection_entry
+from benchmark.scoring.reports import SUMMARY, RunFolder, read_summary, run_folders, selection_entry
+from benchmark.scoring.selection import MODES, chosen_label
 from corruptions.errors import IntegrityError
 
 SOURCES = {

@@ -12,7 +12,7 @@ from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
-from benchmark.verify import Mismatch
+from benchmark.scoring.verify import Mismatch
 
 from .board import (
     DECIMALS,

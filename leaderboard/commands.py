@@ -70,10 +70,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import tempfile
 
     from benchmark.datasets import resolve_data_root
+    from benchmark.scoring.reports import OUTCOMES, SUMMARY, run_folders
+    from benchmark.scoring.verify import check_outcomes, check_summary, verify_reruns
     from benchmark.studies import StudyContext, check_study, rerun_study, study_folders
     from benchmark.studies.report import rerun_tolerance
-    from benchmark.reports import OUTCOMES, SUMMARY, run_folders
-    from benchmark.verify import check_outcomes, check_summary, verify_reruns
     from corruptions.version import code_version
 
     from .check import check_site

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.selection import COMMON, chosen_accuracy
+from benchmark.scoring.selection import COMMON, chosen_accuracy
 from corruptions import files
 from corruptions.errors import BenchError
 

@@ -19,7 +19,7 @@ import jinja2
 import numpy as np
 from tqdm import tqdm
 
-from benchmark.reports import SPECTRA, selection_entry
+from benchmark.scoring.reports import SPECTRA, selection_entry
 from benchmark.studies import read_arrays
 from corruptions.errors import BenchError
 from corruptions.version import code_version

@@ -12,7 +12,7 @@ from torch import nn
 
 from benchmark.models import create_model
 from benchmark.models.bands import BandConfig, BandWeighted, dct_matrix, radial_masks
-from benchmark.train import (
+from benchmark.pipeline.train import (
     TrainConfig,
     band_weights,
     build_classifier,

@@ -8,7 +8,7 @@ import pytest
 
 from benchmark.augment import AugmentContext, get_family
 from benchmark.datasets import Dataset
-from benchmark.eval_transform import CLEAN, clean_images, ensure_transformed
+from benchmark.pipeline.eval_transform import CLEAN, clean_images, ensure_transformed
 from corruptions import build, files, store
 from corruptions.errors import BenchError
 from corruptions.rng import image_rngs

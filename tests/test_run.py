@@ -15,15 +15,15 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmark import units
 from benchmark.api import benchmark
 from benchmark.cli import main
 from benchmark.models import Normalized, create_model
-from benchmark.reports import OUTCOMES
-from benchmark.results import RESULT_COLUMNS, read_outcomes, read_results
-from benchmark.summary import recompute
-from benchmark.train import NonFiniteLoss
-from benchmark.verify import check_outcomes
+from benchmark.pipeline import units
+from benchmark.pipeline.train import NonFiniteLoss
+from benchmark.scoring.reports import OUTCOMES
+from benchmark.scoring.results import RESULT_COLUMNS, read_outcomes, read_results
+from benchmark.scoring.summary import recompute
+from benchmark.scoring.verify import check_outcomes
 
 REPO = Path(__file__).resolve().parents[1]
 CI_CORRUPTIONS = {"gaussian_noise", "fog", "contrast", "jpeg_compression", "speckle_noise"}
@@ -288,7 +288,7 @@ def test_a_model_sweep_with_a_test_time_transform(ci, capsys):
     """One report per model; each unit's counts are its model on the JPEG'd test images."""
     from benchmark.augment import get_family
     from benchmark.datasets import load_dataset
-    from benchmark.evaluate import count_correct
+    from benchmark.pipeline.evaluate import count_correct
     from corruptions import store
 
     path = sub(ci, "tt", SWEEP)

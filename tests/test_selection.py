@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.results import RESULT_COLUMNS, frame
-from benchmark.selection import (
+from benchmark.scoring.results import RESULT_COLUMNS, frame
+from benchmark.scoring.selection import (
     Baseline,
     choose,
     chosen_accuracy,

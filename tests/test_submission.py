@@ -10,7 +10,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.models.bands import BandConfig
-from benchmark.submission import SubmissionError, load_submission, load_submissions
+from benchmark.pipeline.submission import SubmissionError, load_submission, load_submissions
 
 SUBMISSIONS = sorted((Path(__file__).resolve().parents[1] / "submissions").glob("*.yaml"))
 SHIPPED = {"baseline", "bls_aug", "bmshj_aug", "jpeg_aug", "noise_aug", "blur_aug", "dct_aug",

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from benchmark.reports import OUTCOMES
-from benchmark.results import read_results, write_outcomes, write_parquet
-from benchmark.verify import (
+from benchmark.scoring.reports import OUTCOMES
+from benchmark.scoring.results import read_results, write_outcomes, write_parquet
+from benchmark.scoring.verify import (
     CROSS_KIND_FLIPS,
     Tolerance,
     check_outcomes,

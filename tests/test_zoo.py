@@ -19,7 +19,7 @@ from benchmark.cli import main
 from benchmark.codecs.models import CodecConfig
 from benchmark.codecs.recipe import CodecRecipe
 from benchmark.datasets import load_dataset
-from benchmark.verify import diff
+from benchmark.scoring.verify import diff
 from corruptions.errors import IntegrityError
 
 DATASET = "fashion-mnist"
@@ -91,7 +91,7 @@ _ENCODE = """
 import sys, torch, numpy as np
 from benchmark.augment import zoo
 from benchmark.datasets import load_dataset
-from benchmark.verify import diff
+from benchmark.scoring.verify import diff
 x = torch.from_numpy(load_dataset("fashion-mnist", "test").head(8).images).permute(0, 3, 1, 2) / 255
 m = zoo.load_zoo_codec("fashion-mnist", "bmshj", 0.003)
 streams = m.compress(x.float())

@@ -47,25 +47,25 @@ def torch_threads() -> int:
 
 
 def cmd_perf_codec(args: argparse.Namespace) -> int:
-    from ..perf_codec import run
+    from ..perf.codec import run
     return run(args)
 
 
 def cmd_perf_corruptions(args: argparse.Namespace) -> int:
-    from ..perf_corruptions import run
+    from ..perf.corruptions import run
     return run(args)
 
 
 def cmd_perf_augment(args: argparse.Namespace) -> int:
-    from ..perf_augment import run
+    from ..perf.augment import run
     return run(args)
 
 
 def cmd_perf_train(args: argparse.Namespace) -> int:
-    from ..perf_classifier import run_train
+    from ..perf.classifier import run_train
     return run_train(args)
 
 
 def cmd_perf_eval(args: argparse.Namespace) -> int:
-    from ..perf_classifier import run_eval
+    from ..perf.classifier import run_eval
     return run_eval(args)

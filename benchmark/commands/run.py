@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from ..datasets import resolve_data_root
-from ..selection import chosen_label
+from ..scoring.selection import chosen_label
 from .common import positive_int
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,8 @@ def add_parsers(sub) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..runner import run_submission
-    from ..submission import SubmissionError, load_submissions
+    from ..pipeline.runner import run_submission
+    from ..pipeline.submission import SubmissionError, load_submissions
 
     # a model sweep is one run per model, each resumable on its own: --model picks one
     specs = load_submissions(args.submission, args.profile)

@@ -22,14 +22,14 @@ from torch import nn
 from corruptions.errors import DataError
 
 from ..datasets import load_dataset
-from ..evaluate import CLEAN
 from ..models.bands import radial_masks
-from ..reports import RunFolder
-from ..selection import COMMON
-from ..submission import load_submission
+from ..pipeline.evaluate import CLEAN
+from ..pipeline.submission import load_submission
+from ..scoring.reports import RunFolder
+from ..scoring.selection import COMMON
 from .base import Claims, Finding, StudyContext, Table, register_study
-from .loop import LoopConfig, fit
 from .dct_noise import coefficients, conv1d_net
+from .loop import LoopConfig, fit
 
 BANDS = 8
 SIDE = 28

@@ -24,7 +24,7 @@ from scipy.fft import dctn
 from torch import nn
 
 from ..datasets import load_dataset
-from ..reports import report_summary
+from ..scoring.reports import report_summary
 from .base import Claims, Finding, StudyContext, Table, register_study
 from .loop import LoopConfig, fit
 

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from corruptions.spectrum import BANDS, band_map
 
 from ..datasets import load_dataset
-from ..submission import load_submission
+from ..pipeline.submission import load_submission
 from .base import Claims, Finding, StudyContext, Table, register_study
 from .trained import BEST, resolve_param, trained_classifiers
 
@@ -188,7 +188,7 @@ def arguments(parser) -> None:
 def configure(config: FourierConfig, args) -> FourierConfig:
     if not args.submission:
         return config
-    from ..reports import read_summary
+    from ..scoring.reports import read_summary
     from .report import study_dir
 
     old = study_dir(args.reports, "fourier-heatmap", args.profile) / "summary.json"

@@ -1,8 +1,8 @@
 """The small training loop of the studies that train their own networks (dct-noise,
 band-weights): the seed papers' recipe of SGD with momentum, a cosine schedule over the
 epochs and shuffled mini-batches, the same in both so their numbers differ only by what the
-studies vary. ``bench run`` trains with ``benchmark.train``; these networks are too small
-and too unlike its models to share that one."""
+studies vary. ``bench run`` trains with ``benchmark.pipeline.train``; these networks are too
+small and too unlike its models to share that one."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

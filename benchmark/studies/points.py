@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..reports import held_out_pick, report_summary
+from ..scoring.reports import held_out_pick, report_summary
 
 TEXT = ("submission", "family", "param")
 NUMBERS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim", "clean_acc",

@@ -18,10 +18,10 @@ from corruptions.registry import PUBLISHED_BANDS
 from corruptions.rng import image_rngs
 
 from ..augment import AugmentContext, get_family
-from ..evaluate import CLEAN, count_correct
-from ..inputs import load_eval_splits, prepare_eval
-from ..selection import COMMON
-from ..submission import load_submission
+from ..pipeline.evaluate import CLEAN, count_correct
+from ..pipeline.inputs import load_eval_splits, prepare_eval
+from ..pipeline.submission import load_submission
+from ..scoring.selection import COMMON
 from .base import Claims, Finding, StudyContext, Table, register_study
 from .trained import trained_classifiers
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..datasets import load_dataset
 from ..models import count_parameters, create_model
-from ..submission import load_submissions
+from ..pipeline.submission import load_submissions
 from .base import Claims, Finding, StudyContext, Table, register_study
 from .points import gather
 

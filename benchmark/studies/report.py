@@ -18,8 +18,8 @@ from corruptions.device import cpu_kind
 from corruptions.errors import IntegrityError
 from corruptions.version import code_version
 
-from ..reports import read_summary
-from ..verify import Mismatch, Tolerance, compare_arrays, diff, tolerance_for
+from ..scoring.reports import read_summary
+from ..scoring.verify import Mismatch, Tolerance, compare_arrays, diff, tolerance_for
 from .base import (
     Study,
     StudyContext,

@@ -37,8 +37,8 @@ from corruptions.spectrum import BANDS, band_map
 from ..augment import AugmentContext, get_family
 from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset
-from ..inputs import ensure_corrupted
-from ..selection import COMMON
+from ..pipeline.inputs import ensure_corrupted
+from ..scoring.selection import COMMON
 from .base import Claims, Finding, StudyContext, Table, register_study
 
 MAP_SIDE = 32  # side of the stored (block-averaged, centred) heat maps

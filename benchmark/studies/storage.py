@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..reports import report_summary
+from ..scoring.reports import report_summary
 from .base import Claims, Finding, StudyContext, Table, register_study
 from .points import gather, rows_of
 

@@ -12,8 +12,8 @@ from corruptions.errors import BenchError, DataError
 
 from ..datasets import load_dataset
 from ..models import Normalized, create_model
-from ..reports import held_out_pick, report_summary
-from ..submission import RunSpec
+from ..pipeline.submission import RunSpec
+from ..scoring.reports import held_out_pick, report_summary
 from .base import StudyContext
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def resolve_param(spec: RunSpec, param: str, reports_root: Path) -> str:
 
 def trained_classifiers(spec: RunSpec, label: str, ctx: StudyContext) -> list[tuple[int, Normalized]]:
     """(seed, model in eval mode) for every seed of the unit ``label``."""
-    from ..runner import run_submission, unit_folder
+    from ..pipeline.runner import run_submission, unit_folder
 
     if spec.weights:
         raise BenchError(f"{spec.id}: a checkpoint-only submission has no trained units to probe")

@@ -14,10 +14,10 @@ from corruptions import files, store
 from corruptions.device import cpu_count
 from corruptions.errors import BenchError, DataError
 
-from .augment import AugmentContext, get_family, metrics
-from .augment.analysis import log_spectrum
-from .augment.cache import ensure_augmented, load_augmented
-from .datasets import Dataset, dataset_slug, load_dataset
+from ..augment import AugmentContext, get_family, metrics
+from ..augment.analysis import log_spectrum
+from ..augment.cache import ensure_augmented, load_augmented
+from ..datasets import Dataset, dataset_slug, load_dataset
 from .eval_transform import clean_images, ensure_transformed
 from .evaluate import EvalSplit
 from .submission import RunSpec

@@ -31,11 +31,11 @@ from pydantic import (
 from corruptions import registry as corruption_registry
 from corruptions.errors import BenchError
 
-from .augment import AugmentSpec, get_family
-from .codecs.recipe import parse_overrides
-from .models import check_model_name
-from .models.bands import BandConfig
-from .selection import MODES
+from ..augment import AugmentSpec, get_family
+from ..codecs.recipe import parse_overrides
+from ..models import check_model_name
+from ..models.bands import BandConfig
+from ..scoring.selection import MODES
 from .train import OPTIMIZERS, SCHEDULES, TrainConfig
 
 
@@ -170,7 +170,7 @@ class SubmissionModel(_Strict):
     @field_validator("dataset")
     @classmethod
     def _dataset(cls, v: str) -> str:
-        from .datasets import dataset_names
+        from ..datasets import dataset_names
         if not (v in dataset_names() or v.startswith("imagefolder:")):
             raise ValueError(f"unknown dataset {v!r}; known: {', '.join(dataset_names())}, "
                              "or imagefolder:PATH")

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .augment import AugmentContext, get_family
-from .augment.learned import codec_transform, load_or_train
-from .datasets import load_dataset, resolve_data_root
+from ..augment import AugmentContext, get_family
+from ..augment.learned import codec_transform, load_or_train
+from ..datasets import load_dataset, resolve_data_root
 
 log = logging.getLogger(__name__)
 QUALITY, LAMBDA = 20, 0.012

@@ -14,12 +14,12 @@ import torch
 from corruptions import files
 from corruptions.errors import DataError
 
-from .augment import AugmentSpec
-from .augment.cache import load_augmented
+from ..augment import AugmentSpec
+from ..augment.cache import load_augmented
+from ..models import Normalized, create_model
+from ..scoring.results import read_masks, write_masks
 from .evaluate import Count, evaluate
 from .inputs import EvalSet, load_eval_splits, weights_path
-from .models import Normalized, create_model
-from .results import read_masks, write_masks
 from .submission import RunSpec
 from .train import build_classifier, train_classifier
 

@@ -28,7 +28,7 @@ from corruptions import reference
 from corruptions.device import cpu_count
 from corruptions.errors import DataError
 
-from .datasets import load_dataset
+from ..datasets import load_dataset
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from corruptions import build as builder
 from corruptions import store
 from corruptions.device import cpu_count, resolve_device
 
-from .datasets import load_dataset
-from .evaluate import EvalSplit, evaluate
-from .train import TrainConfig, build_classifier, train_classifier
+from ..datasets import load_dataset
+from ..pipeline.evaluate import EvalSplit, evaluate
+from ..pipeline.train import TrainConfig, build_classifier, train_classifier
 
 log = logging.getLogger(__name__)
 

@@ -257,8 +257,8 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     runs and reports inside ``scratch``); its rows and training-data statistics compared with
     the reported ones (the rest of the summary follows from them, as ``check_summary``
     shows)."""
-    from .runner import run_submission
-    from .submission import load_submission
+    from ..pipeline.runner import run_submission
+    from ..pipeline.submission import load_submission
 
     path = Path(folder) / SUMMARY
     summary = read_summary(path)

@@ -22,9 +22,9 @@ from corruptions.errors import BenchError
 from corruptions.rng import image_rngs
 from corruptions.version import code_version
 
-from .augment import AugmentContext, Family, metrics
-from .augment.cache import CHUNK, check_param, provenance
-from .datasets import Dataset
+from ..augment import AugmentContext, Family, metrics
+from ..augment.cache import CHUNK, check_param, provenance
+from ..datasets import Dataset
 
 log = logging.getLogger(__name__)
 CLEAN = "clean.npy"

@@ -26,8 +26,8 @@ from tqdm import tqdm
 from corruptions import files
 from corruptions.errors import BenchError
 
-from .models import Normalized, create_model
-from .models.bands import BandConfig, BandWeighted
+from ..models import Normalized, create_model
+from ..models.bands import BandConfig, BandWeighted
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ import torch
 
 from corruptions.errors import BenchError
 
-from .codecs.models import CodecConfig, build_codec
-from .codecs.train import LossFn, Optimizers
-from .datasets import load_dataset
+from ..codecs.models import CodecConfig, build_codec
+from ..codecs.train import LossFn, Optimizers
+from ..datasets import load_dataset
 
 log = logging.getLogger(__name__)
 LAMBDA = 0.012

@@ -28,7 +28,10 @@ from corruptions.device import cpu_count, cpu_kind, resolve_device
 from corruptions.errors import BenchError
 from corruptions.version import code_version
 
-from .augment import AugmentSpec
+from ..augment import AugmentSpec
+from ..scoring.reports import BASELINE, META_KEYS, ROW_META_KEYS, RunFolder, baseline_results
+from ..scoring.results import HISTORY_COLUMNS, OPTIONAL_HISTORY, RESULT_COLUMNS, frame
+from ..scoring.summary import summarize
 from .inputs import (
     EvalSet,
     Inputs,
@@ -39,10 +42,7 @@ from .inputs import (
     training_spectra,
     transformed_manifests,
 )
-from .reports import BASELINE, META_KEYS, ROW_META_KEYS, RunFolder, baseline_results
-from .results import HISTORY_COLUMNS, OPTIONAL_HISTORY, RESULT_COLUMNS, frame
 from .submission import RunSpec, digest
-from .summary import summarize
 from .train import NonFiniteLoss
 from .units import UnitResult, UnitTask, run_unit
 

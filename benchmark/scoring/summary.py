@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .augment import get_family
+from ..augment import get_family
 from .reports import BASELINE, META_KEYS
 from .selection import CLEAN, COMMON, THESIS_TEN, Baseline, select, wide
 

@@ -1,0 +1,2 @@
+"""The speed benchmarks (`bench perf ...`): each prints a ratio against a reference
+measured in the same run."""
