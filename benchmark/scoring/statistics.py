@@ -1,0 +1,159 @@
+"""Uncertainty on every reported number, from the per-image outcomes (``outcomes.npz``).
+
+A reported accuracy varies for two reasons: another training seed gives another model, and
+another draw of test images gives another estimate (Jordan, ICLR 2024: per-example errors are
+close to independent, and test-set variance between runs is large). Both are resampled here
+by a **two-level bootstrap**: each replicate draws the seeds with replacement and the test
+images with replacement, and recomputes the statistic with those weights. An image is drawn
+as a whole, with its corrupted versions: the sets of a run share their images, so what an
+image does under fog and under noise stays together. Intervals are the percentile intervals
+of the replicates (95% unless asked).
+
+Comparisons are **paired** (Bouthillier et al., MLSys 2021): two settings measured on the
+same test images get the same image draws in every replicate, and, when they ran the same
+seeds, the same seed draws, so the variation they share cancels in their difference. Its
+two-sided p-value inverts the percentile interval: twice the smaller share of replicates on
+either side of zero, with one added to both counts so it is never zero.
+
+Everything is a pure function of the outcomes and a ``Bootstrap`` (its seed and replicate
+count), so ``bench run``, the site and ``bench verify`` compute the same numbers.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+CLEAN_CELL = ("clean", 0)
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """How the replicates are drawn: the draws of a set of images depend only on ``seed``
+    and their count, and the draws of seeds only on ``seed`` and the seed list, so any two
+    settings on the same images (and seeds) are resampled alike: paired."""
+
+    seed: int = 0
+    replicates: int = 2000
+    level: float = 0.95
+
+    def images(self, n: int) -> np.ndarray:
+        """(replicates, n) weights summing to 1 per replicate: multinomial draws of n images."""
+        rng = np.random.default_rng([self.seed, 0, n])
+        return rng.multinomial(n, np.full(n, 1 / n), size=self.replicates) / n
+
+    def seeds(self, seeds: Sequence[int]) -> np.ndarray:
+        """(replicates, len(seeds)) weights summing to 1: the training seeds drawn again."""
+        k = len(seeds)
+        rng = np.random.default_rng([self.seed, 1, k, *(int(s) for s in seeds)])
+        return rng.multinomial(k, np.full(k, 1 / k), size=self.replicates) / k
+
+
+@dataclass(frozen=True)
+class CellOutcomes:
+    """One reported choice on one split: whether seed ``s``'s model got image ``i`` right in
+    cell ``k`` (a corruption and severity; ``CLEAN_CELL`` for the clean set)."""
+
+    seeds: tuple[int, ...]
+    cells: tuple[tuple[str, int], ...]
+    correct: np.ndarray  # (seeds, cells, images) bool
+
+    def __post_init__(self) -> None:
+        if self.correct.shape[:2] != (len(self.seeds), len(self.cells)):
+            raise ValueError(f"outcomes of shape {self.correct.shape} for {len(self.seeds)} "
+                             f"seeds and {len(self.cells)} cells")
+
+    @property
+    def images(self) -> int:
+        return self.correct.shape[2]
+
+    def scores(self, cells: Sequence[tuple[str, int]]) -> np.ndarray:
+        """(seeds, images): the share of ``cells`` each seed's model gets each image right in;
+        its mean is the accuracy averaged over those cells."""
+        idx = [self.cells.index(tuple(c)) for c in cells]
+        if not idx:
+            raise ValueError("no cells to average over")
+        return self.correct[:, idx, :].mean(axis=1)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic and its interval."""
+
+    value: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True)
+class Comparison(Estimate):
+    """A paired difference (first minus second) and its two-sided p-value."""
+
+    p: float = 1.0
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "p": self.p}
+
+
+def replicates(scores: np.ndarray, seeds: Sequence[int], boot: Bootstrap) -> np.ndarray:
+    """(replicates,) the mean of ``scores`` (seeds, images) under each replicate's draws."""
+    s, i = boot.seeds(seeds), boot.images(scores.shape[1])
+    return np.einsum("bs,si,bi->b", s, scores.astype(np.float64), i)
+
+
+def _interval(point: float, reps: np.ndarray, level: float) -> Estimate:
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(reps, [tail, 100 - tail])
+    return Estimate(float(point), float(low), float(high))
+
+
+def accuracy(outcomes: CellOutcomes, cells: Sequence[tuple[str, int]], boot: Bootstrap) -> Estimate:
+    """Accuracy averaged over ``cells`` (seed mean), with its two-level bootstrap interval."""
+    scores = outcomes.scores(cells)
+    return _interval(scores.mean(), replicates(scores, outcomes.seeds, boot), boot.level)
+
+
+def difference(a: CellOutcomes, b: CellOutcomes, cells: Sequence[tuple[str, int]],
+               boot: Bootstrap) -> Comparison:
+    """``a``'s accuracy over ``cells`` minus ``b``'s, paired on images (and on seeds when both
+    ran the same ones), with its interval and two-sided p-value."""
+    if a.images != b.images:
+        raise ValueError(f"paired on images: {a.images} against {b.images} test images")
+    sa, sb = a.scores(cells), b.scores(cells)
+    reps = replicates(sa, a.seeds, boot) - replicates(sb, b.seeds, boot)
+    est = _interval(sa.mean() - sb.mean(), reps, boot.level)
+    below, above = int((reps <= 0).sum()), int((reps >= 0).sum())
+    p = min(1.0, 2 * (min(below, above) + 1) / (len(reps) + 1))
+    return Comparison(est.value, est.low, est.high, p)
+
+
+def mce(a: CellOutcomes, base: CellOutcomes, corruptions: Sequence[str],
+        boot: Bootstrap) -> Estimate:
+    """Hendrycks and Dietterich's mCE of ``a`` against ``base``: per corruption, ``a``'s
+    errors summed over severities over the baseline's, averaged over corruptions; with the
+    images (and seeds) of both resampled together."""
+    img = boot.images(a.images)
+    wa, wb = boot.seeds(a.seeds), boot.seeds(base.seeds)
+    point, reps = [], []
+    for c in corruptions:
+        cells = [k for k in a.cells if k[0] == c and k in base.cells]
+        ea, eb = 1 - a.scores(cells), 1 - base.scores(cells)
+        point.append(ea.mean() / eb.mean())
+        reps.append(np.einsum("bs,si,bi->b", wa, ea, img) / np.einsum("bs,si,bi->b", wb, eb, img))
+    return _interval(float(np.mean(point)), np.mean(reps, axis=0), boot.level)
+
+
+def rank_intervals(reps: Sequence[np.ndarray], level: float = 0.95) -> list[tuple[int, int]]:
+    """Per setting, the interval of its rank (1 = highest) over the replicates, given the
+    replicates of each setting's statistic drawn on the same images: what rank the data
+    support, not only the point estimate's."""
+    stacked = np.stack(reps)  # (settings, replicates)
+    # rank = 1 + how many settings are strictly higher in that replicate
+    ranks = 1 + (stacked[None, :, :] > stacked[:, None, :]).sum(axis=1)
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(ranks, [tail, 100 - tail], axis=1, method="nearest")
+    return [(int(a), int(b)) for a, b in zip(lo, hi)]
