@@ -70,8 +70,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import tempfile
 
     from benchmark.datasets import resolve_data_root
-    from benchmark.scoring.reports import OUTCOMES, SUMMARY, run_folders
-    from benchmark.scoring.verify import check_outcomes, check_summary, verify_reruns
+    from benchmark.scoring.reports import OUTCOMES, STATISTICS, SUMMARY, run_folders
+    from benchmark.scoring.verify import (
+        check_outcomes,
+        check_statistics,
+        check_summary,
+        verify_reruns,
+    )
     from benchmark.studies import StudyContext, check_study, rerun_study, study_folders
     from benchmark.studies.report import rerun_tolerance
     from corruptions.version import code_version
@@ -96,6 +101,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         outcome(check_summary(folder), f"{folder}/{SUMMARY}")
         if (folder / OUTCOMES).is_file():
             outcome(check_outcomes(folder), f"{folder}/{OUTCOMES} against the counts")
+            outcome(check_statistics(folder), f"{folder}/{STATISTICS} from the outcomes")
         else:
             without.append(str(folder))
     if without:  # reports written before outcomes were kept; their reruns add them

@@ -17,6 +17,7 @@ from benchmark.scoring.verify import (
     CROSS_KIND_FLIPS,
     Tolerance,
     check_outcomes,
+    check_statistics,
     check_summary,
     compare_arrays,
     compare_rows,
@@ -184,3 +185,51 @@ def test_an_unreadable_summary_is_one_line_and_exit_2(tmp_path, capsys):
                  "--no-zoo"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "summary.json" in err[0]
+
+
+def test_statistics_carry_the_summary_numbers_with_intervals_and_verify_recomputes_them(reports, capsys):
+    from benchmark.scoring.reports import RunFolder
+
+    assert main(["statistics", "--reports", str(reports)]) == 0
+    assert "wrote statistics.json for 2 report(s)" in capsys.readouterr().out
+    folder = RunFolder(reports / "bls_aug" / "ci")
+    stats, summary = folder.statistics(), folder.summary()
+    for mode, sources in summary["selection"].items():
+        for source, entry in sources.items():
+            got = stats["selection"][mode][source]
+            for key in ("clean_acc", "corrupt_acc"):
+                assert got[key]["value"] == pytest.approx(entry[key], abs=1e-12)
+                assert got[key]["low"] <= got[key]["value"] <= got[key]["high"]
+            assert got["mce"]["value"] == pytest.approx(entry["mce"], abs=1e-12)
+            assert got["vs_baseline"]["corrupt_acc"]["value"] == pytest.approx(
+                entry["corrupt_acc"] - RunFolder(reports / "baseline" / "ci").summary()
+                ["selection"]["bda"]["oracle"]["corrupt_acc"], abs=1e-12)
+    assert check_statistics(folder.folder) == []
+    edited = json.loads(folder.path("statistics.json").read_text())
+    edited["selection"]["bda"]["val"]["corrupt_acc"]["low"] -= 0.01  # a tighter-looking claim
+    folder.path("statistics.json").write_text(json.dumps(edited))
+    found = check_statistics(folder.folder)
+    assert len(found) == 1 and found[0].field == "selection.bda.val.corrupt_acc.low"
+    folder.path("statistics.json").unlink()
+    assert check_statistics(folder.folder)[0].reported == "(absent)"
+
+
+def test_no_paired_comparison_across_evaluation_protocols():
+    """reduced_vgg_bls is tested on compressed images: its numbers are not the baseline's
+    kind, so it gets intervals but no difference from the baseline."""
+    from benchmark.scoring.reports import RunFolder, evaluation_protocol
+    from benchmark.scoring.statistics import folder_statistics
+
+    base, other = (RunFolder(REPORTS / s / "ci") for s in ("baseline", "reduced_vgg_bls-vgg11_4"))
+    assert evaluation_protocol(base.summary(), base.results()) != evaluation_protocol(
+        other.summary(), other.results())
+    stats = folder_statistics(other)
+    entry = stats["selection"]["bda"]["val"]
+    assert entry["vs_baseline"] is None and entry["mce"] is None
+    assert entry["corrupt_acc"]["low"] < entry["corrupt_acc"]["high"]
+
+
+def test_statistics_of_an_empty_reports_root_exit_2(tmp_path, capsys):
+    assert main(["statistics", "--reports", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no run report" in err[0]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ..datasets import resolve_data_root
 from ..scoring.selection import chosen_label
+from corruptions.errors import BenchError
+
 from .common import positive_int
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,11 @@ def add_parsers(sub) -> None:
                    help="of a submission that sweeps models (model.name a list), run only this one")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("statistics", help="intervals, paired differences from the baseline and "
+                       "the oracle's optimism of every run report with per-image outcomes")
+    p.add_argument("--reports", default="reports", help="the reports root")
+    p.add_argument("--submission", default=None, help="only this submission id")
+    p.set_defaults(func=cmd_statistics)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -78,3 +85,42 @@ def format_summary(s: dict) -> str:
                          + f" {'-' if e['mce'] is None else format(100 * e['mce'], '.1f'):>6}"
                          + f" {bpp:>6}  {chosen_label(e['chosen'])[:60]}")
     return "\n".join(lines)
+
+
+def _interval(e: dict | None) -> str:
+    """In points; a difference (it has a p-value) signed."""
+    if e is None:
+        return "-"
+    f = "+.2f" if "p" in e else ".2f"
+    p = f", p {e['p']:.3f}" if "p" in e else ""
+    return f"{100 * e['value']:{f}} [{100 * e['low']:{f}}, {100 * e['high']:{f}}]{p}"
+
+
+def cmd_statistics(args: argparse.Namespace) -> int:
+    """statistics.json for every report that kept per-image outcomes, the baselines first
+    (the others are compared with them)."""
+    from ..scoring.reports import STATISTICS, run_folders
+    from ..scoring.statistics import folder_statistics
+
+    folders = [f for f in run_folders(Path(args.reports))
+               if args.submission in (None, f.submission)]
+    if not folders:
+        raise BenchError(f"--reports {args.reports}: no run report"
+                         + (f" of {args.submission}" if args.submission else ""))
+    written, skipped = 0, []
+    for folder in folders:
+        stats = folder_statistics(folder)
+        if stats is None:
+            skipped.append(f"{folder.submission} [{folder.profile}]")
+            continue
+        folder.write_statistics(stats)
+        written += 1
+        e = stats["selection"].get("bda", {}).get("val") or next(iter(
+            next(iter(stats["selection"].values())).values()))
+        vs = e["vs_baseline"]
+        print(f"{folder.submission} [{folder.profile}]: corrupt {_interval(e['corrupt_acc'])}, "
+              f"vs baseline {_interval(vs and vs['corrupt_acc'])}")
+    if skipped:
+        print(f"no per-image outcomes (rerun them to get intervals): {', '.join(skipped)}")
+    print(f"wrote {STATISTICS} for {written} report(s)")
+    return 0

@@ -31,6 +31,7 @@ from corruptions.version import code_version
 from ..augment import AugmentSpec
 from ..scoring.reports import BASELINE, META_KEYS, ROW_META_KEYS, RunFolder, baseline_results
 from ..scoring.results import HISTORY_COLUMNS, OPTIONAL_HISTORY, RESULT_COLUMNS, frame
+from ..scoring.statistics import comparable_baseline, report_statistics
 from ..scoring.summary import summarize
 from .inputs import (
     EvalSet,
@@ -240,10 +241,13 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
                         data=data_stats(spec, inputs, original), baseline_rows=baseline_rows,
                         provenance=provenance, original=original)
     spectra = training_spectra(spec, inputs)
+    masks = outcomes_of(results)
+    base = comparable_baseline(summary, rows, Path(reports_root), spec.profile)
+    statistics = report_statistics(summary, rows, rows, masks, base)
     seconds["reports"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
     summary["provenance"]["wall_s"] = round(seconds["total"], 1)
-    folder.write(summary, rows, history, outcomes_of(results), spectra)
+    folder.write(summary, rows, history, masks, spectra, statistics)
     return RunReport(folder.folder, summary, seconds, len(tasks),
                      sum(1 for r in results if r.skipped))
 

@@ -22,6 +22,7 @@ from corruptions.errors import DataError, IntegrityError
 
 from .results import (
     read_history,
+    read_outcomes,
     read_results,
     read_spectra,
     write_outcomes,
@@ -34,12 +35,27 @@ RESULTS = "results.parquet"
 HISTORY = "history.parquet"
 OUTCOMES = "outcomes.npz"
 SPECTRA = "spectra.npz"
+STATISTICS = "statistics.json"  # intervals and paired comparisons (``statistics``)
 BASELINE = "baseline"  # the submission every mCE is relative to
 HELD_OUT = ("bda", "val")  # the pick a report makes without seeing test data: BDA on validation
 # what a summary says about its submission, in this order (``summary.summarize`` writes them)
 META_KEYS = ("submission", "name", "authors", "description", "url", "dataset", "profile",
              "model", "family")
 ROW_META_KEYS = ("submission", "profile", "dataset", "model", "family")  # on every results row
+
+
+def evaluation_protocol(summary: dict, rows: pd.DataFrame) -> tuple:
+    """What a report's numbers were measured on: the dataset, each split's corruption x
+    severity cells with their image counts, and any test-time transform (a
+    ``transformed-*`` set). Two reports' numbers are comparable, and rankable together,
+    only when this is the same. (The sets' manifest hashes would say more, but they differ
+    in the last bits of some corruptions between CPU kinds.)"""
+    data = summary.get("provenance", {}).get("data", {})
+    transformed = tuple(sorted(k.rsplit("-", 1)[-1] for k in data if k.startswith("transformed-")))
+    cells = rows[["split", "corruption", "severity", "n"]].drop_duplicates()
+    return (summary.get("dataset"),
+            tuple(sorted((str(a), str(b), int(c), int(d)) for a, b, c, d in cells.itertuples(index=False))),
+            transformed)
 
 
 def read_summary(path: Path) -> dict:
@@ -94,19 +110,33 @@ class RunFolder:
     def spectra(self) -> dict[str, np.ndarray] | None:
         return read_spectra(self.path(SPECTRA)) if self.path(SPECTRA).is_file() else None
 
+    def outcomes(self) -> tuple[pd.DataFrame, list[np.ndarray]] | None:
+        """The per-image outcomes' keys and masks; None for a report written before they
+        were kept."""
+        return read_outcomes(self.path(OUTCOMES)) if self.path(OUTCOMES).is_file() else None
+
+    def statistics(self) -> dict | None:
+        return read_summary(self.path(STATISTICS)) if self.path(STATISTICS).is_file() else None
+
+    def write_statistics(self, statistics: dict) -> None:
+        files.write_json(self.path(STATISTICS), statistics)
+
     def write(self, summary: dict, rows: pd.DataFrame, history: pd.DataFrame,
-              outcomes: list[np.ndarray], spectra: dict[str, np.ndarray] | None) -> None:
+              outcomes: list[np.ndarray], spectra: dict[str, np.ndarray] | None,
+              statistics: dict | None = None) -> None:
         """Every file, the summary last and the old one removed first, so that a run cut
         short leaves an unfinished folder rather than a summary over other rows; a spectra
-        file the new report has none of goes too."""
+        or statistics file the new report has none of goes too."""
         self.path(SUMMARY).unlink(missing_ok=True)
         write_parquet(self.path(RESULTS), rows)
         write_parquet(self.path(HISTORY), history)
         write_outcomes(self.path(OUTCOMES), rows, outcomes)
-        if spectra:
-            write_spectra(self.path(SPECTRA), spectra)
-        else:
-            self.path(SPECTRA).unlink(missing_ok=True)
+        for name, content, write in ((SPECTRA, spectra, write_spectra),
+                                     (STATISTICS, statistics, files.write_json)):
+            if content:
+                write(self.path(name), content)
+            else:
+                self.path(name).unlink(missing_ok=True)
         files.write_json(self.path(SUMMARY), summary)
 
 

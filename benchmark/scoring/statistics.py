@@ -20,12 +20,21 @@ count), so ``bench run``, the site and ``bench verify`` compute the same numbers
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-CLEAN_CELL = ("clean", 0)
+from .reports import BASELINE, RunFolder, evaluation_protocol
+from .selection import BANDS, CLEAN, COMMON, param_of
+
+CLEAN_CELL = (CLEAN, 0)
+FORMAT = "statistics/1"
+METHOD = ("two-level percentile bootstrap: training seeds and test images drawn with "
+          "replacement (an image with all its corrupted versions); paired comparisons share "
+          "the draws; p-values invert the percentile interval")
 
 
 @dataclass(frozen=True)
@@ -40,14 +49,25 @@ class Bootstrap:
 
     def images(self, n: int) -> np.ndarray:
         """(replicates, n) weights summing to 1 per replicate: multinomial draws of n images."""
-        rng = np.random.default_rng([self.seed, 0, n])
-        return rng.multinomial(n, np.full(n, 1 / n), size=self.replicates) / n
+        return _image_weights(self.seed, self.replicates, n)
+
+    def as_dict(self) -> dict:
+        return {"seed": self.seed, "replicates": self.replicates, "level": self.level,
+                "method": METHOD}
 
     def seeds(self, seeds: Sequence[int]) -> np.ndarray:
         """(replicates, len(seeds)) weights summing to 1: the training seeds drawn again."""
         k = len(seeds)
         rng = np.random.default_rng([self.seed, 1, k, *(int(s) for s in seeds)])
         return rng.multinomial(k, np.full(k, 1 / k), size=self.replicates) / k
+
+
+@functools.lru_cache(maxsize=8)
+def _image_weights(seed: int, replicates: int, n: int) -> np.ndarray:
+    rng = np.random.default_rng([seed, 0, n])
+    weights = rng.multinomial(n, np.full(n, 1 / n), size=replicates) / n
+    weights.flags.writeable = False  # shared by every caller
+    return weights
 
 
 @dataclass(frozen=True)
@@ -157,3 +177,104 @@ def rank_intervals(reps: Sequence[np.ndarray], level: float = 0.95) -> list[tupl
     tail = 100 * (1 - level) / 2
     lo, hi = np.percentile(ranks, [tail, 100 - tail], axis=1, method="nearest")
     return [(int(a), int(b)) for a, b in zip(lo, hi)]
+
+
+# --------------------------------------------------------------------------- a report's
+def choice_outcomes(keys: pd.DataFrame, masks: list[np.ndarray], chosen: object,
+                    split: str = "test") -> CellOutcomes:
+    """The outcomes of a reported choice (``chosen`` as the summary describes it: one
+    parameter, or one per corruption or cell) on ``split``, from a report's outcomes."""
+    at = np.flatnonzero((keys["split"] == split).to_numpy())  # positions in ``masks``
+    part = keys.iloc[at]
+    seeds = tuple(sorted(int(s) for s in part["seed"].unique()))
+    cells = tuple(dict.fromkeys((str(c), int(v)) for c, v in zip(part["corruption"], part["severity"])))
+    index = {(str(r.param), int(r.seed), str(r.corruption), int(r.severity)): int(i)
+             for i, r in zip(at, part.itertuples(index=False))}
+    correct = np.stack([np.stack([masks[index[(param_of(chosen, c, v), s, c, v)]]
+                                  for c, v in cells]) for s in seeds])
+    return CellOutcomes(seeds, cells, correct)
+
+
+def _metrics(o: CellOutcomes, bands: dict[str, str], boot: Bootstrap) -> dict:
+    common = [c for c in o.cells if c[0] in COMMON]
+    out = {"clean_acc": accuracy(o, [CLEAN_CELL], boot).as_dict(),
+           "corrupt_acc": accuracy(o, common, boot).as_dict() if common else None,
+           "band_acc": {}, "severity_acc": {}}
+    for b in BANDS:
+        cells = [c for c in common if bands.get(c[0]) == b]
+        out["band_acc"][b] = accuracy(o, cells, boot).as_dict() if cells else None
+    for sev in sorted({v for _, v in common}):
+        out["severity_acc"][str(sev)] = accuracy(o, [c for c in common if c[1] == sev],
+                                                 boot).as_dict()
+    return out
+
+
+def _against(o: CellOutcomes, other: CellOutcomes, boot: Bootstrap) -> dict:
+    """``o`` minus ``other`` on clean and on the common corruptions, paired."""
+    common = [c for c in o.cells if c[0] in COMMON and c in other.cells]
+    return {"clean_acc": difference(o, other, [CLEAN_CELL], boot).as_dict(),
+            "corrupt_acc": difference(o, other, common, boot).as_dict() if common else None}
+
+
+def report_statistics(summary: dict, rows: pd.DataFrame, keys: pd.DataFrame,
+                      masks: list[np.ndarray], baseline: CellOutcomes | None,
+                      boot: Bootstrap = Bootstrap()) -> dict:
+    """Intervals for every reported choice of a run report (clean, corrupt, band and
+    severity accuracy), its paired difference from the baseline of its profile and its mCE
+    interval (when the baseline ran on the same test images), and, per mode, what picking
+    on held-out validation data costs against the oracle's pick on test (the oracle's
+    optimism), paired."""
+    bands = dict(zip(rows["corruption"], rows["band"]))
+    out = {"format": FORMAT, "bootstrap": boot.as_dict(), "selection": {}, "optimism": {}}
+    picked: dict[tuple[str, str], CellOutcomes] = {}
+    for mode, sources in summary["selection"].items():
+        out["selection"][mode] = {}
+        for source, entry in sources.items():
+            o = choice_outcomes(keys, masks, entry["chosen"])
+            picked[mode, source] = o
+            stats = _metrics(o, bands, boot)
+            paired = baseline is not None and baseline.images == o.images
+            stats["vs_baseline"] = _against(o, baseline, boot) if paired else None
+            common = sorted({c for c, _ in o.cells if c in COMMON}, key=COMMON.index)
+            stats["mce"] = mce(o, baseline, common, boot).as_dict() if paired and common else None
+            out["selection"][mode][source] = stats
+        if (mode, "oracle") in picked and (mode, "val") in picked:
+            out["optimism"][mode] = _against(picked[mode, "oracle"], picked[mode, "val"], boot)
+    out["images"] = int(next(iter(picked.values())).images) if picked else 0
+    return out
+
+
+def baseline_outcomes(reports_root, profile: str) -> tuple[tuple, CellOutcomes] | None:
+    """The ``baseline`` report's evaluation protocol and its outcomes on test (its one
+    parameter), what the reports of its profile are compared with; None where it has not
+    run or kept no outcomes."""
+    folder = RunFolder.at(reports_root, BASELINE, profile)
+    found = folder.outcomes() if folder.exists() else None
+    if found is None:
+        return None
+    summary = folder.summary()
+    return (evaluation_protocol(summary, folder.results()),
+            choice_outcomes(*found, summary["selection"]["bda"]["oracle"]["chosen"]))
+
+
+def comparable_baseline(summary: dict, rows: pd.DataFrame, reports_root,
+                        profile: str) -> CellOutcomes | None:
+    """The baseline's outcomes when it was measured under the same evaluation protocol as
+    this report (``reports.evaluation_protocol``); else there is no paired comparison."""
+    if summary.get("submission") == BASELINE:
+        return None
+    found = baseline_outcomes(reports_root, profile)
+    if found is None or found[0] != evaluation_protocol(summary, rows):
+        return None
+    return found[1]
+
+
+def folder_statistics(folder: RunFolder, boot: Bootstrap = Bootstrap()) -> dict | None:
+    """``report_statistics`` of a written report, against its profile's baseline; None when
+    it kept no per-image outcomes."""
+    found = folder.outcomes()
+    if found is None:
+        return None
+    summary, rows = folder.summary(), folder.results()
+    base = comparable_baseline(summary, rows, folder.root, folder.profile)
+    return report_statistics(summary, rows, *found, base, boot)

@@ -33,6 +33,7 @@ from .reports import (
     OUTCOMES,
     RESULTS,
     SPECTRA,
+    STATISTICS,
     SUMMARY,
     RunFolder,
     baseline_results,
@@ -207,6 +208,25 @@ def check_outcomes(folder: Path) -> list[Mismatch]:
     bad = np.flatnonzero(rows["correct"].to_numpy() != marked)
     return [Mismatch(Path(folder) / RESULTS, f"row{_key(tuple(rows[k].iat[i] for k in ROW_KEY))}"
                      ".correct", _py(rows["correct"].iat[i]), int(marked[i])) for i in bad[:20]]
+
+
+def check_statistics(folder: Path) -> list[Mismatch]:
+    """``statistics.json`` against ``statistics.folder_statistics`` recomputed from the
+    outcomes (the baseline's too) with the bootstrap it records; a report with outcomes but
+    no statistics, or the reverse, is named."""
+    from .statistics import Bootstrap, folder_statistics
+
+    report = RunFolder(Path(folder))
+    path, stored = report.path(STATISTICS), report.statistics()
+    has_outcomes = report.path(OUTCOMES).is_file()
+    if stored is None:
+        return [Mismatch(path, "(file)", "(absent)", "present")] if has_outcomes else []
+    if not has_outcomes:
+        return [Mismatch(path, "(file)", "present", "(no outcomes to derive it from)")]
+    b = stored.get("bootstrap", {})
+    boot = Bootstrap(int(b.get("seed", 0)), int(b.get("replicates", 2000)), float(b.get("level", 0.95)))
+    fresh = json.loads(json.dumps(folder_statistics(report, boot)))
+    return [Mismatch(path, f, a, b) for f, a, b in diff(stored, fresh)]
 
 
 # --------------------------------------------------------------------------- reruns
