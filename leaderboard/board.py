@@ -12,8 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.scoring.reports import SUMMARY, RunFolder, read_summary, run_folders, selection_entry
-from benchmark.scoring.selection import MODES, chosen_label
+from benchmark.scoring.reports import (
+    SUMMARY,
+    RunFolder,
+    evaluation_protocol,
+    read_summary,
+    run_folders,
+    selection_entry,
+)
+from benchmark.scoring.selection import COMMON, MODES, chosen_label
 from corruptions.errors import IntegrityError
 
 SOURCES = {
@@ -31,6 +38,8 @@ class Report:
     folder: Path
     summary: dict
     date: str  # when its run finished (read once: older reports ask git)
+    protocol: tuple = ()  # reports.evaluation_protocol: rows rank together only when equal
+    statistics: dict | None = None  # statistics.json: intervals and paired comparisons
 
     @property
     def id(self) -> str:
@@ -60,6 +69,9 @@ class Report:
     def entry(self, mode: str, source: str) -> dict | None:
         return selection_entry(self.summary, mode, source)
 
+    def stats(self, mode: str, source: str) -> dict | None:
+        return (self.statistics or {}).get("selection", {}).get(mode, {}).get(source)
+
 
 def _git_date(folder: Path) -> str:
     """Reports written before runs recorded their date: the day their summary was committed."""
@@ -80,7 +92,8 @@ def load_reports(root: Path) -> list[Report]:
         if "selection" not in summary or "submission" not in summary:
             raise IntegrityError(f"{folder / SUMMARY}: not a summary")
         date = summary.get("provenance", {}).get("date") or _git_date(folder)
-        reports.append(Report(folder, summary, date))
+        reports.append(Report(folder, summary, date, evaluation_protocol(summary, report.results()),
+                              report.statistics()))
     if not reports:
         raise IntegrityError(f"{root}: no reports (expected <id>/<profile>/summary.json)")
     return sorted(reports, key=lambda r: (r.dataset, r.profile, r.id))
@@ -95,7 +108,14 @@ class Column:
     help: str = ""
 
     def value(self, row: Row):
-        return getattr(row, self.key) if self.key in ROW_FIELDS else lookup(row.entry, self.key)
+        if self.key in ROW_FIELDS:
+            return getattr(row, self.key)
+        if self.key.startswith(STATS):
+            return lookup(row.report.stats(row.mode, row.source) or {}, self.key[len(STATS):])
+        return lookup(row.entry, self.key)
+
+
+STATS = "stats."  # a column of statistics.json's entry rather than the summary's
 
 
 ROW_FIELDS = ("rank", "submission", "model", "family", "mode", "chosen", "date")
@@ -112,16 +132,24 @@ def lookup(entry: dict, path: str):
 
 # Numbers shown with this many decimals (in the shown unit), and their unit's scale: the
 # checker accepts half a unit of the last digit.
-DECIMALS = {"pct": 2, "mce": 1, "bpp": 3, "bytes": 2, "size": 1, "int": 0, "num": 4}
+DECIMALS = {"pct": 2, "mce": 1, "bpp": 3, "bytes": 2, "size": 1, "int": 0, "num": 4,
+            "interval": 2, "delta": 2, "p": 3}
 SCALE = {"pct": 100.0, "mce": 100.0, "bpp": 1.0, "bytes": 1e-6, "size": 100.0, "int": 1.0,
-         "num": 1.0}
+         "num": 1.0, "interval": 100.0, "delta": 100.0, "p": 1.0}
 
 
 def show(kind: str, value) -> str:
+    """A value as shown; an interval (a statistics entry) as ``low–high``, a paired
+    difference as ``+value [low, high]``, both in points."""
     if value is None:
         return "–"
     if kind == "text":
         return str(value)
+    if kind == "interval":
+        return f"{100 * value['low']:.2f}–{100 * value['high']:.2f}"
+    if kind == "delta":
+        return (f"{100 * value['value']:+.2f} [{100 * value['low']:+.2f}, "
+                f"{100 * value['high']:+.2f}]")
     text = f"{SCALE[kind] * value:.{DECIMALS[kind]}f}"
     return text + (" MB" if kind == "bytes" else "")
 
@@ -136,6 +164,12 @@ INDEX_COLUMNS = (
     Column("chosen", "Chosen", "text", "the selected quality parameter(s)"),
     Column("clean_acc", "Clean %", "pct", "accuracy on the clean test set"),
     Column("corrupt_acc", "Corrupt %", "pct", "mean over the 15 common corruptions x 5 severities"),
+    Column("stats.corrupt_acc", "95% interval", "interval", "of the corrupt accuracy: two-level "
+           "bootstrap over the training seeds and the test images (statistics.json)"),
+    Column("stats.vs_baseline.corrupt_acc", "Δ baseline", "delta", "corrupt accuracy minus the "
+           "baseline's on the same images and seeds, in points, with its 95% interval"),
+    Column("stats.vs_baseline.corrupt_acc.p", "p", "p", "two-sided p-value of the difference "
+           "from the baseline (bootstrap)"),
     Column("band_acc.low", "Low %", "pct", "low-frequency corruptions"),
     Column("band_acc.mid", "Mid %", "pct", "mid-frequency corruptions"),
     Column("band_acc.high", "High %", "pct", "high-frequency corruptions"),
@@ -182,13 +216,49 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
+    """One track: the reports of a dataset and profile measured under one evaluation
+    protocol; only their rows rank together."""
+
     dataset: str
     profile: str
     rows: tuple[Row, ...]
+    protocol: tuple = ()
+    track: int = 0  # the track's number within its dataset and profile
 
     @property
     def id(self) -> str:
-        return f"{self.dataset}--{self.profile}"
+        return f"{self.dataset}--{self.profile}" + (f"--{self.track}" if self.track else "")
+
+    @property
+    def measures(self) -> str:
+        """What the track's "corrupt" means, in words."""
+        if not self.protocol:
+            return ""
+        _, cells, transformed = self.protocol
+        test = [(c, v, n) for split, c, v, n in cells if split == "test" and c != "clean"]
+        corruptions = sorted({c for c, _, _ in test})
+        severities = sorted({v for _, v, _ in test})
+        images = sorted({n for _, _, n in test})
+        val = sorted({n for split, _, _, n in cells if split == "validation"})
+        common = [c for c in corruptions if c in COMMON]
+        text = (f"{'/'.join(map(str, images))} test images; corrupt = mean over "
+                f"{len(common)} of the 15 common corruptions x severities "
+                f"{', '.join(map(str, severities))}"
+                + (f" ({len(corruptions) - len(common)} more evaluated)"
+                   if len(corruptions) > len(common) else ""))
+        text += f"; {val[0]} validation images" if val else "; no validation split"
+        if transformed:
+            text += ("; tested on images passed through each training parameter's transform ("
+                     + ", ".join(transformed) + ")")
+        return text
+
+    @property
+    def resolves(self) -> float | None:
+        """The smallest difference the track resolves: the median half-width of its rows'
+        95% intervals of the difference from the baseline (held-out BDA rows), in [0, 1]."""
+        widths = [(d["high"] - d["low"]) / 2 for r in self.rows if (r.mode, r.source) == ("bda", "val")
+                  and (d := lookup(r.report.stats(r.mode, r.source) or {}, "vs_baseline.corrupt_acc"))]
+        return float(sorted(widths)[len(widths) // 2]) if widths else None
 
 
 def ranked(rows: Iterable[Row]) -> list[Row]:
@@ -212,22 +282,29 @@ def ranked(rows: Iterable[Row]) -> list[Row]:
 
 
 def tables(reports: list[Report]) -> list[Table]:
-    """One table per dataset and profile, one row per submission x mode x source."""
-    keyed: dict[tuple[str, str], list[Row]] = {}
+    """One table per dataset, profile and evaluation protocol (a track), one row per
+    submission x mode x source; the track most reports share first."""
+    keyed: dict[tuple[str, str], dict[tuple, list[Row]]] = {}
     for rep in reports:
         for mode, sources in rep.summary["selection"].items():
             for source, entry in sources.items():
-                keyed.setdefault((rep.dataset, rep.profile), []).append(
-                    Row(rep, mode, source, entry))
+                keyed.setdefault((rep.dataset, rep.profile), {}).setdefault(
+                    rep.protocol, []).append(Row(rep, mode, source, entry))
     profile_order = {"full": 0, "gpu": 1, "cpu": 2, "ci": 3}
-    return [Table(d, p, tuple(ranked(rows))) for (d, p), rows in
-            sorted(keyed.items(), key=lambda kv: (kv[0][0], profile_order.get(kv[0][1], 9),
-                                                  kv[0][1]))]
+    out = []
+    for (d, p), tracks in sorted(keyed.items(), key=lambda kv: (kv[0][0], profile_order.get(
+            kv[0][1], 9), kv[0][1])):
+        ordered = sorted(tracks.items(), key=lambda kv: (-len({r.report.id for r in kv[1]}),
+                                                         repr(kv[0])))
+        out += [Table(d, p, tuple(ranked(rows)), protocol, k) for k, (protocol, rows)
+                in enumerate(ordered)]
+    return out
 
 
 def peers(reports: list[Report], report: Report) -> list[Report]:
-    """The reports in ``report``'s table (same dataset and profile)."""
-    return [r for r in reports if (r.dataset, r.profile) == (report.dataset, report.profile)]
+    """The reports in ``report``'s table (same dataset, profile and evaluation protocol)."""
+    return [r for r in reports if (r.dataset, r.profile, r.protocol)
+            == (report.dataset, report.profile, report.protocol)]
 
 
 # --------------------------------------------------------------------------- studies

@@ -73,6 +73,11 @@ def _shows(text: str, kind: str, expected) -> bool:
         return expected is None and blank
     if kind == "text":
         return text == str(expected)
+    if kind in ("interval", "delta"):  # low–high, or value [low, high]: every number read back
+        keys = ("low", "high") if kind == "interval" else ("value", "low", "high")
+        parts = text.replace("[", " ").replace("]", " ").replace(",", " ").replace("–", " ").split()
+        return len(parts) == len(keys) and all(
+            _shows(part, "pct", expected[k]) for part, k in zip(parts, keys))
     try:
         shown = float(text.removesuffix(" MB")) / SCALE[kind]
     except ValueError:

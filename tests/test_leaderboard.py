@@ -70,6 +70,42 @@ def test_an_edited_number_on_the_page_is_caught(site, tmp_path):
     assert mismatches[0].recomputed == f"{shown + 1:.2f}"
 
 
+def test_an_edited_interval_on_the_page_is_caught(site, tmp_path):
+    """Intervals are numbers of statistics.json, read back end by end."""
+    reports, out = site
+    copy = tmp_path / "site"
+    shutil.copytree(out, copy)
+    index = copy / "index.html"
+    html = index.read_text()
+    start = html.index('data-field="stats.corrupt_acc"')
+    while html[html.index(">", start) + 1:html.index("</td>", start)] == "–":  # no outcomes
+        start = html.index('data-field="stats.corrupt_acc"', start + 1)
+    a, b = html.index(">", start) + 1, html.index("</td>", start)
+    low, high = html[a:b].split("–")
+    index.write_text(html[:a] + f"{float(low) + 0.5:.2f}–{high}" + html[b:])
+    mismatches, _ = check_site(copy, reports)
+    assert len(mismatches) == 1 and mismatches[0].field.endswith("stats.corrupt_acc")
+
+
+def test_rows_rank_together_only_under_one_evaluation_protocol():
+    """Reduced-VGG runs are scored on 6 corruptions at severity 3 (and reduced_vgg_bls on
+    compressed test images): each protocol is its own track, titled by what it measures."""
+    from leaderboard.board import load_reports, tables
+
+    boards = [t for t in tables(load_reports(REPORTS)) if t.profile == "cpu"]
+    track_of = {r.report.id: t.id for t in boards for r in t.rows}
+    assert track_of["reduced_vgg-vgg11_1"] != track_of["baseline"]
+    assert track_of["reduced_vgg_bls-vgg11_1"] not in (track_of["baseline"],
+                                                        track_of["reduced_vgg-vgg11_1"])
+    assert track_of["bls_aug"] == track_of["baseline"]
+    for t in boards:
+        assert len({r.report.protocol for r in t.rows}) == 1
+    main_track = next(t for t in boards if t.id == track_of["baseline"])
+    assert "15 of the 15 common corruptions" in main_track.measures
+    assert "passed through" in next(t for t in boards if t.id == track_of[
+        "reduced_vgg_bls-vgg11_1"]).measures
+
+
 def test_hostile_fields_are_escaped_in_the_html(site):
     _, out = site
     page = (out / "submissions" / "jpeg_aug--ci.html").read_text()

@@ -51,7 +51,9 @@ def evaluation_protocol(summary: dict, rows: pd.DataFrame) -> tuple:
     only when this is the same. (The sets' manifest hashes would say more, but they differ
     in the last bits of some corruptions between CPU kinds.)"""
     data = summary.get("provenance", {}).get("data", {})
-    transformed = tuple(sorted(k.rsplit("-", 1)[-1] for k in data if k.startswith("transformed-")))
+    # transformed-<param>-<split>: the evaluation sets passed through a training parameter
+    transformed = tuple(sorted({k[len("transformed-"):].rsplit("-", 1)[0] for k in data
+                                if k.startswith("transformed-")}))
     cells = rows[["split", "corruption", "severity", "n"]].drop_duplicates()
     return (summary.get("dataset"),
             tuple(sorted((str(a), str(b), int(c), int(d)) for a, b, c, d in cells.itertuples(index=False))),
