@@ -58,11 +58,13 @@ demo: setup
 	$(BENCH) build-corruptions --dataset fashion-mnist --resume
 	$(BENCH) corruptions list --manifest data/corrupted/fashion-mnist-c/manifest.json
 	$(BENCH) corruptions preview --dataset fashion-mnist --index 0 --out data/corrupted/fashion-mnist-c/preview.png
-	$(BENCH) run --submission submissions/baseline.yaml --profile ci --reports runs/demo/reports
-	$(BENCH) run --submission submissions/bls_aug.yaml --profile ci --reports runs/demo/reports
+	$(BENCH) run --submission submissions/baseline.yaml --profile demo --reports runs/demo/reports --quiet
+	$(BENCH) run --submission submissions/bls_aug.yaml --profile demo --reports runs/demo/reports --quiet
+	$(BENCH) leaderboard --reports runs/demo/reports --out runs/demo/site --quiet
 	@echo "demo: Fashion-MNIST-C in data/corrupted/fashion-mnist-c/, preview at data/corrupted/fashion-mnist-c/preview.png,"
-	@echo "      reports of the ci profile in runs/demo/reports/"
-	$(BENCH) leaderboard --reports reports --out leaderboard/site --quiet
+	@echo "      the demo's reports in runs/demo/reports/, its site at runs/demo/site/index.html"
+	@echo "      (the committed leaderboard: make leaderboard). What the demo showed:"
+	@$(BENCH) statistics --reports runs/demo/reports | grep -v "^wrote"
 
 # the tests, then every committed number recomputed (ci reruns from scratch, site read back)
 test: setup browser

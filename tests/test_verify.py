@@ -27,6 +27,7 @@ from benchmark.scoring.verify import (
 )
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
+ROOT = REPORTS.parent
 
 
 @pytest.fixture
@@ -233,3 +234,31 @@ def test_statistics_of_an_empty_reports_root_exit_2(tmp_path, capsys):
     assert main(["statistics", "--reports", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no run report" in err[0]
+
+
+def test_the_headline_says_whether_a_difference_is_beyond_noise():
+    from benchmark.commands.run import headline
+
+    d = {"value": 0.02, "low": 0.005, "high": 0.035, "p": 0.01}
+    e = {"clean_acc": {"value": 0.86, "low": 0.85, "high": 0.87},
+         "corrupt_acc": {"value": 0.7, "low": 0.69, "high": 0.71},
+         "vs_baseline": {"clean_acc": d, "corrupt_acc": d}}
+    stats = {"selection": {"bda": {"oracle": e, "val": e}}}
+    line = headline("x", "demo", stats)
+    assert "(BDA val)" in line and "clean 86.00 [85.00, 87.00]" in line
+    assert line.endswith("+2.00 [+0.50, +3.50], p 0.010: more robust than the baseline, beyond noise")
+    e["vs_baseline"]["corrupt_acc"] = {"value": 0.01, "low": -0.005, "high": 0.025, "p": 0.2}
+    assert headline("x", "demo", stats).endswith("within noise of the baseline")
+    e["vs_baseline"] = None
+    assert "baseline" not in headline("x", "demo", stats)
+
+
+def test_the_demo_profile_compares_the_baseline_with_zoo_codecs():
+    from benchmark.augment.zoo import zoo_recipe
+    from benchmark.pipeline.submission import load_submission
+
+    base = load_submission(ROOT / "submissions" / "baseline.yaml", "demo")
+    bls = load_submission(ROOT / "submissions" / "bls_aug.yaml", "demo")
+    assert (base.dataset, base.seeds, base.test_images) == (bls.dataset, bls.seeds, bls.test_images)
+    assert zoo_recipe(bls.dataset, "bls") is not None and not bls.codec  # the shipped codecs
+    assert set(bls.labels) <= {"0.001", "0.003", "0.005", "0.012", "0.033", "0.05", "0.1"}

@@ -96,6 +96,25 @@ def _interval(e: dict | None) -> str:
     return f"{100 * e['value']:{f}} [{100 * e['low']:{f}}, {100 * e['high']:{f}}]{p}"
 
 
+def headline(submission: str, profile: str, stats: dict) -> str:
+    """One line: the held-out BDA pick's clean and corrupt accuracy with their intervals, and
+    whether its difference from the baseline is beyond noise."""
+    mode, source = ("bda", "val") if "val" in stats["selection"].get("bda", {}) else next(
+        (m, s) for m, sources in stats["selection"].items() for s in sources)
+    e = stats["selection"][mode][source]
+    line = (f"{submission} [{profile}] ({mode.upper()} {source}): clean "
+            f"{_interval(e['clean_acc'])}, corrupt {_interval(e['corrupt_acc'])}")
+    d = (e["vs_baseline"] or {}).get("corrupt_acc")
+    if d is None:
+        return line
+    if d["low"] > 0 or d["high"] < 0:
+        word = "more" if d["value"] > 0 else "less"
+        verdict = f"{word} robust than the baseline, beyond noise"
+    else:
+        verdict = "within noise of the baseline"
+    return f"{line}; vs baseline {_interval(d)}: {verdict}"
+
+
 def cmd_statistics(args: argparse.Namespace) -> int:
     """statistics.json for every report that kept per-image outcomes, the baselines first
     (the others are compared with them)."""
@@ -115,11 +134,7 @@ def cmd_statistics(args: argparse.Namespace) -> int:
             continue
         folder.write_statistics(stats)
         written += 1
-        e = stats["selection"].get("bda", {}).get("val") or next(iter(
-            next(iter(stats["selection"].values())).values()))
-        vs = e["vs_baseline"]
-        print(f"{folder.submission} [{folder.profile}]: corrupt {_interval(e['corrupt_acc'])}, "
-              f"vs baseline {_interval(vs and vs['corrupt_acc'])}")
+        print(headline(folder.submission, folder.profile, stats))
     if skipped:
         print(f"no per-image outcomes (rerun them to get intervals): {', '.join(skipped)}")
     print(f"wrote {STATISTICS} for {written} report(s)")
