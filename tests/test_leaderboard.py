@@ -54,36 +54,39 @@ def test_the_site_shows_the_summaries_numbers(site):
     assert mismatches == [] and cells > 500
 
 
-def test_an_edited_number_on_the_page_is_caught(site, tmp_path):
-    reports, out = site
-    copy = tmp_path / "site"
+def _edit_first_cell(out: Path, copy: Path, field: str, edit) -> str:
+    """A copy of the site with the first shown (not blank) ``field`` cell of the index
+    rewritten by ``edit``; the new text."""
     shutil.copytree(out, copy)
     index = copy / "index.html"
     html = index.read_text()
-    # the first clean-accuracy cell, shown one point higher
-    start = html.index('data-field="clean_acc"')
+    start = html.index(f'data-field="{field}"')
+    while html[html.index(">", start) + 1:html.index("</td>", start)] == "–":  # not shown
+        start = html.index(f'data-field="{field}"', start + 1)
     a, b = html.index(">", start) + 1, html.index("</td>", start)
-    shown = float(html[a:b])
-    index.write_text(html[:a] + f"{shown + 1:.2f}" + html[b:])
-    mismatches, _ = check_site(copy, reports)
+    text = edit(html[a:b])
+    index.write_text(html[:a] + text + html[b:])
+    return text
+
+
+def test_an_edited_number_on_the_page_is_caught(site, tmp_path):
+    reports, out = site
+    # the first clean-accuracy cell, shown one point higher
+    text = _edit_first_cell(out, tmp_path / "site", "clean_acc", lambda t: f"{float(t) + 1:.2f}")
+    mismatches, _ = check_site(tmp_path / "site", reports)
     assert len(mismatches) == 1 and mismatches[0].field.endswith("clean_acc")
-    assert mismatches[0].recomputed == f"{shown + 1:.2f}"
+    assert mismatches[0].recomputed == text
 
 
 def test_an_edited_interval_on_the_page_is_caught(site, tmp_path):
     """Intervals are numbers of statistics.json, read back end by end."""
     reports, out = site
-    copy = tmp_path / "site"
-    shutil.copytree(out, copy)
-    index = copy / "index.html"
-    html = index.read_text()
-    start = html.index('data-field="stats.corrupt_acc"')
-    while html[html.index(">", start) + 1:html.index("</td>", start)] == "–":  # no outcomes
-        start = html.index('data-field="stats.corrupt_acc"', start + 1)
-    a, b = html.index(">", start) + 1, html.index("</td>", start)
-    low, high = html[a:b].split("–")
-    index.write_text(html[:a] + f"{float(low) + 0.5:.2f}–{high}" + html[b:])
-    mismatches, _ = check_site(copy, reports)
+
+    def tighter(text: str) -> str:
+        low, high = text.split("–")
+        return f"{float(low) + 0.5:.2f}–{high}"
+    _edit_first_cell(out, tmp_path / "site", "stats.corrupt_acc", tighter)
+    mismatches, _ = check_site(tmp_path / "site", reports)
     assert len(mismatches) == 1 and mismatches[0].field.endswith("stats.corrupt_acc")
 
 
