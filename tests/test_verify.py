@@ -262,3 +262,19 @@ def test_the_demo_profile_compares_the_baseline_with_zoo_codecs():
     assert (base.dataset, base.seeds, base.test_images) == (bls.dataset, bls.seeds, bls.test_images)
     assert zoo_recipe(bls.dataset, "bls") is not None and not bls.codec  # the shipped codecs
     assert set(bls.labels) <= {"0.001", "0.003", "0.005", "0.012", "0.033", "0.05", "0.1"}
+
+
+def test_resummarize_follows_a_new_baseline(reports, capsys):
+    """A baseline rerun moves every mCE relative to it: the summaries are stale until
+    resummarized from their own rows, then verify agrees again."""
+    rows = read_results(reports / "baseline" / "ci" / "results.parquet")
+    rows.loc[rows["split"] == "test", "correct"] -= 1  # a baseline one image worse per cell
+    rows["accuracy"] = rows["correct"] / rows["n"]
+    write_parquet(reports / "baseline" / "ci" / "results.parquet", rows)
+    assert check_summary(reports / "bls_aug" / "ci")  # its mCE moved
+    assert main(["resummarize", "--reports", str(reports), "--profile", "ci"]) == 0
+    assert check_summary(reports / "bls_aug" / "ci") == []
+    assert check_summary(reports / "baseline" / "ci") == []
+    summary = json.loads((reports / "bls_aug" / "ci" / "summary.json").read_text())
+    assert "summarized_by" in summary["provenance"]
+    assert main(["resummarize", "--reports", str(reports), "--profile", "nope"]) == 2

@@ -39,6 +39,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--reports", default="reports", help="the reports root")
     p.add_argument("--submission", default=None, help="only this submission id")
     p.set_defaults(func=cmd_statistics)
+    p = sub.add_parser("resummarize", help="rewrite the summaries and statistics of a profile's "
+                       "run reports from their rows and the current baseline (after a baseline "
+                       "rerun: every mCE is relative to it)")
+    p.add_argument("--reports", default="reports", help="the reports root")
+    p.add_argument("--profile", required=True, help="whose reports (e.g. cpu)")
+    p.set_defaults(func=cmd_resummarize)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -138,4 +144,31 @@ def cmd_statistics(args: argparse.Namespace) -> int:
     if skipped:
         print(f"no per-image outcomes (rerun them to get intervals): {', '.join(skipped)}")
     print(f"wrote {STATISTICS} for {written} report(s)")
+    return 0
+
+
+def cmd_resummarize(args: argparse.Namespace) -> int:
+    """Each report of the profile: its summary recomputed by ``summary.recompute`` from its
+    own rows and the baseline's (what ``bench verify`` checks it against), provenance kept
+    with ``summarized_by`` added; then its statistics."""
+    from corruptions.version import code_version
+
+    from ..scoring.reports import BASELINE, baseline_results, run_folders
+    from ..scoring.statistics import folder_statistics
+    from ..scoring.summary import recompute
+
+    folders = [f for f in run_folders(Path(args.reports)) if f.profile == args.profile]
+    if not folders:
+        raise BenchError(f"--reports {args.reports}: no run report of profile {args.profile!r}")
+    base = baseline_results(Path(args.reports), args.profile)
+    for folder in folders:
+        summary, rows = folder.summary(), folder.results()
+        fresh = recompute(summary, rows, rows if folder.submission == BASELINE else base)
+        fresh["provenance"] = {**summary["provenance"], "summarized_by": code_version()}
+        folder.write_summary(fresh)
+        stats = folder_statistics(folder)
+        if stats is not None:
+            folder.write_statistics(stats)
+        print(f"{folder.submission} [{folder.profile}]: summary"
+              + (", statistics" if stats is not None else "") + " rewritten")
     return 0

@@ -123,6 +123,10 @@ class RunFolder:
     def write_statistics(self, statistics: dict) -> None:
         files.write_json(self.path(STATISTICS), statistics)
 
+    def write_summary(self, summary: dict) -> None:
+        """A summary rewritten over the same rows (``bench resummarize``)."""
+        files.write_json(self.path(SUMMARY), summary)
+
     def write(self, summary: dict, rows: pd.DataFrame, history: pd.DataFrame,
               outcomes: list[np.ndarray], spectra: dict[str, np.ndarray] | None,
               statistics: dict | None = None) -> None:
