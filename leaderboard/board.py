@@ -7,6 +7,7 @@ tolerances, never through the formatter, so a formatting bug shows up as a misma
 """
 from __future__ import annotations
 
+import functools
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,14 @@ from benchmark.scoring.reports import (
     selection_entry,
 )
 from benchmark.scoring.selection import COMMON, MODES, chosen_label
+from benchmark.scoring.statistics import (
+    Bootstrap,
+    CellOutcomes,
+    choice_outcomes,
+    difference,
+    rank_intervals,
+    replicates,
+)
 from corruptions.errors import IntegrityError
 
 SOURCES = {
@@ -118,7 +127,8 @@ class Column:
 STATS = "stats."  # a column of statistics.json's entry rather than the summary's
 
 
-ROW_FIELDS = ("rank", "submission", "model", "family", "mode", "chosen", "date")
+ROW_FIELDS = ("rank", "rank_range", "tied", "submission", "model", "family", "mode", "chosen",
+              "date")
 
 
 def lookup(entry: dict, path: str):
@@ -156,6 +166,11 @@ def show(kind: str, value) -> str:
 
 INDEX_COLUMNS = (
     Column("rank", "Rank", "int", "within the selection mode and source, by corrupt accuracy"),
+    Column("rank_range", "Rank 95%", "text", "the ranks this row takes in 95% of the bootstrap "
+           "replicates (every row on the same image draws); blank unless every row of its mode "
+           "and source kept per-image outcomes"),
+    Column("tied", "≈", "text", "≈: the data cannot tell this row from the one above (the 95% "
+           "interval of their paired difference in corrupt accuracy contains 0)"),
     Column("submission", "Submission", "text"),
     Column("model", "Model", "text"),
     Column("family", "Family", "text", "augmentation family of the training data"),
@@ -181,8 +196,8 @@ INDEX_COLUMNS = (
            "PNG files (seed 004 reports 14-34% for JPEG)"),
     Column("date", "Date", "text"),
 )
-ENTRY_COLUMNS = tuple(c for c in INDEX_COLUMNS
-                      if c.key not in ("rank", "submission", "model", "family", "date"))
+ENTRY_COLUMNS = tuple(c for c in INDEX_COLUMNS if c.key not in (
+    "rank", "rank_range", "tied", "submission", "model", "family", "date"))
 
 
 @dataclass(frozen=True)
@@ -192,6 +207,8 @@ class Row:
     source: str
     entry: dict
     rank: int = 0
+    rank_range: str = ""  # "2–4": the rank's 95% interval
+    tied: str = ""        # "≈" when indistinguishable from the row above
 
     @property
     def submission(self) -> str:
@@ -261,20 +278,54 @@ class Table:
         return float(sorted(widths)[len(widths) // 2]) if widths else None
 
 
+BOOT = Bootstrap()
+
+
+@functools.lru_cache(maxsize=256)
+def _outcomes(folder: Path):
+    return RunFolder(folder).outcomes()
+
+
+def _choice(row: Row) -> CellOutcomes | None:
+    found = _outcomes(row.report.folder)
+    return None if found is None else choice_outcomes(*found, row.entry["chosen"])
+
+
+def rank_ranges(group: list[Row]) -> tuple[list[str], list[str]]:
+    """Each row's rank interval and whether it is tied with the row above, for a group
+    ranked best first; blank unless every row kept per-image outcomes on the same images."""
+    outs = [_choice(r) for r in group]
+    if len(group) < 2 or any(o is None for o in outs) or len({o.images for o in outs}) != 1:
+        return [""] * len(group), [""] * len(group)
+    cells = [c for c in outs[0].cells if c[0] in COMMON]
+    if not cells:
+        return [""] * len(group), [""] * len(group)
+    reps = [replicates(o.scores(cells), o.seeds, BOOT) for o in outs]
+    ranges = [str(a) if a == b else f"{a}–{b}" for a, b in rank_intervals(reps, BOOT.level)]
+    tied = [""]
+    for above, below in zip(outs, outs[1:]):
+        d = difference(above, below, cells, BOOT)
+        tied.append("≈" if d.low <= 0 <= d.high else "")
+    return ranges, tied
+
+
 def ranked(rows: Iterable[Row]) -> list[Row]:
-    """Rank within (mode, source) by corrupt accuracy, best first; ties share a rank."""
+    """Rank within (mode, source) by corrupt accuracy, best first; ties share a rank. With
+    per-image outcomes, each rank gets its 95% interval and neighbours the data cannot tell
+    apart are marked."""
     out = []
     groups: dict[tuple[str, str], list[Row]] = {}
     for r in rows:
         groups.setdefault((r.mode, r.source), []).append(r)
     for (mode, source), group in groups.items():
         group.sort(key=lambda r: (-(r.entry.get("corrupt_acc") or -1.0), r.report.id))
+        ranges, tied = rank_ranges(group)
         rank, last = 0, None
         for i, r in enumerate(group, 1):
             acc = r.entry.get("corrupt_acc")
             if acc != last:
                 rank, last = i, acc
-            out.append(Row(r.report, mode, source, r.entry, rank))
+            out.append(Row(r.report, mode, source, r.entry, rank, ranges[i - 1], tied[i - 1]))
     order = {m: i for i, m in enumerate(MODES)}
     sources = {s: i for i, s in enumerate(SOURCES)}
     return sorted(out, key=lambda r: (sources.get(r.source, 9), order.get(r.mode, 9), r.rank,

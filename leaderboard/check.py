@@ -26,7 +26,9 @@ from .board import (
 )
 
 COLUMNS = {c.key: c for c in INDEX_COLUMNS}
-UNCHECKED = ("rank", "date")  # positions and dates are not numbers of the summary
+# positions, rank intervals (``board.rank_ranges``, recomputed by every build) and dates are
+# not numbers of a report file
+UNCHECKED = ("rank", "rank_range", "tied", "date")
 
 
 class _Rows(HTMLParser):

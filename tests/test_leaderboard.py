@@ -109,6 +109,26 @@ def test_rows_rank_together_only_under_one_evaluation_protocol():
         "reduced_vgg_bls-vgg11_1"]).measures
 
 
+def test_ranks_carry_their_intervals_and_ties_where_outcomes_allow():
+    """The ci track (100 test images): the ranks the bootstrap supports contain each
+    point rank, and rows the data cannot tell apart are marked; a group with a report
+    without outcomes shows none."""
+    from leaderboard.board import load_reports, tables
+
+    boards = tables(load_reports(REPORTS))
+    ci = next(t for t in boards if t.profile == "ci" and t.track == 0)
+    rows = [r for r in ci.rows if (r.mode, r.source) == ("bda", "val")]
+    for r in rows:
+        lo, _, hi = r.rank_range.partition("–")
+        assert int(lo) <= r.rank <= int(hi or lo)
+    assert rows[0].tied == "" and any(r.tied == "≈" for r in rows[1:])
+    by_id = {r.report.id: r for r in rows}
+    assert by_id["bls_aug"].tied == "≈"  # 0.1 points from its neighbour on 100 images
+    cpu = next(t for t in boards if t.profile == "cpu" and t.track == 0)
+    if any(r.report.run.outcomes() is None for r in cpu.rows):
+        assert all(r.rank_range == "" for r in cpu.rows)
+
+
 def test_hostile_fields_are_escaped_in_the_html(site):
     _, out = site
     page = (out / "submissions" / "jpeg_aug--ci.html").read_text()
