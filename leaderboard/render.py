@@ -153,7 +153,8 @@ def _page(env: jinja2.Environment, rep: Report, figs: list[F.Figure], notes: lis
     return env.get_template("submission.html.j2").render(
         root="../", s=s, url=safe_url(s.get("url")), rows=rows, columns=ENTRY_COLUMNS,
         figures=[F.Figure(f"{rep.slug}/{f.file}", f.title, f.alt, f.caption) for f in figs],
-        notes=notes, provenance=provenance, ranking=ranking)
+        notes=notes, provenance=provenance, ranking=ranking,
+        optimism=(rep.statistics or {}).get("optimism"))
 
 
 def _figures(rep: Report, reports: list[Report], out: Path, data_root: Path | None,
