@@ -68,7 +68,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(format_summary(report.summary))
         print(f"units: {report.units} ({report.skipped} already done)")
         print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
-        print(f"wrote {report.folder}/summary.json, results.parquet, history.parquet")
+        print(f"wrote {report.folder}/summary.json, results.parquet, history.parquet, "
+              "outcomes.npz, statistics.json")
     return 0
 
 
