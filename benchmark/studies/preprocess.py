@@ -22,7 +22,7 @@ from ..pipeline.evaluate import CLEAN, count_correct
 from ..pipeline.inputs import load_eval_splits, prepare_eval
 from ..pipeline.submission import load_submission
 from ..scoring.selection import COMMON
-from .base import Claims, Finding, StudyContext, Table, register_study
+from .base import Claims, Finding, StudyContext, Table, count_verdict, register_study
 from .trained import trained_classifiers
 
 NOISE = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")
@@ -113,7 +113,7 @@ def learned_codecs_help(config: PreprocessConfig, a: dict) -> Finding:
         "; ".join(f"{r['family']} {r['param']}: high band {100 * r['high_delta']:+.2f} "
                   f"± {100 * r['high_margin']:.2f} points, clean {100 * r['clean_delta']:+.2f}"
                   for r in learned),
-        "reproduced" if len(helped) == len(learned) else "partly" if helped else "not reproduced",
+        count_verdict(len(helped), len(learned)),
         "the best rate of each learned codec (chosen on this test set: an upper bound) must "
         "raise the same models' high-band accuracy by more than its margin")
 

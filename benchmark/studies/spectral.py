@@ -39,7 +39,7 @@ from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset
 from ..pipeline.inputs import ensure_corrupted
 from ..scoring.selection import COMMON
-from .base import Claims, Finding, StudyContext, Table, register_study
+from .base import Claims, Finding, StudyContext, Table, count_verdict, register_study
 
 MAP_SIDE = 32  # side of the stored (block-averaged, centred) heat maps
 LEARNED = ("bls", "bmshj")
@@ -226,8 +226,7 @@ def generalise_to_low_mid(config: SpectralConfig, a: dict) -> Finding:
         better = [i for i in m.learned if max(g[i]["g_low"], g[i]["g_mid"]) < g[i]["g_high"]]
         return ("; ".join(f"{m.labels[i]}: low {g[i]['g_low']:.2f}, mid {g[i]['g_mid']:.2f}, "
                           f"high {g[i]['g_high']:.2f}" for i in m.learned),
-                "reproduced" if len(better) == len(m.learned) else "partly" if better
-                else "not reproduced")
+                count_verdict(len(better), len(m.learned)))
     return _against(a, measure,
                     "per learned setting, the error ratio G/D on the low and the mid groups must "
                     "both be below the high group's: reproduced if every setting, partly if some "
@@ -248,7 +247,7 @@ def denoise_high_better(config: SpectralConfig, a: dict) -> Finding:
         return ("; ".join(f"{m.labels[i]} ({m.bpp[i]:.2f} bpp) vs {m.labels[j]} "
                           f"({m.bpp[j]:.2f} bpp): {diff:+.2f} dB on the high group"
                           for i, j, diff in pairs),
-                "reproduced" if len(won) == len(pairs) else "partly" if won else "not reproduced")
+                count_verdict(len(won), len(pairs)))
     return _against(a, measure,
                     "each learned setting against the {classical} setting nearest in clean bpp: "
                     "its PSNR gain against the clean image on the high group (R) must be larger; "
