@@ -13,8 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from benchmark.scoring.reports import (
     SUMMARY,
+    EvaluationProtocol,
     RunFolder,
     evaluation_protocol,
     read_summary,
@@ -27,6 +30,7 @@ from benchmark.scoring.statistics import (
     CellOutcomes,
     choice_outcomes,
     difference,
+    in_points,
     rank_intervals,
     replicates,
 )
@@ -47,8 +51,17 @@ class Report:
     folder: Path
     summary: dict
     date: str  # when its run finished (read once: older reports ask git)
-    protocol: tuple = ()  # reports.evaluation_protocol: rows rank together only when equal
     statistics: dict | None = None  # statistics.json: intervals and paired comparisons
+
+    @functools.cached_property
+    def rows(self) -> pd.DataFrame:
+        """Its results, read once for the tracks, its page and the export."""
+        return self.run.results()
+
+    @functools.cached_property
+    def protocol(self) -> EvaluationProtocol:
+        """Rows rank together only when this is the same."""
+        return evaluation_protocol(self.summary, self.rows)
 
     @property
     def id(self) -> str:
@@ -101,8 +114,7 @@ def load_reports(root: Path) -> list[Report]:
         if "selection" not in summary or "submission" not in summary:
             raise IntegrityError(f"{folder / SUMMARY}: not a summary")
         date = summary.get("provenance", {}).get("date") or _git_date(folder)
-        reports.append(Report(folder, summary, date, evaluation_protocol(summary, report.results()),
-                              report.statistics()))
+        reports.append(Report(folder, summary, date, report.statistics()))
     if not reports:
         raise IntegrityError(f"{root}: no reports (expected <id>/<profile>/summary.json)")
     return sorted(reports, key=lambda r: (r.dataset, r.profile, r.id))
@@ -158,8 +170,7 @@ def show(kind: str, value) -> str:
     if kind == "interval":
         return f"{100 * value['low']:.2f}–{100 * value['high']:.2f}"
     if kind == "delta":
-        return (f"{100 * value['value']:+.2f} [{100 * value['low']:+.2f}, "
-                f"{100 * value['high']:+.2f}]")
+        return in_points(value, signed=True)
     text = f"{SCALE[kind] * value:.{DECIMALS[kind]}f}"
     return text + (" MB" if kind == "bytes" else "")
 
@@ -239,7 +250,7 @@ class Table:
     dataset: str
     profile: str
     rows: tuple[Row, ...]
-    protocol: tuple = ()
+    protocol: EvaluationProtocol | None = None
     track: int = 0  # the track's number within its dataset and profile
 
     @property
@@ -249,25 +260,7 @@ class Table:
     @property
     def measures(self) -> str:
         """What the track's "corrupt" means, in words."""
-        if not self.protocol:
-            return ""
-        _, cells, transformed = self.protocol
-        test = [(c, v, n) for split, c, v, n in cells if split == "test" and c != "clean"]
-        corruptions = sorted({c for c, _, _ in test})
-        severities = sorted({v for _, v, _ in test})
-        images = sorted({n for _, _, n in test})
-        val = sorted({n for split, _, _, n in cells if split == "validation"})
-        common = [c for c in corruptions if c in COMMON]
-        text = (f"{'/'.join(map(str, images))} test images; corrupt = mean over "
-                f"{len(common)} of the 15 common corruptions x severities "
-                f"{', '.join(map(str, severities))}"
-                + (f" ({len(corruptions) - len(common)} more evaluated)"
-                   if len(corruptions) > len(common) else ""))
-        text += f"; {val[0]} validation images" if val else "; no validation split"
-        if transformed:
-            text += ("; tested on images passed through each training parameter's transform ("
-                     + ", ".join(transformed) + ")")
-        return text
+        return self.protocol.describe() if self.protocol else ""
 
     @property
     def resolves(self) -> float | None:

@@ -53,7 +53,7 @@ def model_info(report: Report, entry: dict) -> dict:
 def cell_accuracies(report: Report, entry: dict) -> pd.Series:
     """The chosen parameter's seed-mean test accuracy in every common (corruption, severity)
     cell (BDAD / BDADS: each cell's own choice)."""
-    acc = chosen_accuracy(report.run.results(),
+    acc = chosen_accuracy(report.rows,
                           report.summary["params"], entry["chosen"])
     acc = acc[[c for c in acc.index if c[0] in COMMON]]
     acc.index = pd.MultiIndex.from_tuples([(c, int(s)) for c, s in acc.index])

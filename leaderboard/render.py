@@ -161,7 +161,7 @@ def _figures(rep: Report, reports: list[Report], out: Path, data_root: Path | No
              previews: dict) -> tuple[list[F.Figure], list[str]]:
     folder = out / "submissions" / rep.slug
     table = peers(reports, rep)
-    rows = rep.run.results()
+    rows = rep.rows
     figs: list[F.Figure | None] = [
         F.severity_curves(table, rep, folder / "severity.svg"),
         F.heatmap(rows, rep, folder / "heatmap.svg"),

@@ -90,6 +90,30 @@ def test_an_edited_interval_on_the_page_is_caught(site, tmp_path):
     assert len(mismatches) == 1 and mismatches[0].field.endswith("stats.corrupt_acc")
 
 
+def _edit(page: Path, marker: str, edit) -> None:
+    """``page`` with the text of the element opened by the first ``marker`` rewritten."""
+    html = page.read_text()
+    start = html.index(">", html.index(marker)) + 1
+    end = html.index("<", start)
+    page.write_text(html[:start] + edit(html[start:end]) + html[end:])
+
+
+def test_edited_ranks_track_lines_and_optimism_are_caught(site, tmp_path):
+    """What the site computes beyond the summaries (rank intervals, ties, each track's line)
+    is checked against the tables built from the reports now; the oracle's optimism against
+    statistics.json."""
+    reports, out = site
+    copy = tmp_path / "site"
+    _edit_first_cell(out, copy, "rank_range", lambda t: "7–9")
+    index = copy / "index.html"
+    _edit(index, 'data-field="tied"', lambda t: "" if t else "≈")
+    _edit(index, "data-track=", lambda t: t.replace("test images", "images", 1))
+    page = next(copy.glob("submissions/bls_aug--ci.html"))
+    _edit(page, 'data-optimism="bda.corrupt_acc"', lambda t: "+9.99 [+9.00, +9.99]")
+    fields = sorted(m.field.split(": ")[-1].split(" ")[0] for m in check_site(copy, reports)[0])
+    assert fields == ["measures", "optimism.bda.corrupt_acc", "rank_range", "tied"], fields
+
+
 def test_rows_rank_together_only_under_one_evaluation_protocol():
     """Reduced-VGG runs are scored on 6 corruptions at severity 3 (and reduced_vgg_bls on
     compressed test images): each protocol is its own track, titled by what it measures."""
@@ -124,9 +148,21 @@ def test_ranks_carry_their_intervals_and_ties_where_outcomes_allow():
     assert rows[0].tied == "" and any(r.tied == "≈" for r in rows[1:])
     by_id = {r.report.id: r for r in rows}
     assert by_id["bls_aug"].tied == "≈"  # 0.1 points from its neighbour on 100 images
-    cpu = next(t for t in boards if t.profile == "cpu" and t.track == 0)
-    if any(r.report.run.outcomes() is None for r in cpu.rows):
-        assert all(r.rank_range == "" for r in cpu.rows)
+
+
+def test_a_group_with_a_report_without_outcomes_shows_no_rank_intervals(site):
+    """A rank interval needs every row of its group resampled on the same images: one report
+    without outcomes blanks its group's intervals and ties, not only its own."""
+    from leaderboard.board import load_reports, tables
+
+    reports, _ = site
+    with_all = [t for t in tables(load_reports(reports)) if t.profile == "ci"][0]
+    assert all(r.rank_range for r in with_all.rows if (r.mode, r.source) == ("bda", "val"))
+    kept = reports.parent / "without"
+    shutil.copytree(reports, kept)
+    (kept / "jpeg_aug" / "ci" / "outcomes.npz").unlink()
+    ci = [t for t in tables(load_reports(kept)) if t.profile == "ci"][0]
+    assert ci.rows and all(r.rank_range == "" and r.tied == "" for r in ci.rows)
 
 
 def test_hostile_fields_are_escaped_in_the_html(site):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..datasets import resolve_data_root
 from ..scoring.selection import chosen_label
+from ..scoring.statistics import beyond_noise, in_points
 from corruptions.errors import BenchError
 
 from .common import positive_int
@@ -95,12 +96,10 @@ def format_summary(s: dict) -> str:
 
 
 def _interval(e: dict | None) -> str:
-    """In points; a difference (it has a p-value) signed."""
+    """In points; a difference (it has a p-value) signed, with its p."""
     if e is None:
         return "-"
-    f = "+.2f" if "p" in e else ".2f"
-    p = f", p {e['p']:.3f}" if "p" in e else ""
-    return f"{100 * e['value']:{f}} [{100 * e['low']:{f}}, {100 * e['high']:{f}}]{p}"
+    return in_points(e, signed="p" in e) + (f", p {e['p']:.3f}" if "p" in e else "")
 
 
 def headline(submission: str, profile: str, stats: dict) -> str:
@@ -114,11 +113,9 @@ def headline(submission: str, profile: str, stats: dict) -> str:
     d = (e["vs_baseline"] or {}).get("corrupt_acc")
     if d is None:
         return line
-    if d["low"] > 0 or d["high"] < 0:
-        word = "more" if d["value"] > 0 else "less"
-        verdict = f"{word} robust than the baseline, beyond noise"
-    else:
-        verdict = "within noise of the baseline"
+    sign = beyond_noise(d)
+    verdict = (f"{'more' if sign > 0 else 'less'} robust than the baseline, beyond noise"
+               if sign else "within noise of the baseline")
     return f"{line}; vs baseline {_interval(d)}: {verdict}"
 
 

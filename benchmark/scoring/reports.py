@@ -29,6 +29,7 @@ from .results import (
     write_parquet,
     write_spectra,
 )
+from .selection import COMMON
 
 SUMMARY = "summary.json"
 RESULTS = "results.parquet"
@@ -44,20 +45,50 @@ META_KEYS = ("submission", "name", "authors", "description", "url", "dataset", "
 ROW_META_KEYS = ("submission", "profile", "dataset", "model", "family")  # on every results row
 
 
-def evaluation_protocol(summary: dict, rows: pd.DataFrame) -> tuple:
+@dataclass(frozen=True)
+class EvaluationProtocol:
     """What a report's numbers were measured on: the dataset, each split's corruption x
-    severity cells with their image counts, and any test-time transform (a
-    ``transformed-*`` set). Two reports' numbers are comparable, and rankable together,
-    only when this is the same. (The sets' manifest hashes would say more, but they differ
-    in the last bits of some corruptions between CPU kinds.)"""
+    severity cells with their image counts (``(split, corruption, severity, n)``, sorted),
+    and the training parameters whose transform the evaluation sets were passed through (a
+    ``transformed-*`` set). Two reports' numbers are comparable, and rankable together, only
+    when this is the same. (The sets' manifest hashes would say more, but they differ in the
+    last bits of some corruptions between CPU kinds.)"""
+
+    dataset: str
+    cells: tuple[tuple[str, str, int, int], ...]
+    transformed: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """What "corrupt" means under this protocol, in words: a track's title line."""
+        test = [(c, v, n) for split, c, v, n in self.cells if split == "test" and c != "clean"]
+        corruptions = sorted({c for c, _, _ in test})
+        severities = sorted({v for _, v, _ in test})
+        images = sorted({n for _, _, n in test})
+        val = sorted({n for split, _, _, n in self.cells if split == "validation"})
+        common = [c for c in corruptions if c in COMMON]
+        text = (f"{'/'.join(map(str, images))} test images; corrupt = mean over "
+                f"{len(common)} of the 15 common corruptions x severities "
+                f"{', '.join(map(str, severities))}"
+                + (f" ({len(corruptions) - len(common)} more evaluated)"
+                   if len(corruptions) > len(common) else ""))
+        text += f"; {val[0]} validation images" if val else "; no validation split"
+        if self.transformed:
+            text += ("; tested on images passed through each training parameter's transform ("
+                     + ", ".join(self.transformed) + ")")
+        return text
+
+
+def evaluation_protocol(summary: dict, rows: pd.DataFrame) -> EvaluationProtocol:
+    """A report's ``EvaluationProtocol``, from its summary's data provenance and its rows."""
     data = summary.get("provenance", {}).get("data", {})
     # transformed-<param>-<split>: the evaluation sets passed through a training parameter
     transformed = tuple(sorted({k[len("transformed-"):].rsplit("-", 1)[0] for k in data
                                 if k.startswith("transformed-")}))
     cells = rows[["split", "corruption", "severity", "n"]].drop_duplicates()
-    return (summary.get("dataset"),
-            tuple(sorted((str(a), str(b), int(c), int(d)) for a, b, c, d in cells.itertuples(index=False))),
-            transformed)
+    return EvaluationProtocol(
+        dataset=summary.get("dataset"), transformed=transformed,
+        cells=tuple(sorted((str(a), str(b), int(c), int(d))
+                           for a, b, c, d in cells.itertuples(index=False))))
 
 
 def read_summary(path: Path) -> dict:

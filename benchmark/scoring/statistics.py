@@ -27,7 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .reports import BASELINE, RunFolder, evaluation_protocol
+from .reports import (
+    BASELINE,
+    OUTCOMES,
+    RESULTS,
+    SUMMARY,
+    EvaluationProtocol,
+    RunFolder,
+    evaluation_protocol,
+)
 from .selection import BANDS, CLEAN, COMMON, param_of
 
 CLEAN_CELL = (CLEAN, 0)
@@ -117,6 +125,19 @@ class Comparison(Estimate):
 
     def as_dict(self) -> dict:
         return {**super().as_dict(), "p": self.p}
+
+
+def beyond_noise(e: dict | Estimate) -> int:
+    """+1 when the interval lies above zero, -1 when below, 0 when it holds zero: a
+    difference is claimed only where its interval excludes zero."""
+    low, high = (e["low"], e["high"]) if isinstance(e, dict) else (e.low, e.high)
+    return 1 if low > 0 else -1 if high < 0 else 0
+
+
+def in_points(e: dict, signed: bool = False) -> str:
+    """``value [low, high]`` in percentage points, signed for a difference."""
+    f = "+.2f" if signed else ".2f"
+    return f"{100 * e['value']:{f}} [{100 * e['low']:{f}}, {100 * e['high']:{f}}]"
 
 
 def replicates(scores: np.ndarray, seeds: Sequence[int], boot: Bootstrap) -> np.ndarray:
@@ -244,29 +265,43 @@ def report_statistics(summary: dict, rows: pd.DataFrame, keys: pd.DataFrame,
     return out
 
 
-def baseline_outcomes(reports_root, profile: str) -> tuple[tuple, CellOutcomes] | None:
-    """The ``baseline`` report's evaluation protocol and its outcomes on test (its one
-    parameter), what the reports of its profile are compared with; None where it has not
-    run or kept no outcomes."""
+@dataclass(frozen=True)
+class BaselineOutcomes:
+    """The baseline report of a profile: how it was evaluated, and its per-image outcomes on
+    test (its one parameter), what the other reports of the profile are compared with."""
+
+    protocol: EvaluationProtocol
+    outcomes: CellOutcomes
+
+
+def baseline_outcomes(reports_root, profile: str) -> BaselineOutcomes | None:
+    """The profile's ``baseline`` report's outcomes; None where it has not run or kept no
+    outcomes. Read once per version of its files: every report of the profile asks."""
     folder = RunFolder.at(reports_root, BASELINE, profile)
-    found = folder.outcomes() if folder.exists() else None
-    if found is None:
+    if not (folder.exists() and folder.path(OUTCOMES).is_file()):
         return None
+    stamp = tuple(folder.path(name).stat().st_mtime_ns for name in (SUMMARY, RESULTS, OUTCOMES))
+    return _baseline_outcomes(folder, stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _baseline_outcomes(folder: RunFolder, stamp: tuple) -> BaselineOutcomes:
     summary = folder.summary()
-    return (evaluation_protocol(summary, folder.results()),
-            choice_outcomes(*found, summary["selection"]["bda"]["oracle"]["chosen"]))
+    return BaselineOutcomes(evaluation_protocol(summary, folder.results()),
+                            choice_outcomes(*folder.outcomes(),
+                                            summary["selection"]["bda"]["oracle"]["chosen"]))
 
 
 def comparable_baseline(summary: dict, rows: pd.DataFrame, reports_root,
                         profile: str) -> CellOutcomes | None:
     """The baseline's outcomes when it was measured under the same evaluation protocol as
-    this report (``reports.evaluation_protocol``); else there is no paired comparison."""
+    this report (``reports.EvaluationProtocol``); else there is no paired comparison."""
     if summary.get("submission") == BASELINE:
         return None
     found = baseline_outcomes(reports_root, profile)
-    if found is None or found[0] != evaluation_protocol(summary, rows):
+    if found is None or found.protocol != evaluation_protocol(summary, rows):
         return None
-    return found[1]
+    return found.outcomes
 
 
 def folder_statistics(folder: RunFolder, boot: Bootstrap = Bootstrap()) -> dict | None:
