@@ -146,7 +146,8 @@ def replicates(scores: np.ndarray, seeds: Sequence[int], boot: Bootstrap) -> np.
     return np.einsum("bs,si,bi->b", s, scores.astype(np.float64), i)
 
 
-def _interval(point: float, reps: np.ndarray, level: float) -> Estimate:
+def percentile_interval(point: float, reps: np.ndarray, level: float) -> Estimate:
+    """``point`` with the percentile interval of its replicates ``reps`` (replicates first)."""
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(reps, [tail, 100 - tail])
     return Estimate(float(point), float(low), float(high))
@@ -155,7 +156,7 @@ def _interval(point: float, reps: np.ndarray, level: float) -> Estimate:
 def accuracy(outcomes: CellOutcomes, cells: Sequence[tuple[str, int]], boot: Bootstrap) -> Estimate:
     """Accuracy averaged over ``cells`` (seed mean), with its two-level bootstrap interval."""
     scores = outcomes.scores(cells)
-    return _interval(scores.mean(), replicates(scores, outcomes.seeds, boot), boot.level)
+    return percentile_interval(scores.mean(), replicates(scores, outcomes.seeds, boot), boot.level)
 
 
 def difference(a: CellOutcomes, b: CellOutcomes, cells: Sequence[tuple[str, int]],
@@ -166,7 +167,7 @@ def difference(a: CellOutcomes, b: CellOutcomes, cells: Sequence[tuple[str, int]
         raise ValueError(f"paired on images: {a.images} against {b.images} test images")
     sa, sb = a.scores(cells), b.scores(cells)
     reps = replicates(sa, a.seeds, boot) - replicates(sb, b.seeds, boot)
-    est = _interval(sa.mean() - sb.mean(), reps, boot.level)
+    est = percentile_interval(sa.mean() - sb.mean(), reps, boot.level)
     below, above = int((reps <= 0).sum()), int((reps >= 0).sum())
     p = min(1.0, 2 * (min(below, above) + 1) / (len(reps) + 1))
     return Comparison(est.value, est.low, est.high, p)
@@ -185,7 +186,7 @@ def mce(a: CellOutcomes, base: CellOutcomes, corruptions: Sequence[str],
         ea, eb = 1 - a.scores(cells), 1 - base.scores(cells)
         point.append(ea.mean() / eb.mean())
         reps.append(np.einsum("bs,si,bi->b", wa, ea, img) / np.einsum("bs,si,bi->b", wb, eb, img))
-    return _interval(float(np.mean(point)), np.mean(reps, axis=0), boot.level)
+    return percentile_interval(float(np.mean(point)), np.mean(reps, axis=0), boot.level)
 
 
 def rank_intervals(reps: Sequence[np.ndarray], level: float = 0.95) -> list[tuple[int, int]]:

@@ -13,8 +13,9 @@ from corruptions.errors import BenchError
 from corruptions.registries import Registry
 
 # how a measured number compares with a paper's claim; decided by code from the numbers, with
-# the rule stated beside each verdict
-VERDICTS = ("reproduced", "partly", "not reproduced", "not testable here")
+# the rule stated beside each verdict. "within noise": the claim's measured effect has an
+# interval that holds zero (no direction is shown either way)
+VERDICTS = ("reproduced", "partly", "within noise", "not reproduced", "not testable here")
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,20 @@ def count_verdict(passed: int, total: int) -> str:
     if total == 0:
         return "not testable here"
     return "reproduced" if passed == total else "partly" if passed else "not reproduced"
+
+
+def sign_verdict(signs: list[int]) -> str:
+    """The verdict of a claim checked in several cases, each +1 where its 95% interval
+    excludes zero in the claimed direction, -1 where it excludes zero the other way and 0
+    where it holds zero: reproduced when every case is +1, partly when some are, not
+    reproduced when none is and some are -1, within noise when every interval holds zero."""
+    if not signs:
+        return "not testable here"
+    if all(s > 0 for s in signs):
+        return "reproduced"
+    if any(s > 0 for s in signs):
+        return "partly"
+    return "not reproduced" if any(s < 0 for s in signs) else "within noise"
 
 
 def verdict_named(summary: dict, name: str):

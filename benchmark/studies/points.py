@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scoring.reports import held_out_pick, report_summary
+from corruptions.errors import DataError
+
+from ..scoring.reports import RunFolder, held_out_pick, report_summary
+from ..scoring.statistics import CLEAN_CELL, choice_outcomes
 
 TEXT = ("submission", "family", "param")
 NUMBERS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim", "clean_acc",
@@ -36,6 +39,33 @@ def gather(reports_root: Path, profile: str, submissions: tuple[str, ...]
             cols["chosen"].append(1.0 if param == held_out else 0.0)
     return {k: np.asarray(v, dtype=np.str_ if k in TEXT else np.float64)
             for k, v in cols.items()}
+
+
+def clean_outcomes(reports_root: Path, profile: str, submissions: tuple[str, ...]
+                   ) -> dict[str, np.ndarray]:
+    """Per-image outcomes on the clean test set of ``gather``'s entries, in its order:
+    ``clean_correct`` (entries, seeds, images) and the ``seeds``, what the verdicts' intervals
+    are resampled from. Every report must have kept its outcomes and run the same seeds on
+    the same images, so that the entries pair."""
+    correct, seeds = [], None
+    for sub in submissions:
+        folder = RunFolder.at(reports_root, sub, profile)
+        s, found = folder.summary(), folder.outcomes()
+        if found is None:
+            raise DataError(f"{folder.folder}: no per-image outcomes (rerun: bench run "
+                            f"--submission submissions/{sub}.yaml --profile {profile})")
+        for param in s["per_param"]:
+            if "+" in param:
+                continue
+            o = choice_outcomes(*found, param)
+            if seeds is None:
+                seeds, images = o.seeds, o.images
+            if (o.seeds, o.images) != (seeds, images):
+                raise DataError(f"{folder.folder}: seeds {o.seeds} on {o.images} test images, "
+                                f"the others {seeds} on {images}: not paired")
+            correct.append(o.correct[:, o.cells.index(CLEAN_CELL), :])
+    return {"clean_correct": np.stack(correct).astype(bool),
+            "seeds": np.asarray(seeds, dtype=np.int64)}
 
 
 def rows_of(arrays: dict[str, np.ndarray], where: np.ndarray | None = None) -> list[dict]:
