@@ -27,6 +27,7 @@ from benchmark.studies.base import sign_verdict, verdict_named
 from benchmark.studies.compressed import at_equal, log_fit, low_end_gap
 from benchmark.studies.fourier import basis, error_map, half_plane
 from benchmark.studies.storage import StorageConfig, smallest_kept
+from made_outcomes import outcomes
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 ROOT = REPORTS.parent
@@ -34,9 +35,7 @@ ROOT = REPORTS.parent
 
 def points(rows: list[tuple], images: int = 4000, shuffled: bool = False) -> dict[str, np.ndarray]:
     """gather()'s and clean_outcomes()'s arrays from (family, param, bpp, psnr, ssim,
-    clean_acc) tuples: each entry gets exactly its accuracy's share of ``images`` right, for
-    both of two seeds; nested (the images one entry gets right include those of every less
-    accurate one: differences are certain) unless ``shuffled`` (each entry's own images)."""
+    clean_acc) tuples, the outcomes made by ``made_outcomes.outcomes``."""
     cols = list(zip(*rows))
     n = len(rows)
     a = {"submission": np.array([f"{f}_aug" for f in cols[0]]), "family": np.array(cols[0]),
@@ -47,11 +46,7 @@ def points(rows: list[tuple], images: int = 4000, shuffled: bool = False) -> dic
         a[k] = np.full(n, np.nan)
     a["clean_acc_std"] = np.full(n, 0.005)
     a["chosen"] = np.zeros(n)
-    rng = np.random.default_rng(0)
-    a["clean_correct"] = np.zeros((n, 2, images), bool)
-    for i, acc in enumerate(a["clean_acc"]):
-        right = np.arange(images) < round(acc * images)
-        a["clean_correct"][i] = rng.permutation(right) if shuffled else right
+    a["clean_correct"] = outcomes(a["clean_acc"], images, shuffled=shuffled)
     a["seeds"] = np.array([0, 1])
     return a
 

@@ -105,6 +105,14 @@ class CellOutcomes:
         return self.correct[:, idx, :].mean(axis=1)
 
 
+def one_set(correct: np.ndarray, seeds: Sequence[int]) -> CellOutcomes:
+    """A setting measured on one set of images (a study's test set): its (seeds, images)
+    outcomes as a single cell, so ``accuracy`` and ``difference`` apply to it as to a run
+    report's choice."""
+    correct = np.asarray(correct, dtype=bool)
+    return CellOutcomes(tuple(int(s) for s in seeds), (CLEAN_CELL,), correct[:, None, :])
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A statistic and its interval."""

@@ -23,11 +23,23 @@ from corruptions.errors import DataError
 
 from ..datasets import load_dataset
 from ..models.bands import radial_masks
-from ..pipeline.evaluate import CLEAN
 from ..pipeline.submission import load_submission
 from ..scoring.reports import RunFolder
 from ..scoring.selection import COMMON
-from .base import Claims, Finding, StudyContext, Table, register_study
+from ..scoring.statistics import (
+    CLEAN_CELL,
+    Bootstrap,
+    CellOutcomes,
+    Comparison,
+    accuracy,
+    beyond_noise,
+    choice_outcomes,
+    difference,
+    in_points,
+    one_set,
+    percentile_interval,
+)
+from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
 from .dct_noise import coefficients, conv1d_net
 from .loop import LoopConfig, fit
 
@@ -74,8 +86,9 @@ class BandWeighting(nn.Module):
 
 
 def train_arm(cfg: BandWeightsConfig, learned: bool, seed: int, train: tuple, test: tuple,
-              progress: bool = False) -> tuple[int, np.ndarray, list[float]]:
-    """(test correct, softmax weights after each epoch (epochs + 1, 8), loss per epoch)."""
+              progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """(per test image whether it was classified correctly, softmax weights after each
+    epoch (epochs + 1, 8), loss per epoch)."""
     torch.manual_seed(seed)
     front, net = BandWeighting(learned), conv1d_net(SIDE)
     history = [front.weights().detach().numpy().copy()]
@@ -88,22 +101,39 @@ def train_arm(cfg: BandWeightsConfig, learned: bool, seed: int, train: tuple, te
                  after_epoch=lambda: history.append(front.weights().detach().numpy().copy()),
                  desc=f"bands {'learned' if learned else 'uniform'} seed {seed}", progress=progress)
     with torch.inference_mode():
-        correct = int((net(front(test[0])).argmax(1) == test[1]).sum())
+        correct = (net(front(test[0])).argmax(1) == test[1]).numpy()
     return correct, np.stack(history), losses
 
 
 CLAIMS = Claims()
+BOOT = Bootstrap()
+SINGLE_OUT = 0.05  # weights that single out bands differ by more than this between bands
+INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over training seeds and "
+             "test images, paired (both arms on the same seeds and images)")
+ARMS = ("learned", "uniform")
+
+
+def _arm(a: dict, i: int) -> CellOutcomes:
+    return one_set(a["outcomes"][i], a["seeds"])
 
 
 def _arms(a: dict) -> list[dict]:
-    acc = a["correct"] / int(a["n_test"][0])  # (arms: learned, uniform; seeds)
-    return [{"arm": arm, "accuracy": float(acc[i].mean()), "std": float(acc[i].std()),
-             "paper": PAPER[arm][0], "paper_std": PAPER[arm][1]}
-            for i, arm in enumerate(("learned", "uniform"))]
+    rows = []
+    for i, arm in enumerate(ARMS):
+        o = _arm(a, i)
+        e = accuracy(o, [CLEAN_CELL], BOOT)
+        rows.append({"arm": arm, "accuracy": e.value, "low": e.low, "high": e.high,
+                     "std": float(o.correct.mean(axis=(1, 2)).std()),
+                     "paper": PAPER[arm][0], "paper_std": PAPER[arm][1]})
+    return rows
 
 
 def _final_weights(a: dict) -> np.ndarray:
     return a["weights"][0, :, -1].mean(axis=0)  # learned arm, last epoch, mean over seeds
+
+
+def _pts(d: Comparison) -> str:
+    return in_points(d.as_dict(), signed=True) + f" points (p {d.p:.3f})"
 
 
 @CLAIMS.claim("learned-beat-uniform", paper="001 section 6",
@@ -111,16 +141,23 @@ def _final_weights(a: dict) -> np.ndarray:
                     "and seeds).",
               reported="+1.21 points (96.79 +- 0.08 vs 95.58 +- 0.12%, MNIST, 3 seeds)")
 def learned_beat_uniform(config: BandWeightsConfig, a: dict) -> Finding:
-    acc = a["correct"] / int(a["n_test"][0])
-    gain = acc[0] - acc[1]  # same seeds: paired
     rows = _arms(a)
-    mean_gain, _, decided = paired_verdict(acc[0], acc[1])
+    gain = difference(_arm(a, 0), _arm(a, 1), [CLEAN_CELL], BOOT)
     return Finding(
-        f"Fashion-MNIST: learned {100 * rows[0]['accuracy']:.2f} +- {100 * rows[0]['std']:.2f}, "
-        f"uniform {100 * rows[1]['accuracy']:.2f} +- {100 * rows[1]['std']:.2f}; paired gain "
-        f"{100 * mean_gain:+.2f} +- {100 * gain.std():.2f} points over {len(gain)} seeds",
-        decided, "reproduced if the paired gain is positive and larger than the seed spread "
-        "(of the gain or of either arm), partly if positive but within it")
+        f"Fashion-MNIST: learned {100 * rows[0]['accuracy']:.2f}%, uniform "
+        f"{100 * rows[1]['accuracy']:.2f}%; paired gain {_pts(gain)} over {len(a['seeds'])} seeds",
+        sign_verdict([beyond_noise(gain)]),
+        "reproduced if the 95% interval of the paired gain lies above zero, not reproduced if "
+        f"below, within noise if it holds zero. {INTERVALS}")
+
+
+def _option(a: dict, i: int) -> CellOutcomes:
+    cells = tuple((str(c), int(v)) for c, v in zip(a["option_corruption"], a["option_severity"]))
+    return CellOutcomes(tuple(int(s) for s in a["option_seeds"]), cells, a["option_outcomes"][i])
+
+
+def _common(o: CellOutcomes) -> list[tuple[str, int]]:
+    return [c for c in o.cells if c[0] in COMMON]
 
 
 @CLAIMS.claim("learned-beat-uniform-as-option", paper="001 section 6",
@@ -128,15 +165,16 @@ def learned_beat_uniform(config: BandWeightsConfig, a: dict) -> Finding:
                     "benchmark's classifier (image domain, its recipe).",
               reported="+1.21 points (Conv1D, MNIST)")
 def learned_beat_uniform_as_option(config: BandWeightsConfig, a: dict) -> Finding:
-    clean, corrupt = a["option_clean"], a["option_corrupt"]
-    rows = _option_rows(a)
-    gain, spread, verdict = paired_verdict(clean[0], clean[1])
+    learned, uniform = _option(a, 0), _option(a, 1)
+    clean = difference(learned, uniform, [CLEAN_CELL], BOOT)
+    corrupt = difference(learned, uniform, _common(learned), BOOT)
+    names = [str(x) for x in a["option_submission"]]
     return Finding(
-        f"{rows[0]['submission']} {100 * rows[0]['clean']:.2f} +- {100 * rows[0]['clean_std']:.2f}, "
-        f"{rows[1]['submission']} {100 * rows[1]['clean']:.2f} +- {100 * rows[1]['clean_std']:.2f}; "
-        f"paired gain {100 * gain:+.2f} (spread {100 * spread:.2f}) points over {clean.shape[1]} "
-        f"seeds; corrupt {100 * float((corrupt[0] - corrupt[1]).mean()):+.2f} points",
-        verdict, "as above, on the clean test accuracy of the two run reports, seed by seed")
+        f"{names[0]} minus {names[1]}, paired over {len(learned.seeds)} seeds: clean "
+        f"{_pts(clean)}; corrupt {_pts(corrupt)}",
+        sign_verdict([beyond_noise(clean)]),
+        "as above, on the clean test accuracy of the two run reports' per-image outcomes (the "
+        "corrupt difference is shown, not judged: the paper measured clean accuracy)")
 
 
 @CLAIMS.claim("weights-single-out-bands", paper="001 Fig 1",
@@ -145,11 +183,17 @@ def learned_beat_uniform_as_option(config: BandWeightsConfig, a: dict) -> Findin
               reported="weights evolve away from uniform")
 def weights_single_out_bands(config: BandWeightsConfig, a: dict) -> Finding:
     final = _final_weights(a)
+    per_seed = a["weights"][0, :, -1]  # (seeds, bands)
+    spread = np.ptp(BOOT.seeds(a["seeds"]) @ per_seed, axis=1)  # each replicate's seed draw
+    e = percentile_interval(float(np.ptp(final)), spread, BOOT.level)
     return Finding(
         f"final weights {', '.join(f'{w:.3f}' for w in final)} (uniform 0.125); largest: band "
-        f"{int(np.argmax(final)) + 1}",
-        "reproduced" if float(final.max() - final.min()) > 0.05 else "not reproduced",
-        "reproduced if the final weights differ from uniform by more than 0.05 between bands")
+        f"{int(np.argmax(final)) + 1}; largest minus smallest {e.value:.3f} "
+        f"[{e.low:.3f}, {e.high:.3f}]",
+        sign_verdict([beyond_noise({"low": e.low - SINGLE_OUT, "high": e.high - SINGLE_OUT})]),
+        f"reproduced if the 95% interval of the largest minus the smallest final weight (mean "
+        f"over seeds, the seeds drawn again) lies above {SINGLE_OUT}, not reproduced if below, "
+        "within noise if it holds it")
 
 
 def summarize(config: BandWeightsConfig, a: dict) -> dict:
@@ -160,9 +204,10 @@ def summarize(config: BandWeightsConfig, a: dict) -> dict:
     verdicts, _ = CLAIMS.judge(config, a)
     return {"tables": {
         "accuracy": Table(f"Test accuracy on {n} images ({config.epochs} epochs, "
-                          f"{len(config.seeds)} seeds, lambda {config.lmbda}); the paper's "
-                          "columns are its MNIST numbers.",
+                          f"{len(config.seeds)} seeds, lambda {config.lmbda}) with its 95% "
+                          "interval; the paper's columns are its MNIST numbers.",
                           (("arm", "Band weights", "text"), ("accuracy", "Test %", "pct"),
+                           ("low", "95% low", "pct"), ("high", "95% high", "pct"),
                            ("std", "± std", "pct"), ("paper", "Paper %", "pct"),
                            ("paper_std", "Paper ±", "pct")), _arms(a)),
         "weights": Table("The learned softmax weights after the last epoch (mean and std over "
@@ -180,22 +225,15 @@ def summarize(config: BandWeightsConfig, a: dict) -> dict:
         "verdicts": verdicts}
 
 
-def paired_verdict(learned: np.ndarray, uniform: np.ndarray) -> tuple[float, float, str]:
-    """(mean paired gain, spread, verdict): reproduced if the gain is positive and larger
-    than the seed spread (of the gain or of either arm), partly if positive but within it."""
-    gain = learned - uniform
-    spread = float(max(gain.std(), learned.std(), uniform.std()))
-    mean = float(gain.mean())
-    return mean, spread, ("reproduced" if mean > spread and mean > 0 else
-                          "partly" if mean > 0 else "not reproduced")
-
-
 def _option_rows(a: dict) -> list[dict]:
-    clean, corrupt = a["option_clean"], a["option_corrupt"]  # (learned, uniform) x seeds
-    return [{"arm": arm, "submission": str(a["option_submission"][i]),
-             "clean": float(clean[i].mean()), "clean_std": float(clean[i].std()),
-             "corrupt": float(corrupt[i].mean()), "corrupt_std": float(corrupt[i].std())}
-            for i, arm in enumerate(("learned", "uniform"))]
+    rows = []
+    for i, arm in enumerate(ARMS):
+        o = _option(a, i)
+        clean, corrupt = o.scores([CLEAN_CELL]), o.scores(_common(o))  # (seeds, images)
+        rows.append({"arm": arm, "submission": str(a["option_submission"][i]),
+                     "clean": float(clean.mean()), "clean_std": float(clean.mean(1).std()),
+                     "corrupt": float(corrupt.mean()), "corrupt_std": float(corrupt.mean(1).std())})
+    return rows
 
 
 @register_study("band-weights", title="Learned DCT band weights (seed 001)", papers=("001",),
@@ -213,33 +251,35 @@ def compute(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.ndarra
     xte = torch.from_numpy(coefficients(np.asarray(test.images), SIDE))
     ytr = torch.from_numpy(np.asarray(train.labels, np.int64))
     yte = torch.from_numpy(np.asarray(test.labels, np.int64))
-    correct = np.zeros((2, len(config.seeds)), np.int64)
+    correct = np.zeros((2, len(config.seeds), len(yte)), bool)
     weights = np.zeros((2, len(config.seeds), config.epochs + 1, BANDS))
     losses = np.zeros((2, len(config.seeds), config.epochs))
     for i, learned in enumerate((True, False)):
         for j, seed in enumerate(config.seeds):
             correct[i, j], weights[i, j], losses[i, j] = train_arm(
                 config, learned, seed, (xtr, ytr), (xte, yte), ctx.progress)
-    return {"correct": correct, "weights": weights, "loss": losses,
-            "n_test": np.array([len(yte)]), **option_arrays(config, ctx)}
+    return {"outcomes": correct, "seeds": np.array(config.seeds), "weights": weights,
+            "loss": losses, "n_test": np.array([len(yte)]), **option_arrays(config, ctx)}
 
 
 def option_arrays(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
-    """Per arm (learned, uniform) and seed: clean and mean corrupt (15 common corruptions)
-    test accuracy of the model-option runs, read from their reports (results.parquet), paired by seed."""
+    """The model-option runs' per-image outcomes (learned, uniform) on every test cell, read
+    from their reports, paired by seed and image."""
     specs = [load_submission(path, config.source_profile) for path in config.option]
     if specs[0].seeds != specs[1].seeds:
         raise DataError(f"{config.option[0]} and {config.option[1]} must share their seeds")
-    clean, corrupt = [], []
+    picked = []
     for spec in specs:
         report = RunFolder.at(ctx.reports_root, spec.id, spec.profile)
-        report.summary()  # a missing report, named
-        rows = report.results()
-        test = rows[rows["split"] == "test"]
-        on_clean = test[test["corruption"] == CLEAN].groupby("seed")["accuracy"].mean()
-        on_common = test[test["corruption"].isin(COMMON)].groupby("seed")["accuracy"].mean()
-        clean.append([on_clean[s] for s in spec.seeds])
-        corrupt.append([on_common.get(s, np.nan) for s in spec.seeds])
-    return {"option_clean": np.array(clean), "option_corrupt": np.array(corrupt),
+        summary, found = report.summary(), report.outcomes()  # a missing report, named
+        if found is None:
+            raise DataError(f"{report.folder}: no per-image outcomes (rerun: bench run "
+                            f"--submission submissions/{spec.id}.yaml --profile {spec.profile})")
+        picked.append(choice_outcomes(*found, summary["selection"]["bda"]["oracle"]["chosen"]))
+    if picked[0].cells != picked[1].cells or picked[0].seeds != picked[1].seeds:
+        raise DataError(f"{specs[0].id} and {specs[1].id}: not evaluated alike")
+    return {"option_outcomes": np.stack([o.correct for o in picked]),
+            "option_corruption": np.array([c for c, _ in picked[0].cells]),
+            "option_severity": np.array([v for _, v in picked[0].cells]),
             "option_submission": np.array([s.id for s in specs], dtype=np.str_),
-            "option_seeds": np.array(specs[0].seeds)}
+            "option_seeds": np.array(picked[0].seeds)}

@@ -23,9 +23,24 @@ import torch
 from scipy.fft import dctn
 from torch import nn
 
+from corruptions.errors import DataError
+
 from ..datasets import load_dataset
-from ..scoring.reports import report_summary
-from .base import Claims, Finding, StudyContext, Table, register_study
+from ..scoring.reports import RunFolder
+from ..scoring.statistics import (
+    CLEAN_CELL,
+    Bootstrap,
+    CellOutcomes,
+    Comparison,
+    Estimate,
+    accuracy,
+    beyond_noise,
+    choice_outcomes,
+    difference,
+    in_points,
+    one_set,
+)
+from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
 from .loop import LoopConfig, fit
 
 FULL = 28
@@ -71,16 +86,18 @@ def parse_setting(text: str) -> tuple[int, float]:
 
 
 @torch.inference_mode()
-def _correct(net: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma: float, seed: int) -> int:
+def _correct(net: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma: float, seed: int) -> np.ndarray:
+    """Whether each test image is classified correctly (with noise of ``sigma`` added)."""
     g = torch.Generator().manual_seed(seed)
     if sigma:
         x = x + sigma * torch.randn(x.shape, generator=g)
-    return int((net(x).argmax(1) == y).sum())
+    return (net(x).argmax(1) == y).numpy()
 
 
 def train_one(cfg: DctNoiseConfig, m: int, sigma: float, seed: int, train: tuple, test: tuple,
-              progress: bool = False) -> tuple[int, int, list[float]]:
-    """(clean correct, noisy correct, loss per epoch) of one model."""
+              progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """(clean outcomes, noisy outcomes, loss per epoch) of one model: per test image, whether
+    it was classified correctly."""
     torch.manual_seed(seed)
     net = conv1d_net(m)
     noise = torch.Generator().manual_seed(10_000 + seed)
@@ -96,20 +113,46 @@ def train_one(cfg: DctNoiseConfig, m: int, sigma: float, seed: int, train: tuple
             _correct(net, test[0], test[1], sigma, 20_000 + seed), losses)
 
 
+def _outcomes(a: dict, key: str, i: int, seeds: str = "seeds") -> CellOutcomes:
+    return one_set(a[key][i], a[seeds])
+
+
 def _rows(a: dict) -> list[dict]:
-    n = int(a["n_test"][0])
-    clean, noisy = a["clean_correct"] / n, a["noisy_correct"] / n
     rows = []
     for i, s in enumerate(list(a["setting"])):
         m, sigma = parse_setting(s)
+        clean, noisy = (_outcomes(a, k, i) for k in ("clean_outcomes", "noisy_outcomes"))
+        per_seed = clean.correct.mean(axis=(1, 2))
         rows.append({"setting": s, "m": m, "sigma": sigma,
-                     "clean_acc": float(clean[i].mean()), "clean_std": float(clean[i].std()),
-                     "noisy_acc": float(noisy[i].mean()), "paper": PAPER.get(s)})
+                     **_acc("clean_acc", accuracy(clean, [CLEAN_CELL], BOOT)),
+                     "clean_std": float(per_seed.std()),
+                     **_acc("noisy_acc", accuracy(noisy, [CLEAN_CELL], BOOT)),
+                     "paper": PAPER.get(s)})
     return rows
 
 
-def _twin(a: dict) -> dict[str, float]:
-    return {str(p): float(c) for p, c in zip(a["twin_param"], a["twin_clean"])}
+def _acc(key: str, e: Estimate) -> dict:
+    return {key: e.value, f"{key}_low": e.low, f"{key}_high": e.high}
+
+
+def _twin(a: dict) -> dict[str, CellOutcomes]:
+    return {str(p): _outcomes(a, "twin_outcomes", i, "twin_seeds")
+            for i, p in enumerate(a["twin_param"])}
+
+
+def _index(a: dict) -> dict[str, int]:
+    return {str(s): i for i, s in enumerate(a["setting"])}
+
+
+def _diff(x: CellOutcomes, y: CellOutcomes, shift: float = 0.0) -> tuple[Comparison, int]:
+    """``x``'s accuracy minus ``y``'s, paired, and the side of ``shift`` its interval is on
+    (+1 above, -1 below, 0 holding it)."""
+    d = difference(x, y, [CLEAN_CELL], BOOT)
+    return d, beyond_noise({"low": d.low - shift, "high": d.high - shift})
+
+
+def _pts(d: Comparison) -> str:
+    return in_points(d.as_dict(), signed=True)
 
 
 def _missing(what: str) -> Finding:
@@ -117,9 +160,17 @@ def _missing(what: str) -> Finding:
                    "needs the settings the claim names")
 
 
-def _falls(accs: list[float]) -> str:
-    return ("reproduced" if accs[0] > accs[1] > accs[2] else
-            "partly" if accs[0] > accs[2] else "not reproduced")
+def _falls(outcomes: list[CellOutcomes]) -> tuple[list[Comparison], list[int]]:
+    """Each step's fall in accuracy (the step before minus the step after), paired."""
+    steps = [_diff(a, b) for a, b in zip(outcomes, outcomes[1:])]
+    return [d for d, _ in steps], [s for _, s in steps]
+
+
+BOOT = Bootstrap()
+COLLAPSE, KEEPS = 0.20, 0.02  # a collapse loses over 20 points; keeping is within 2 (in advance)
+INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over training seeds and "
+             "test images, paired (every setting is tested on the same images with the same "
+             "seeds)")
 
 
 CLAIMS = Claims()
@@ -130,52 +181,56 @@ CLAIMS = Claims()
                     "uncompressed baseline's.",
               reported="MNIST: 8x8 44.82%, 16x16 95.58% = baseline 95.58%")
 def threshold_8_vs_16(config: DctNoiseConfig, a: dict) -> Finding:
-    rows = _rows(a)
-    by = {r["setting"]: r for r in rows}
-    full, m8, m16 = by.get("28:0"), by.get("8:0"), by.get("16:0")
-    if not (full and m8 and m16):
+    at = _index(a)
+    if not all(k in at for k in ("28:0", "8:0", "16:0")):
         return _missing("28:0, 8:0 or 16:0")
-    spread = max(r["clean_std"] for r in rows)
-    drop8, drop16 = full["clean_acc"] - m8["clean_acc"], full["clean_acc"] - m16["clean_acc"]
+    full, m8, m16 = (_outcomes(a, "clean_outcomes", at[k]) for k in ("28:0", "8:0", "16:0"))
+    drop8, loses = _diff(full, m8)
+    _, collapses = _diff(full, m8, COLLAPSE)
+    drop16, over = _diff(full, m16, KEEPS)
     return Finding(
-        f"Fashion-MNIST: all coefficients {100 * full['clean_acc']:.2f}%, 16x16 "
-        f"{100 * m16['clean_acc']:.2f}% ({-100 * drop16:+.2f}), 8x8 "
-        f"{100 * m8['clean_acc']:.2f}% ({-100 * drop8:+.2f}); seed std up to {100 * spread:.2f}",
-        "reproduced" if drop8 > 0.20 and drop16 <= 0.02 else
-        "partly" if drop8 > max(spread, 0.02) and drop16 <= 0.02 else "not reproduced",
-        "reproduced if 8x8 loses more than 20 points against all coefficients while 16x16 "
-        "stays within 2; partly if 8x8 loses less (but more than the seed std and 2 points)")
+        f"Fashion-MNIST, all coefficients minus 16x16: {_pts(drop16)} points; minus 8x8: "
+        f"{_pts(drop8)} points",
+        sign_verdict([loses, collapses, -over]),
+        f"three parts, each from a 95% interval: 8x8 loses accuracy (its drop lies above zero), "
+        f"it collapses (above {100 * COLLAPSE:.0f} points), 16x16 keeps the baseline (its drop "
+        f"lies below {100 * KEEPS:.0f} points); reproduced if all hold, partly if some, not "
+        f"reproduced if none does and some are refuted, within noise if no interval decides. "
+        + INTERVALS)
 
 
 @CLAIMS.claim("noise-lowers-8", paper="000 section 6",
               claim="Noise on the 8 x 8 coefficients lowers accuracy further.",
               reported="44.82% -> 39.77% -> 34.82% (sigma 0, 0.1, 0.2)")
 def noise_lowers_8(config: DctNoiseConfig, a: dict) -> Finding:
-    by = {r["setting"]: r for r in _rows(a)}
-    noisy8 = [by.get(f"8:{s}") for s in ("0", "0.1", "0.2")]
-    if not all(noisy8):
+    at = _index(a)
+    names = [f"8:{s}" for s in ("0", "0.1", "0.2")]
+    if not all(k in at for k in names):
         return _missing("8:0, 8:0.1 or 8:0.2")
-    accs = [r["noisy_acc"] for r in noisy8]
+    falls, signs = _falls([_outcomes(a, "noisy_outcomes", at[k]) for k in names])
     return Finding(
-        " -> ".join(f"{100 * x:.2f}%" for x in accs) + " (noisy test, the training sigma)",
-        _falls(accs), "reproduced if accuracy falls at each step of sigma, partly if only "
-        "from 0 to 0.2")
+        "noisy test at the training sigma, fall per step (0 -> 0.1, 0.1 -> 0.2): "
+        + ", ".join(f"{_pts(d)} points" for d in falls),
+        sign_verdict(signs), "reproduced if accuracy falls beyond noise at each step of sigma "
+        "(the 95% interval of each fall above zero), partly if at one, not reproduced if "
+        f"at none and it rises beyond noise at one, within noise otherwise. {INTERVALS}")
 
 
 @CLAIMS.claim("16-keeps-baseline-under-noise", paper="000 abstract",
               claim="16 x 16 keeps the baseline accuracy even under noise (sigma 0.2).",
               reported="95.58% with noise")
 def keeps_baseline_under_noise(config: DctNoiseConfig, a: dict) -> Finding:
-    by = {r["setting"]: r for r in _rows(a)}
-    full, n16 = by.get("28:0"), by.get("16:0.2")
-    if not (full and n16):
+    at = _index(a)
+    if not all(k in at for k in ("28:0", "16:0.2")):
         return _missing("28:0 or 16:0.2")
-    gap = full["clean_acc"] - n16["noisy_acc"]
+    gap, over = _diff(_outcomes(a, "clean_outcomes", at["28:0"]),
+                      _outcomes(a, "noisy_outcomes", at["16:0.2"]), KEEPS)
     return Finding(
-        f"16x16 sigma 0.2: {100 * n16['noisy_acc']:.2f}% vs {100 * full['clean_acc']:.2f}% "
-        f"({-100 * gap:+.2f} points)",
-        "reproduced" if gap <= 0.02 else "partly" if gap <= 0.05 else "not reproduced",
-        "reproduced within 2 points of the baseline, partly within 5")
+        f"all coefficients (clean) minus 16x16 at sigma 0.2 (noisy): {_pts(gap)} points",
+        sign_verdict([-over]),
+        f"non-inferiority with a margin of {100 * KEEPS:.0f} points, fixed in advance: "
+        "reproduced if the 95% interval of the gap lies below the margin, not reproduced if "
+        f"above it, within noise if it straddles it. {INTERVALS}")
 
 
 @CLAIMS.claim("threshold-in-image-domain", paper="000 (image domain)",
@@ -186,12 +241,14 @@ def threshold_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
     tw = _twin(a)
     if not ("8" in tw and "16" in tw):
         return _missing(f"{config.image_twin} at M=8 or M=16")
-    drop = tw["16"] - tw["8"]
+    drop, loses = _diff(tw["16"], tw["8"])
+    _, collapses = _diff(tw["16"], tw["8"], COLLAPSE)
     return Finding(
-        f"{config.image_twin}: 16 {100 * tw['16']:.2f}%, 8 {100 * tw['8']:.2f}% "
-        f"({-100 * drop:+.2f} points)",
-        "reproduced" if drop > 0.20 else "partly" if drop > 0.02 else "not reproduced",
-        "reproduced if M=8 loses more than 20 points against M=16, partly if more than 2")
+        f"{config.image_twin}, M=16 minus M=8 (clean test): {_pts(drop)} points",
+        sign_verdict([loses, collapses]),
+        f"two parts, each from a 95% interval: M=8 loses accuracy against M=16 (above zero), "
+        f"and collapses (above {100 * COLLAPSE:.0f} points); reproduced if both, partly if one. "
+        + INTERVALS)
 
 
 @CLAIMS.claim("noise-lowers-8-in-image-domain", paper="000 (image domain)",
@@ -200,29 +257,36 @@ def threshold_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
               reported="44.82% -> 39.77% -> 34.82% (coefficient domain)")
 def noise_lowers_8_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
     tw = _twin(a)
-    if not all(k in tw for k in ("8", "8:0.1", "8:0.2")):
+    names = ("8", "8:0.1", "8:0.2")
+    if not all(k in tw for k in names):
         return _missing(f"{config.image_twin} at 8, 8:0.1 or 8:0.2")
-    accs = [tw[k] for k in ("8", "8:0.1", "8:0.2")]
+    falls, signs = _falls([tw[k] for k in names])
     return Finding(
-        f"{config.image_twin} (clean test): " + " -> ".join(f"{100 * x:.2f}%" for x in accs),
-        _falls(accs), "reproduced if accuracy falls at each step of sigma, partly if only "
-        "from 0 to 0.2")
+        f"{config.image_twin} (clean test), fall per step of sigma: "
+        + ", ".join(f"{_pts(d)} points" for d in falls),
+        sign_verdict(signs), "reproduced if accuracy falls beyond noise at each step of sigma, "
+        f"partly if at one, within noise if at neither. {INTERVALS}")
 
 
 def summarize(config: DctNoiseConfig, a: dict) -> dict:
     n = int(a["n_test"][0])
-    twin = [{"param": p, "clean_acc": c} for p, c in _twin(a).items()]
+    twin = [{"param": p, **_acc("clean_acc", accuracy(o, [CLEAN_CELL], BOOT))}
+            for p, o in _twin(a).items()]
     verdicts, _ = CLAIMS.judge(config, a)
     table = Table(f"The paper's Conv1D on the M x M DCT coefficients of {config.dataset} "
                   f"({config.train_images} training and {n} test images, {config.epochs} epochs, "
                   f"{len(config.seeds)} seeds); noisy = tested with the training sigma; the "
                   "paper's column is its MNIST accuracy.",
                   (("setting", "M:sigma", "text"), ("clean_acc", "Clean %", "pct"),
+                   ("clean_acc_low", "95% low", "pct"), ("clean_acc_high", "95% high", "pct"),
                    ("clean_std", "± std", "pct"), ("noisy_acc", "Noisy %", "pct"),
+                   ("noisy_acc_low", "95% low", "pct"), ("noisy_acc_high", "95% high", "pct"),
                    ("paper", "Paper %", "pct")), _rows(a))
     twin_table = Table(f"The image-domain twin: the {config.image_twin} submission "
                        f"[{config.image_profile}], each mask size trained on its own (clean test).",
-                       (("param", "M", "text"), ("clean_acc", "Clean %", "pct")), twin)
+                       (("param", "M", "text"), ("clean_acc", "Clean %", "pct"),
+                        ("clean_acc_low", "95% low", "pct"), ("clean_acc_high", "95% high", "pct")),
+                       twin)
     return {"tables": {"coefficients": table, "image-domain": twin_table}, "verdicts": verdicts}
 
 
@@ -239,7 +303,7 @@ def compute(config: DctNoiseConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     test = load_dataset(config.dataset, "test", ctx.data_root).head(config.test_images)
     ytr = torch.from_numpy(np.asarray(train.labels, np.int64))
     yte = torch.from_numpy(np.asarray(test.labels, np.int64))
-    clean = np.zeros((len(config.settings), len(config.seeds)), np.int64)
+    clean = np.zeros((len(config.settings), len(config.seeds), len(yte)), bool)
     noisy = np.zeros_like(clean)
     losses = np.zeros((len(config.settings), len(config.seeds), config.epochs))
     for i, s in enumerate(config.settings):
@@ -249,8 +313,21 @@ def compute(config: DctNoiseConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
         for j, seed in enumerate(config.seeds):
             clean[i, j], noisy[i, j], losses[i, j] = train_one(
                 config, m, sigma, seed, (xtr, ytr), (xte, yte), ctx.progress)
-    twin = report_summary(ctx.reports_root, config.image_twin, config.image_profile)["per_param"]
-    return {"setting": np.array(config.settings), "clean_correct": clean,
-            "noisy_correct": noisy, "loss": losses, "n_test": np.array([len(yte)]),
-            "twin_param": np.array(list(twin)),
-            "twin_clean": np.array([twin[p]["clean_acc"] for p in twin], np.float64)}
+    return {"setting": np.array(config.settings), "clean_outcomes": clean,
+            "noisy_outcomes": noisy, "seeds": np.array(config.seeds), "loss": losses,
+            "n_test": np.array([len(yte)]), **twin_arrays(config, ctx)}
+
+
+def twin_arrays(config: DctNoiseConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
+    """The image-domain twin's per-image outcomes on its clean test set, per parameter (its
+    run report's; unions left out)."""
+    folder = RunFolder.at(ctx.reports_root, config.image_twin, config.image_profile)
+    summary, found = folder.summary(), folder.outcomes()
+    if found is None:
+        raise DataError(f"{folder.folder}: no per-image outcomes (rerun: bench run --submission "
+                        f"submissions/{config.image_twin}.yaml --profile {config.image_profile})")
+    params = [p for p in summary["per_param"] if "+" not in p]
+    picked = [choice_outcomes(*found, p) for p in params]
+    return {"twin_param": np.array(params),
+            "twin_outcomes": np.stack([o.correct[:, o.cells.index(CLEAN_CELL)] for o in picked]),
+            "twin_seeds": np.array(picked[0].seeds)}
