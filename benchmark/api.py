@@ -27,10 +27,9 @@ from .pipeline.evaluate import evaluate
 from .pipeline.inputs import eval_manifests, load_eval_splits, prepare_eval
 from .pipeline.runner import device_name, rows_of
 from .pipeline.units import UnitResult
-from .scoring.reports import META_KEYS, ROW_META_KEYS
 from .scoring.results import read_results
 from .scoring.selection import MODES
-from .scoring.summary import summarize
+from .scoring.summary import SubmissionMeta, summarize
 
 
 def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "model",
@@ -53,13 +52,13 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
     manifests = eval_manifests(sets)
     splits = load_eval_splits(dataset, root, sets, names, severities)
     counts = evaluate(model, splits, device, progress=progress, name=f"eval {name}")
-    meta = {"submission": name, "name": name, "authors": [], "description": "", "url": None,
-            "dataset": dataset, "profile": profile, "model": type(model).__name__,
-            "family": "none"}
-    rows, _ = rows_of({k: meta[k] for k in ROW_META_KEYS},
+    meta = SubmissionMeta(submission=name, name=name, authors=(), description="", url=None,
+                          dataset=dataset, profile=profile, model=type(model).__name__,
+                          family="none")
+    rows, _ = rows_of(meta.row_fields(),
                       [UnitResult("-", 0, tuple(counts), (), 0.0, time.perf_counter() - start)])
     summary = summarize(
-        {k: meta[k] for k in META_KEYS}, rows, ["-"],
+        meta, rows, ["-"],
         modes=MODES, data={}, baseline_rows=read_results(Path(baseline)) if baseline else None,
         provenance={"code_version": code_version(), "data": manifests,
                     "device": device_name(device), "wall_s": round(time.perf_counter() - start, 1)})

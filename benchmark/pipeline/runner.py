@@ -29,10 +29,10 @@ from corruptions.errors import BenchError
 from corruptions.version import code_version
 
 from ..augment import AugmentSpec
-from ..scoring.reports import BASELINE, META_KEYS, ROW_META_KEYS, RunFolder, baseline_results
+from ..scoring.reports import BASELINE, RunFolder, baseline_results
 from ..scoring.results import HISTORY_COLUMNS, OPTIONAL_HISTORY, RESULT_COLUMNS, frame
 from ..scoring.statistics import comparable_baseline, report_statistics
-from ..scoring.summary import summarize
+from ..scoring.summary import SubmissionMeta, summarize
 from .inputs import (
     EvalSet,
     Inputs,
@@ -212,7 +212,7 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     if failed:
         raise failed[0]
     meta = submission_meta(spec)
-    rows, history = rows_of({k: meta[k] for k in ROW_META_KEYS}, results)
+    rows, history = rows_of(meta.row_fields(), results)
     seconds = dict(inputs.seconds)
     seconds["training (units)"] = sum(r.train_s for r in results if not r.skipped)
     seconds["evaluation (units)"] = sum(r.eval_s for r in results if not r.skipped)
@@ -252,10 +252,11 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
                      sum(1 for r in results if r.skipped))
 
 
-def submission_meta(spec: RunSpec) -> dict:
-    """What a report says about its submission (``reports.META_KEYS``, in order)."""
-    named = {"submission": spec.id, "authors": list(spec.authors)}
-    return {k: named[k] if k in named else getattr(spec, k) for k in META_KEYS}
+def submission_meta(spec: RunSpec) -> SubmissionMeta:
+    """What a report says about its submission."""
+    return SubmissionMeta(submission=spec.id, name=spec.name, authors=spec.authors,
+                          description=spec.description, url=spec.url, dataset=spec.dataset,
+                          profile=spec.profile, model=spec.model, family=spec.family)
 
 
 def _baseline(spec: RunSpec, rows: pd.DataFrame, reports_root: Path) -> pd.DataFrame | None:

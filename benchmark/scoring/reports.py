@@ -39,10 +39,6 @@ SPECTRA = "spectra.npz"
 STATISTICS = "statistics.json"  # intervals and paired comparisons (``statistics``)
 BASELINE = "baseline"  # the submission every mCE is relative to
 HELD_OUT = ("bda", "val")  # the pick a report makes without seeing test data: BDA on validation
-# what a summary says about its submission, in this order (``summary.summarize`` writes them)
-META_KEYS = ("submission", "name", "authors", "description", "url", "dataset", "profile",
-             "model", "family")
-ROW_META_KEYS = ("submission", "profile", "dataset", "model", "family")  # on every results row
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,44 @@ data's statistics) by pure functions, so ``bench verify`` recomputes exactly thi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 
 from ..augment import get_family
-from .reports import BASELINE, META_KEYS
+from .reports import BASELINE
 from .selection import CLEAN, COMMON, THESIS_TEN, Baseline, select, wide
 
 FORMAT = "summary/1"
+
+
+@dataclass(frozen=True)
+class SubmissionMeta:
+    """What a report says about its submission: the first fields of its summary, in this
+    order; the row fields (``ROW_FIELDS``) are on every results row too."""
+
+    submission: str  # the id
+    name: str
+    authors: tuple[str, ...]
+    description: str
+    url: str | None
+    dataset: str
+    profile: str
+    model: str
+    family: str
+
+    ROW_FIELDS = ("submission", "profile", "dataset", "model", "family")
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "authors": list(self.authors)}
+
+    def row_fields(self) -> dict:
+        return {k: getattr(self, k) for k in self.ROW_FIELDS}
+
+    @classmethod
+    def from_summary(cls, summary: dict) -> SubmissionMeta:
+        return cls(**{f.name: summary[f.name] for f in fields(cls)}
+                   | {"authors": tuple(summary["authors"])})
 # a parameter's training-data statistics, as ``inputs.data_stats`` gives them
 DATA_FIELDS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim")
 
@@ -36,17 +66,16 @@ def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict]) -
     return out
 
 
-def summarize(meta: dict, rows: pd.DataFrame, order: Sequence[str], *,
+def summarize(meta: SubmissionMeta, rows: pd.DataFrame, order: Sequence[str], *,
               modes: Sequence[str], data: dict[str, dict],
               baseline_rows: pd.DataFrame | None, provenance: dict,
               original: dict | None = None) -> dict:
-    """The whole summary. ``meta``: ``reports.META_KEYS`` (submission id, name, authors,
-    description, url, dataset, profile, model, family); ``original``: the untransformed training images' size."""
+    """The whole summary; ``original``: the untransformed training images' size."""
     baseline = Baseline.from_rows(baseline_rows) if baseline_rows is not None else None
-    family = get_family(meta["family"])
+    family = get_family(meta.family)
     return {
         "format": FORMAT,
-        **meta,
+        **meta.as_dict(),
         "params": list(order),
         "seeds": sorted(int(s) for s in rows["seed"].unique()),
         "corruptions": sorted(set(rows["corruption"]) - {CLEAN}),
@@ -65,7 +94,6 @@ def recompute(summary: dict, rows: pd.DataFrame, baseline_rows: pd.DataFrame | N
     """A summary recomputed from its results table, with the inputs the table does not hold
     (the training data's statistics, provenance) taken from the summary itself: what
     ``bench verify`` compares against the file, field by field."""
-    meta = {k: summary[k] for k in META_KEYS}
-    return summarize(meta, rows, summary["params"], modes=list(summary["selection"]),
+    return summarize(SubmissionMeta.from_summary(summary), rows, summary["params"], modes=list(summary["selection"]),
                      data=summary["training_data"], baseline_rows=baseline_rows,
                      provenance=summary["provenance"], original=summary.get("original_data"))
