@@ -18,11 +18,12 @@ from corruptions.registry import PUBLISHED_BANDS
 from corruptions.rng import image_rngs
 
 from ..augment import AugmentContext, get_family
-from ..pipeline.evaluate import CLEAN, count_correct
+from ..pipeline.evaluate import CLEAN, correct_mask
 from ..pipeline.inputs import load_eval_splits, prepare_eval
 from ..pipeline.submission import load_submission
 from ..scoring.selection import COMMON
-from .base import Claims, Finding, StudyContext, Table, count_verdict, register_study
+from ..scoring.statistics import Bootstrap, CellOutcomes, beyond_noise, difference, in_points
+from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
 from .trained import trained_classifiers
 
 NOISE = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")
@@ -52,39 +53,55 @@ def _band(corruption: str) -> str:
     return PUBLISHED_BANDS.get(corruption, "extra")
 
 
-def _acc(correct: np.ndarray, n: int, mask: np.ndarray) -> np.ndarray:
-    """Per seed: mean accuracy over the cells in ``mask``."""
-    return correct[:, mask].mean(axis=1) / n
+BOOT = Bootstrap()
+INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over the classifier's "
+             "training seeds and the test images (an image with all its corrupted versions), "
+             "paired: every codec and rate is compared with the same models on the same images")
+
+
+def _outcomes(a: dict, i: int) -> CellOutcomes:
+    cells = tuple((str(c), int(v)) for c, v in zip(a["corruption"], a["severity"]))
+    return CellOutcomes(tuple(int(s) for s in a["seeds"]), cells, a["outcomes"][i])
+
+
+def _groups(o: CellOutcomes) -> dict[str, list[tuple[str, int]]]:
+    """The cells of each group a row reports: clean, the common corruptions, their published
+    bands, the noise corruptions."""
+    common = [c for c in o.cells if c[0] in COMMON]
+    return {"clean": [c for c in o.cells if c[0] == CLEAN], "corrupt": common,
+            **{b: [c for c in common if _band(c[0]) == b] for b in ("low", "mid", "high")},
+            "noise": [c for c in o.cells if c[0] in NOISE]}
 
 
 def _rows(a: dict) -> list[dict]:
-    """Per codec setting: accuracies, and their paired change against the raw images."""
-    n = int(a["n"][0])
-    corr, labels = a["corruption"], list(a["setting"])
-    common = np.isin(corr, COMMON)
-    masks = {"clean": corr == CLEAN, "corrupt": common,
-             **{b: common & (np.array([_band(c) for c in corr]) == b) for b in ("low", "mid", "high")},
-             "noise": np.isin(corr, NOISE)}
-    seeds = len(a["seeds"])
-    raw = labels.index(NONE)
+    """Per codec setting: accuracies, and their paired change against the raw images with
+    its 95% interval."""
+    labels = list(a["setting"])
+    raw = _outcomes(a, labels.index(NONE))
     rows = []
     for i, label in enumerate(labels):
         family, param = label.split(":", 1)
+        o = _outcomes(a, i)
         row = {"family": family, "param": param,
                "bpp": None if np.isnan(a["bpp"][i]) else float(a["bpp"][i])}
-        for k, m in masks.items():
-            if not m.any():
-                row[f"{k}_acc"] = row[f"{k}_delta"] = row[f"{k}_margin"] = None
+        for k, cells in _groups(o).items():
+            if not cells:
+                row[f"{k}_acc"] = row[f"{k}_delta"] = row[f"{k}_low"] = row[f"{k}_high"] = None
                 continue
-            acc, base = _acc(a["correct"][i], n, m), _acc(a["correct"][raw], n, m)
-            paired = acc - base  # the same model with and without the codec, seed by seed
-            p = float(base.mean())
-            se = np.sqrt(max(p * (1 - p), 1e-12) / (n * int(m.sum()) * seeds))
-            row[f"{k}_acc"] = float(acc.mean())
-            row[f"{k}_delta"] = float(paired.mean())
-            row[f"{k}_margin"] = float(max(paired.std(), 1.96 * se))
+            d = difference(o, raw, cells, BOOT)  # the same models with and without the codec
+            row[f"{k}_acc"] = float(o.scores(cells).mean())
+            row[f"{k}_delta"], row[f"{k}_low"], row[f"{k}_high"] = d.value, d.low, d.high
         rows.append(row)
     return rows
+
+
+def _shown(r: dict, key: str) -> str:
+    return in_points({"value": r[f"{key}_delta"], "low": r[f"{key}_low"],
+                      "high": r[f"{key}_high"]}, signed=True) + " points"
+
+
+def _sign(r: dict, key: str) -> int:
+    return beyond_noise({"low": r[f"{key}_low"], "high": r[f"{key}_high"]})
 
 
 def _best(rows: list[dict], family: str, key: str) -> dict | None:
@@ -108,14 +125,14 @@ def learned_codecs_help(config: PreprocessConfig, a: dict) -> Finding:
     learned = _best_learned(_rows(a))
     if not learned:
         return Finding("no learned codec measured", "not testable here", "needs BLS or BMSHJ")
-    helped = [r for r in learned if r["high_delta"] > r["high_margin"]]
     return Finding(
-        "; ".join(f"{r['family']} {r['param']}: high band {100 * r['high_delta']:+.2f} "
-                  f"± {100 * r['high_margin']:.2f} points, clean {100 * r['clean_delta']:+.2f}"
-                  for r in learned),
-        count_verdict(len(helped), len(learned)),
+        "; ".join(f"{r['family']} {r['param']}: high band {_shown(r, 'high')}, clean "
+                  f"{_shown(r, 'clean')}" for r in learned),
+        sign_verdict([_sign(r, "high") for r in learned]),
         "the best rate of each learned codec (chosen on this test set: an upper bound) must "
-        "raise the same models' high-band accuracy by more than its margin")
+        "raise the same models' high-band accuracy: reproduced if its 95% interval lies above "
+        "zero for every learned codec, partly if for some, not reproduced if for none and some "
+        f"lower it, within noise otherwise. {INTERVALS}")
 
 
 @CLAIMS.claim("jpeg-no-noise-resilience", paper="004 Table IV",
@@ -127,13 +144,15 @@ def jpeg_no_noise_resilience(config: PreprocessConfig, a: dict) -> Finding:
         return Finding("no JPEG quality on noise corruptions measured", "not testable here",
                        "needs JPEG and the noise corruptions")
     top = max(jpeg, key=lambda r: r["noise_delta"])
+    signs = [-_sign(r, "noise") for r in jpeg]
     return Finding(
-        f"best JPEG quality on the 4 noise corruptions: {top['param']}, "
-        f"{100 * top['noise_delta']:+.2f} ± {100 * top['noise_margin']:.2f} points "
-        "(test-time only; 004 also trained on compressed noisy data)",
-        "reproduced" if top["noise_delta"] <= top["noise_margin"] else "not reproduced",
-        "reproduced if no JPEG quality raises the same models' noise accuracy by more than "
-        "its margin")
+        f"on the 4 noise corruptions, {signs.count(1)} of {len(jpeg)} JPEG qualities lower the "
+        f"accuracy beyond noise, {signs.count(-1)} raise it; the best, {top['param']}: "
+        f"{_shown(top, 'noise')} (test-time only; 004 also trained on compressed noisy data)",
+        sign_verdict(signs),
+        "per JPEG quality, the change in the same models' accuracy on the noise corruptions: "
+        "reproduced if every quality's 95% interval lies below zero, partly if some do, not "
+        f"reproduced if none does and some lie above, within noise otherwise. {INTERVALS}")
 
 
 @CLAIMS.claim("learned-denoise-better-than-jpeg", paper="002 vs 004",
@@ -146,15 +165,16 @@ def learned_denoise_better(config: PreprocessConfig, a: dict) -> Finding:
         return Finding("JPEG or the learned codecs not measured", "not testable here",
                        "needs JPEG and a learned codec")
     lead = max(learned, key=lambda r: r["high_delta"])
-    margin = max(lead["high_margin"], j["high_margin"])
+    labels = list(a["setting"])
+    o = [_outcomes(a, labels.index(f"{r['family']}:{r['param']}")) for r in (lead, j)]
+    d = difference(*o, _groups(o[0])["high"], BOOT)
     return Finding(
-        f"best learned {lead['family']} {lead['param']} {100 * lead['high_delta']:+.2f} "
-        f"points vs best JPEG {j['param']} {100 * j['high_delta']:+.2f} on the high band "
-        f"(margin {100 * margin:.2f})",
-        "reproduced" if lead["high_delta"] - j["high_delta"] > margin else
-        "partly" if lead["high_delta"] > j["high_delta"] else "not reproduced",
-        "reproduced if the best learned codec beats the best JPEG quality on the high band "
-        "by more than the larger of their margins, partly if by less")
+        f"best learned {lead['family']} {lead['param']} minus best JPEG {j['param']} on the high "
+        f"band: {in_points(d.as_dict(), signed=True)} points",
+        sign_verdict([beyond_noise(d)]),
+        "the best learned codec's high-band accuracy minus the best JPEG quality's (both chosen "
+        "on this test set): reproduced if its 95% interval lies above zero, not reproduced if "
+        f"below, within noise if it holds zero. {INTERVALS}")
 
 
 def summarize(config: PreprocessConfig, a: dict) -> dict:
@@ -163,13 +183,12 @@ def summarize(config: PreprocessConfig, a: dict) -> dict:
             ("bpp", "bpp in", "bpp"), ("clean_acc", "Clean %", "pct"),
             ("corrupt_acc", "Corrupt %", "pct"), ("low_delta", "Low Δ", "pct"),
             ("mid_delta", "Mid Δ", "pct"), ("high_delta", "High Δ", "pct"),
-            ("high_margin", "± margin", "pct"), ("noise_delta", "Noise Δ", "pct"),
-            ("clean_delta", "Clean Δ", "pct"))
+            ("high_low", "95% low", "pct"), ("high_high", "95% high", "pct"),
+            ("noise_delta", "Noise Δ", "pct"), ("clean_delta", "Clean Δ", "pct"))
     table = Table(f"The baseline classifier ({seeds} seeds) on the first {n} corrupted test "
                   "images passed through each codec and rate; Δ = accuracy minus the same "
-                  "model's on the raw images (the none row), mean over seeds, in points; margin "
-                  "= the larger of the seeds' spread of Δ and 1.96 binomial standard errors; "
-                  "bands are the published groups of the 15 common corruptions, noise the 4 "
+                  "model's on the raw images (the none row), mean over seeds, in points, with the "
+                  "95% interval of the high band's (two-level bootstrap, paired); bands are the published groups of the 15 common corruptions, noise the 4 "
                   "noise corruptions.", cols, _rows(a))
     verdicts, _ = CLAIMS.judge(config, a)
     return {"tables": {"codecs": table}, "verdicts": verdicts}
@@ -192,7 +211,7 @@ def compute(config: PreprocessConfig, ctx: StudyContext) -> dict[str, np.ndarray
     labels = split.labels[:n]
     cells = [(c, s, np.array(images[:n])) for c, s, _, images in split.sets()]
     grid = [("none", "-", ())] + settings(config)
-    correct = np.zeros((len(grid), len(models), len(cells)), np.int64)
+    correct = np.zeros((len(grid), len(models), len(cells), n), bool)
     bpp = np.full(len(grid), np.nan)
     pixels = n * int(np.prod(split.images.shape[1:3]))
     with tqdm(total=len(grid) * len(cells), desc="preprocess", unit="set",
@@ -208,12 +227,12 @@ def compute(config: PreprocessConfig, ctx: StudyContext) -> dict[str, np.ndarray
                     out = fam.fn(images, fam.read(label), image_rngs(0, f"pre:{c}", s, range(n)), actx)
                     seen, bits = out.images, bits + (out.bits.sum() if out.bits is not None else 0)
                 for k, (_, model) in enumerate(models):
-                    correct[i, k, j] = count_correct(model, seen, labels, ctx.device)
+                    correct[i, k, j] = correct_mask(model, seen, labels, ctx.device)
                 bar.update(1)
             if family != "none" and fam.is_codec:
                 bpp[i] = bits / (pixels * len(cells))
     return {"setting": np.array([f"{f}:{p}" for f, p, _ in grid]),
             "corruption": np.array([c for c, _, _ in cells]),
             "severity": np.array([s for _, s, _ in cells], np.int64),
-            "correct": correct, "bpp": bpp, "n": np.array([n], np.int64),
+            "outcomes": correct, "bpp": bpp, "n": np.array([n], np.int64),
             "seeds": np.array([seed for seed, _ in models], np.int64)}
