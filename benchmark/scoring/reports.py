@@ -144,6 +144,15 @@ class RunFolder:
         were kept."""
         return read_outcomes(self.path(OUTCOMES)) if self.path(OUTCOMES).is_file() else None
 
+    def required_outcomes(self) -> tuple[pd.DataFrame, list[np.ndarray]]:
+        """The outcomes of a report that must have kept them (what a study or comparison is
+        resampled from); one without names the command that rewrites it."""
+        found = self.outcomes()
+        if found is None:
+            raise DataError(f"{self.folder}: no per-image outcomes (rerun: bench run --submission "
+                            f"submissions/{self.submission}.yaml --profile {self.profile})")
+        return found
+
     def statistics(self) -> dict | None:
         return read_summary(self.path(STATISTICS)) if self.path(STATISTICS).is_file() else None
 

@@ -23,8 +23,6 @@ import torch
 from scipy.fft import dctn
 from torch import nn
 
-from corruptions.errors import DataError
-
 from ..datasets import load_dataset
 from ..scoring.reports import RunFolder
 from ..scoring.statistics import (
@@ -322,10 +320,7 @@ def twin_arrays(config: DctNoiseConfig, ctx: StudyContext) -> dict[str, np.ndarr
     """The image-domain twin's per-image outcomes on its clean test set, per parameter (its
     run report's; unions left out)."""
     folder = RunFolder.at(ctx.reports_root, config.image_twin, config.image_profile)
-    summary, found = folder.summary(), folder.outcomes()
-    if found is None:
-        raise DataError(f"{folder.folder}: no per-image outcomes (rerun: bench run --submission "
-                        f"submissions/{config.image_twin}.yaml --profile {config.image_profile})")
+    summary, found = folder.summary(), folder.required_outcomes()
     params = [p for p in summary["per_param"] if "+" not in p]
     picked = [choice_outcomes(*found, p) for p in params]
     return {"twin_param": np.array(params),
