@@ -192,6 +192,9 @@ def _train(images, recipe: CodecRecipe, lmbda: float, path: Path, device: str, s
                 files.write_torch(path, {**state, "model": model.state_dict()})
             return model.eval()
         log.info("resuming %s at step %d", path, step)
+    else:
+        log.info("training %s lambda=%g for %d steps, recipe %s -> %s", config.family, lmbda,
+                 steps, recipe.as_dict(), path)
     model.train()
     loss_fn = LossFn(model, lmbda, compile)
     with tqdm(total=steps, initial=step, desc=f"{config.family} lambda={lmbda:g}",

@@ -18,7 +18,11 @@ def add_codec_arg(p: argparse.ArgumentParser) -> None:
                    help="learned-codec recipe overrides: N, M, depth, steps, batch_size, lr, "
                         "seed, patch, init_lmbda, init_steps, quant (noise|mixed), or "
                         "source=compressai for CompressAI's published weights (e.g. "
-                        "N=64,M=96,steps=2000); none: the dataset's codec zoo")
+                        "N=64,M=96,steps=2000); they change the default recipe for the "
+                        "images' size (small images: N=32,M=48; photographs: the published "
+                        "N=128,M=192 on 128 px crops), not the zoo's or the photograph "
+                        "recipe: name every field to change those; none: the dataset's codec "
+                        "zoo, or the photograph recipe")
 
 
 def int_list(text: str) -> list[int]:
