@@ -5,6 +5,8 @@ mode and source in ``data-*`` attributes, each cell its field and kind. A shown 
 parsed from the cell's text and compared with the summary's value at the precision it is
 shown with (half a unit of its last digit), so the check does not share the formatter it
 checks. Every (report, mode, source) must appear once on the index and once on its page.
+What the site computes beyond the files (rank intervals, ties, each track's line) is compared
+with the tables built from the reports now; the oracle's optimism with statistics.json.
 """
 from __future__ import annotations
 
