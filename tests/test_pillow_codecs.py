@@ -106,3 +106,18 @@ def test_jpeg2000_gives_every_image_its_target_rate(target, grey):
         bpp = fam.fn(images, target, None).bits / pixels
         assert np.all(bpp <= target + 8 / pixels + 1e-9), (images.shape, bpp)
         assert bpp.mean() > 0.9 * target, (images.shape, bpp)
+
+
+def test_jpeg2000_codes_colour_through_the_component_transform():
+    """OpenJPEG through Pillow skips the RGB -> YCbCr transform unless asked (``mct``); with
+    it, colour photographs gain over 1 dB at the same file size."""
+    rgb = natural_crops(128, 3)
+    ours = get_family("jpeg2000").fn(rgb, 1.0, None)
+    plain = []
+    for image, file_bits in zip(rgb, ours.file_bits):
+        buf = io.BytesIO()
+        Image.fromarray(image).save(buf, "JPEG2000", no_jp2=True, irreversible=True,
+                                    quality_mode="rates", num_resolutions=5, mct=0,
+                                    quality_layers=[image.size / (file_bits / 8)])
+        plain.append(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")))
+    assert psnr(rgb, ours.images).mean() > psnr(rgb, np.stack(plain)).mean() + 1.0

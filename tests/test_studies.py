@@ -27,7 +27,7 @@ from benchmark.studies.base import sign_verdict, verdict_named
 from benchmark.studies.compressed import at_equal, log_fit, low_end_gap
 from benchmark.studies.fourier import basis, error_map, half_plane
 from benchmark.studies.storage import StorageConfig, smallest_kept
-from made_outcomes import outcomes
+from tests.made_outcomes import outcomes
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 ROOT = REPORTS.parent

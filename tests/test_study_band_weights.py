@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from made_outcomes import outcomes
+from tests.made_outcomes import outcomes
 
 from benchmark.studies import verdict_named
 from benchmark.studies.band_weights import (

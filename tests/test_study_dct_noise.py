@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.fft import idctn
 
-from made_outcomes import outcomes
+from tests.made_outcomes import outcomes
 
 from benchmark.studies.dct_noise import (
     DctNoiseConfig,

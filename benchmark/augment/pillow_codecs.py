@@ -133,7 +133,7 @@ def _j2k_header_bytes(shape: tuple[int, ...], resolutions: int) -> int:
     blank = Image.fromarray(np.zeros(shape[:2] if shape[-1] == 1 else shape, np.uint8))
     buf = io.BytesIO()
     blank.save(buf, "JPEG2000", no_jp2=True, irreversible=True, quality_mode="rates",
-               quality_layers=[1.0], num_resolutions=resolutions)
+               quality_layers=[1.0], num_resolutions=resolutions, mct=_mct(shape))
     data = buf.getvalue()
     return len(data) - j2k_payload_bytes(data) - 16
 
@@ -141,7 +141,8 @@ def _j2k_header_bytes(shape: tuple[int, ...], resolutions: int) -> int:
 @register_family("jpeg2000", param="target bits per pixel of the codestream's tile data, (0, 16]",
                  grid=(0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0), check=_check_bpp_target, is_codec=True)
 def jpeg2000(images, target_bpp, rngs, ctx=None):
-    """OpenJPEG, irreversible 9/7 wavelet, one quality layer at a target rate: every image
+    """OpenJPEG, irreversible 9/7 wavelet (and component transform on colour images), one
+    quality layer at a target rate: every image
     gets the same bits per pixel, as in the published Kodak curves (CompressAI's, coded at
     fixed compression ratios). A fixed target PSNR instead gives each image the rate it needs,
     and the mean of those rates over a set lies above the mean-rate curve (Jensen), which
@@ -156,8 +157,15 @@ def jpeg2000(images, target_bpp, rngs, ctx=None):
 
     def encode(pil, buf):
         pil.save(buf, "JPEG2000", no_jp2=True, irreversible=True, quality_mode="rates",
-                 quality_layers=[raw_bytes / budget], num_resolutions=res)
+                 quality_layers=[raw_bytes / budget], num_resolutions=res, mct=_mct(shape))
     return _round_trip(images, encode, j2k_payload_bytes)
+
+
+def _mct(shape: tuple[int, ...]) -> int:
+    """Colour images through the irreversible component transform (RGB -> YCbCr), as every
+    JPEG 2000 codec does by default; Pillow's default is none, which costs about 2.6 dB at
+    0.5 bpp on Kodak (kodim15: 31.98 -> 34.63 dB)."""
+    return 1 if shape[-1] == 3 else 0
 
 
 @register_family("webp", param="quality 0..100", grid=(0, 5, 10, 20, 40, 60, 80, 90), parse=int,
