@@ -136,8 +136,8 @@ def check_page(path: Path, reports: dict[tuple[str, str], Report],
             if column.key in RANKS:
                 if ranks is None or full not in ranks:
                     continue
-                ok, expected = text == str(getattr(ranks[full], column.key)), getattr(
-                    ranks[full], column.key)
+                expected = getattr(ranks[full], column.key)
+                ok = text == str(expected)
             else:
                 expected = column.value(row)
                 ok = _shows(text, column.kind, expected)

@@ -135,11 +135,11 @@ class Comparison(Estimate):
         return {**super().as_dict(), "p": self.p}
 
 
-def beyond_noise(e: dict | Estimate) -> int:
-    """+1 when the interval lies above zero, -1 when below, 0 when it holds zero: a
-    difference is claimed only where its interval excludes zero."""
+def beyond_noise(e: dict | Estimate, than: float = 0.0) -> int:
+    """+1 when the interval lies above ``than`` (zero, or a margin fixed in advance), -1 when
+    below, 0 when it holds it: a difference is claimed only where its interval excludes it."""
     low, high = (e["low"], e["high"]) if isinstance(e, dict) else (e.low, e.high)
-    return 1 if low > 0 else -1 if high < 0 else 0
+    return 1 if low > than else -1 if high < than else 0
 
 
 def in_points(e: dict, signed: bool = False) -> str:

@@ -190,7 +190,7 @@ def weights_single_out_bands(config: BandWeightsConfig, a: dict) -> Finding:
         f"final weights {', '.join(f'{w:.3f}' for w in final)} (uniform 0.125); largest: band "
         f"{int(np.argmax(final)) + 1}; largest minus smallest {e.value:.3f} "
         f"[{e.low:.3f}, {e.high:.3f}]",
-        sign_verdict([beyond_noise({"low": e.low - SINGLE_OUT, "high": e.high - SINGLE_OUT})]),
+        sign_verdict([beyond_noise(e, SINGLE_OUT)]),
         f"reproduced if the 95% interval of the largest minus the smallest final weight (mean "
         f"over seeds, the seeds drawn again) lies above {SINGLE_OUT}, not reproduced if below, "
         "within noise if it holds it")

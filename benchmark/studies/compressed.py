@@ -291,7 +291,7 @@ def as_accurate_as_original(config: CompressedConfig, a: dict) -> Finding:
                           reps[top] - reps[base[0]])
             measures.append(_measure(f"{f} at its highest rate minus the original data's "
                                      "clean accuracy", f, 1, e))
-            signs.append(beyond_noise(Estimate(e.value + MARGIN, e.low + MARGIN, e.high + MARGIN)))
+            signs.append(beyond_noise(e, -MARGIN))
             parts.append(f"{f} at {rates[-1]:.2f} bpp ({a['param'][top]}) minus the original: "
                          f"{_pts(e)} points")
     return Finding(

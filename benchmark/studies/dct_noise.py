@@ -142,11 +142,9 @@ def _index(a: dict) -> dict[str, int]:
     return {str(s): i for i, s in enumerate(a["setting"])}
 
 
-def _diff(x: CellOutcomes, y: CellOutcomes, shift: float = 0.0) -> tuple[Comparison, int]:
-    """``x``'s accuracy minus ``y``'s, paired, and the side of ``shift`` its interval is on
-    (+1 above, -1 below, 0 holding it)."""
-    d = difference(x, y, [CLEAN_CELL], BOOT)
-    return d, beyond_noise({"low": d.low - shift, "high": d.high - shift})
+def _diff(x: CellOutcomes, y: CellOutcomes) -> Comparison:
+    """``x``'s accuracy minus ``y``'s on the clean cell, paired."""
+    return difference(x, y, [CLEAN_CELL], BOOT)
 
 
 def _pts(d: Comparison) -> str:
@@ -161,7 +159,7 @@ def _missing(what: str) -> Finding:
 def _falls(outcomes: list[CellOutcomes]) -> tuple[list[Comparison], list[int]]:
     """Each step's fall in accuracy (the step before minus the step after), paired."""
     steps = [_diff(a, b) for a, b in zip(outcomes, outcomes[1:])]
-    return [d for d, _ in steps], [s for _, s in steps]
+    return steps, [beyond_noise(d) for d in steps]
 
 
 BOOT = Bootstrap()
@@ -183,9 +181,9 @@ def threshold_8_vs_16(config: DctNoiseConfig, a: dict) -> Finding:
     if not all(k in at for k in ("28:0", "8:0", "16:0")):
         return _missing("28:0, 8:0 or 16:0")
     full, m8, m16 = (_outcomes(a, "clean_outcomes", at[k]) for k in ("28:0", "8:0", "16:0"))
-    drop8, loses = _diff(full, m8)
-    _, collapses = _diff(full, m8, COLLAPSE)
-    drop16, over = _diff(full, m16, KEEPS)
+    drop8, drop16 = _diff(full, m8), _diff(full, m16)
+    loses, collapses, over = (beyond_noise(drop8), beyond_noise(drop8, COLLAPSE),
+                              beyond_noise(drop16, KEEPS))
     return Finding(
         f"Fashion-MNIST, all coefficients minus 16x16: {_pts(drop16)} points; minus 8x8: "
         f"{_pts(drop8)} points",
@@ -221,8 +219,9 @@ def keeps_baseline_under_noise(config: DctNoiseConfig, a: dict) -> Finding:
     at = _index(a)
     if not all(k in at for k in ("28:0", "16:0.2")):
         return _missing("28:0 or 16:0.2")
-    gap, over = _diff(_outcomes(a, "clean_outcomes", at["28:0"]),
-                      _outcomes(a, "noisy_outcomes", at["16:0.2"]), KEEPS)
+    gap = _diff(_outcomes(a, "clean_outcomes", at["28:0"]),
+                _outcomes(a, "noisy_outcomes", at["16:0.2"]))
+    over = beyond_noise(gap, KEEPS)
     return Finding(
         f"all coefficients (clean) minus 16x16 at sigma 0.2 (noisy): {_pts(gap)} points",
         sign_verdict([-over]),
@@ -239,8 +238,8 @@ def threshold_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
     tw = _twin(a)
     if not ("8" in tw and "16" in tw):
         return _missing(f"{config.image_twin} at M=8 or M=16")
-    drop, loses = _diff(tw["16"], tw["8"])
-    _, collapses = _diff(tw["16"], tw["8"], COLLAPSE)
+    drop = _diff(tw["16"], tw["8"])
+    loses, collapses = beyond_noise(drop), beyond_noise(drop, COLLAPSE)
     return Finding(
         f"{config.image_twin}, M=16 minus M=8 (clean test): {_pts(drop)} points",
         sign_verdict([loses, collapses]),
