@@ -152,6 +152,17 @@ class Table:
                 "rows": self.rows}
 
 
+def measures_table(measures: list[dict], intervals: str) -> Table:
+    """The numbers behind a study's verdicts (``Finding.measures``: measure, points, value
+    and its 95% interval), one table in every study that judges on intervals."""
+    return Table(f"The measures behind the verdicts, with their 95% intervals ({intervals}).",
+                 (("measure", "Measure", "text"), ("points", "Points", "int"),
+                  ("value", "Value", "num"), ("low", "95% low", "num"),
+                  ("high", "95% high", "num")),
+                 [{k: m.get(k) for k in ("measure", "points", "value", "low", "high")}
+                  for m in measures])
+
+
 @dataclass(frozen=True)
 class StudyContext:
     """Where a study reads and writes: the committed reports it may gather from, and the

@@ -20,16 +20,17 @@ import numpy as np
 from scipy import stats
 
 from ..augment.bjontegaard import DEFAULT_FIT, bd
-from ..scoring.statistics import (
-    Bootstrap,
-    Estimate,
-    beyond_noise,
-    in_points,
-    percentile_interval,
-    replicates,
+from ..scoring.statistics import Bootstrap, Estimate, beyond_noise, in_points, percentile_interval
+from .base import (
+    Claims,
+    Finding,
+    StudyContext,
+    Table,
+    measures_table,
+    register_study,
+    sign_verdict,
 )
-from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
-from .points import clean_outcomes, gather, rows_of
+from .points import accuracy_replicates, clean_outcomes, gather, rows_of
 
 LEARNED = ("bls", "bmshj")
 COMPRESSING = ("jpeg", *LEARNED)
@@ -43,13 +44,6 @@ class CompressedConfig:
 
 BOOT = Bootstrap()  # the leaderboard's: every entry resampled on the same seeds and images
 MARGIN = 0.01  # "as accurate as": a non-inferiority margin of one point, fixed in advance
-
-
-def accuracy_replicates(a: dict) -> np.ndarray:
-    """(entries, replicates): each entry's clean accuracy under the bootstrap's draws of
-    seeds and test images, the same draws for every entry (they are paired)."""
-    seeds = tuple(int(s) for s in a["seeds"])
-    return np.stack([replicates(c, seeds, BOOT) for c in a["clean_correct"]])
 
 
 def _curve(a: dict, family: str, x: str) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +171,7 @@ CLAIMS = Claims()
                     "data at every bit rate, the gap largest at low rates.",
               reported="CIFAR-10, VGG11 and ResNet18: learned above JPEG at all rates")
 def learned_above_jpeg(config: CompressedConfig, a: dict) -> Finding:
-    reps = accuracy_replicates(a)
+    reps = accuracy_replicates(a, BOOT)
     parts, measures, signs = [], [], []
     for f in _learned(a):
         d, dr = at_equal(a, "bpp", "jpeg", f), at_equal(a, "bpp", "jpeg", f, reps)
@@ -205,7 +199,7 @@ def learned_above_jpeg(config: CompressedConfig, a: dict) -> Finding:
               claim="Accuracy grows as a logarithmic function of the compression level.",
               reported="stated from the curves, after [11]")
 def logarithmic_in_rate(config: CompressedConfig, a: dict) -> Finding:
-    reps = accuracy_replicates(a)
+    reps = accuracy_replicates(a, BOOT)
     signs, parts, measures = [], [], []
     for f in _families(a):
         fit = log_fit(a, f)
@@ -231,7 +225,7 @@ def logarithmic_in_rate(config: CompressedConfig, a: dict) -> Finding:
               claim="Accuracy is positively correlated with the training data's PSNR and SSIM.",
               reported="positive for JPEG, BLS, BMSHJ")
 def correlated_with_quality(config: CompressedConfig, a: dict) -> Finding:
-    reps = accuracy_replicates(a)
+    reps = accuracy_replicates(a, BOOT)
     signs, parts, measures = [], [], []
     for f in _families(a):
         for x in ("psnr", "ssim"):
@@ -255,7 +249,7 @@ def correlated_with_quality(config: CompressedConfig, a: dict) -> Finding:
                     "BLS/BMSHJ-trained ones; at high quality they are alike.",
               reported="JPEG above at low quality (CIFAR-10)")
 def jpeg_ahead_at_low_quality(config: CompressedConfig, a: dict) -> Finding:
-    reps = accuracy_replicates(a)
+    reps = accuracy_replicates(a, BOOT)
     signs, parts, measures = [], [], []
     for f in _learned(a):
         for x in ("psnr", "ssim"):
@@ -283,7 +277,7 @@ def as_accurate_as_original(config: CompressedConfig, a: dict) -> Finding:
     base = np.flatnonzero(a["family"] == "none")
     signs, parts, measures = [], [], []
     if len(base):
-        reps = accuracy_replicates(a)
+        reps = accuracy_replicates(a, BOOT)
         for f in _families(a):
             rates, idx = _curve(a, f, "bpp")
             top = idx[-1]  # the family's highest rate: its least compressed training data
@@ -320,13 +314,8 @@ def summarize(config: CompressedConfig, a: dict) -> dict:
                 ("bd_rate_pct", "BD-rate %", "num"), ("bpp_from", "from bpp", "bpp"),
                 ("bpp_to", "to bpp", "bpp")),
                [rd_delta(a, f) for f in _learned(a) if "jpeg" in _families(a)])
-    table = Table("The measures behind the verdicts, with their 95% intervals (two-level "
-                  "bootstrap over training seeds and test images, paired).",
-                  (("measure", "Measure", "text"), ("points", "Points", "int"),
-                   ("value", "Value", "num"), ("low", "95% low", "num"),
-                   ("high", "95% high", "num")),
-                  [{k: m[k] for k in ("measure", "points", "value", "low", "high")}
-                   for m in measures])
+    table = measures_table(measures, "two-level bootstrap over training seeds and test "
+                                     "images, paired")
     return {"tables": {"points": points, "rd": rd, "measures": table}, "verdicts": verdicts}
 
 

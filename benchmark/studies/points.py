@@ -11,7 +11,7 @@ import numpy as np
 from corruptions.errors import DataError
 
 from ..scoring.reports import RunFolder, held_out_pick, report_summary
-from ..scoring.statistics import CLEAN_CELL, choice_outcomes
+from ..scoring.statistics import CLEAN_CELL, Bootstrap, choice_outcomes, replicates
 
 TEXT = ("submission", "family", "param")
 NUMBERS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim", "clean_acc",
@@ -63,6 +63,14 @@ def clean_outcomes(reports_root: Path, profile: str, submissions: tuple[str, ...
             correct.append(o.correct[:, o.cells.index(CLEAN_CELL), :])
     return {"clean_correct": np.stack(correct).astype(bool),
             "seeds": np.asarray(seeds, dtype=np.int64)}
+
+
+def accuracy_replicates(arrays: dict[str, np.ndarray], boot: Bootstrap) -> np.ndarray:
+    """(entries, replicates): each entry's clean accuracy under the bootstrap's draws of
+    seeds and test images (``clean_outcomes``'), the same draws for every entry, so that
+    differences between entries are paired."""
+    seeds = tuple(int(s) for s in arrays["seeds"])
+    return np.stack([replicates(c, seeds, boot) for c in arrays["clean_correct"]])
 
 
 def rows_of(arrays: dict[str, np.ndarray], where: np.ndarray | None = None) -> list[dict]:
