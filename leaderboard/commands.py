@@ -37,6 +37,9 @@ def add_parsers(sub) -> None:
     v.add_argument("--zoo-sample", type=int, default=None, metavar="N",
                    help="re-measure the RD of N zoo codecs per dataset, drawn from the code "
                         "version (default: all); every file's sha256 is checked regardless")
+    v.add_argument("--submissions", default="submissions",
+                   help="the shipped submissions the reports are held up against: every ci "
+                        "report present, no orphan ('' to skip)")
     v.add_argument("--data-root", default=None, help="for the site's corruption previews")
     v.set_defaults(func=cmd_verify)
 
@@ -70,6 +73,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import tempfile
 
     from benchmark.datasets import resolve_data_root
+    from benchmark.scoring.audit import check_against_submission, completeness
     from benchmark.scoring.reports import OUTCOMES, STATISTICS, SUMMARY, run_folders
     from benchmark.scoring.verify import (
         check_outcomes,
@@ -96,9 +100,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     folders = [f.folder for f in run_folders(reports)]
+    studies = study_folders(reports)
+    if not folders and not studies:
+        raise BenchError(f"--reports {reports}: holds no report (no <submission>/<profile>/"
+                         f"{SUMMARY} and no studies/<study>/<profile>/{SUMMARY})")
+    if args.submissions:
+        found = completeness(reports, Path(args.submissions))
+        outcome(found.problems(), f"every shipped submission in {args.submissions} has its "
+                                  "ci report, and every report a submission")
+        if found.listed:
+            print(f"note: {len(found.listed)} shipped cpu report(s) not run yet: "
+                  + ", ".join(sub for sub, _ in found.listed))
     without = []
     for folder in folders:
         outcome(check_summary(folder), f"{folder}/{SUMMARY}")
+        outcome(check_against_submission(folder), f"{folder}: its submission YAML, rows and "
+                                                  "folder")
         if (folder / OUTCOMES).is_file():
             outcome(check_outcomes(folder), f"{folder}/{OUTCOMES} against the counts")
             outcome(check_statistics(folder), f"{folder}/{STATISTICS} from the outcomes")
@@ -106,7 +123,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
             without.append(str(folder))
     if without:  # reports written before outcomes were kept; their reruns add them
         print(f"note: {len(without)} report(s) without per-image outcomes: {', '.join(without)}")
-    studies = study_folders(reports)
     for folder in studies:
         outcome(check_study(folder), f"{folder}/summary.json")
     timings["summaries"] = time.perf_counter() - t0

@@ -52,7 +52,7 @@ def test_a_hand_edited_number_fails_verify_naming_file_field_and_both_values(rep
     path.write_text(json.dumps(summary, indent=1))
 
     code = main(["verify", "--reports", str(reports), "--rerun-profile", "", "--no-site",
-                 "--no-zoo"])
+                 "--no-zoo", "--submissions", ""])
     err = capsys.readouterr().err
     assert code == 1
     line = next(x for x in err.splitlines() if "selection.bda.val.corrupt_acc" in x)
@@ -183,7 +183,7 @@ def test_an_unreadable_summary_is_one_line_and_exit_2(tmp_path, capsys):
     (tmp_path / "r" / "x" / "ci").mkdir(parents=True)
     (tmp_path / "r" / "x" / "ci" / "summary.json").write_text("{not json")
     code = main(["verify", "--reports", str(tmp_path / "r"), "--rerun-profile", "", "--no-site",
-                 "--no-zoo"])
+                 "--no-zoo", "--submissions", ""])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "summary.json" in err[0]
 
@@ -278,3 +278,76 @@ def test_resummarize_follows_a_new_baseline(reports, capsys):
     summary = json.loads((reports / "bls_aug" / "ci" / "summary.json").read_text())
     assert "summarized_by" in summary["provenance"]
     assert main(["resummarize", "--reports", str(reports), "--profile", "nope"]) == 2
+
+
+# --------------------------------------------------------------------------- against the YAML
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A repository of two shipped submissions and their committed ci reports."""
+    root = tmp_path / "repo"
+    for sub in ("baseline", "bls_aug"):
+        shutil.copytree(REPORTS / sub / "ci", root / "reports" / sub / "ci")
+        (root / "submissions").mkdir(exist_ok=True)
+        shutil.copy(ROOT / "submissions" / f"{sub}.yaml", root / "submissions")
+    return root
+
+
+def _verify(repo: Path, capsys) -> tuple[int, str]:
+    code = main(["verify", "--reports", str(repo / "reports"), "--rerun-profile", "",
+                 "--no-site", "--no-zoo", "--submissions", str(repo / "submissions")])
+    return code, capsys.readouterr().err
+
+
+def test_a_report_agrees_with_its_submission_yaml(repo, capsys):
+    from benchmark.scoring.audit import check_against_submission, completeness
+
+    assert check_against_submission(repo / "reports" / "bls_aug" / "ci") == []
+    found = completeness(repo / "reports", repo / "submissions")
+    assert found.problems() == [] and {k for k, _ in found.listed} == {"baseline", "bls_aug"}
+    assert _verify(repo, capsys)[0] == 0
+
+
+def test_an_edited_yaml_makes_its_report_stale_naming_both_hashes(repo, capsys):
+    path = repo / "submissions" / "bls_aug.yaml"
+    text = path.read_text()
+    assert "{epochs: 1, batch_size: 64" in text  # the ci profile's
+    path.write_text(text.replace("{epochs: 1, batch_size: 64", "{epochs: 2, batch_size: 64"))
+    old = json.loads((repo / "reports" / "bls_aug" / "ci" / "summary.json").read_text())
+    code, err = _verify(repo, capsys)
+    line = next(x for x in err.splitlines() if "provenance.config_hash" in x)
+    assert code == 1 and old["provenance"]["config_hash"] in line and "stale" in line
+
+
+def test_an_accuracy_only_edit_is_caught(repo, capsys):
+    path = repo / "reports" / "bls_aug" / "ci" / "results.parquet"
+    rows = read_results(path)
+    rows.loc[2, "accuracy"] += 0.01
+    rows.to_parquet(path, index=False)
+    code, err = _verify(repo, capsys)
+    assert code == 1 and "row 2.accuracy" in err
+
+
+def test_an_edited_name_is_caught_though_the_summary_recomputes(repo, capsys):
+    path = repo / "reports" / "bls_aug" / "ci" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["name"] = "Something better"
+    path.write_text(json.dumps(summary))
+    code, err = _verify(repo, capsys)
+    assert code == 1 and "name: reported 'Something better'" in err
+
+
+def test_a_missing_ci_report_and_an_orphan_are_named(repo, capsys):
+    shutil.rmtree(repo / "reports" / "bls_aug")
+    shutil.copytree(repo / "reports" / "baseline" / "ci", repo / "reports" / "ghost" / "ci")
+    code, err = _verify(repo, capsys)
+    assert code == 1
+    assert "bls_aug [ci]: no report" in err
+    assert "ghost" in err and "orphan" in err
+    # the copy also sits in a folder its summary does not name
+    assert "ghost/ci/summary.json: submission: reported 'baseline', recomputed 'ghost'" in err
+
+
+def test_verify_of_a_folder_without_reports_is_one_line_and_exit_2(tmp_path, capsys):
+    code = main(["verify", "--reports", str(tmp_path / "typo"), "--no-site", "--no-zoo"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "holds no report" in err[0]

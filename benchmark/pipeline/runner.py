@@ -135,10 +135,17 @@ def unit_folder(spec: RunSpec, runs_root: Path, label: str, seed: int,
             / label / f"seed{seed}")
 
 
+def unit_grid(spec: RunSpec) -> tuple[tuple[AugmentSpec, ...], tuple[int, ...]]:
+    """The parameters and seeds a submission's units run: its grid and seeds, or for a
+    checkpoint-only submission (nothing to train) the untransformed data once."""
+    if spec.weights:
+        return (AugmentSpec("none", ("-",)),), spec.seeds[:1]
+    return spec.grid, spec.seeds
+
+
 def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device: str,
          threads: int, progress: bool) -> list[UnitTask]:
-    grid = spec.grid if not spec.weights else (AugmentSpec("none", ("-",)),)
-    seeds = spec.seeds if not spec.weights else spec.seeds[:1]
+    grid, seeds = unit_grid(spec)
     weights = inputs.manifests.get("weights")
     tasks = []
     for s in grid:

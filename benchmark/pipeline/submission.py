@@ -338,6 +338,12 @@ def sweep_id(file_id: str, model: str) -> str:
     return f"{file_id}-" + re.sub(r"[^a-z0-9_-]", "-", model.lower())
 
 
+def profiles_of(path: str | Path) -> tuple[str, ...]:
+    """The profiles a submission file defines (``full`` aside, which every file has)."""
+    profiles = _read_yaml(Path(path)).get("profiles") or {}
+    return tuple(profiles) if isinstance(profiles, dict) else ()
+
+
 def load_submissions(path: str | Path, profile: str = DEFAULT_PROFILE) -> list[RunSpec]:
     """Every run of the submission at ``path`` under ``profile``: one, or one per model when
     ``model.name`` is a list. ``full`` is the top-level fields as written when the file has

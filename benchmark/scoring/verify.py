@@ -19,14 +19,14 @@ import math
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from corruptions.device import cpu_kind
-from corruptions.errors import DataError, IntegrityError
+from corruptions.errors import BenchError, DataError, IntegrityError
 
 from .reports import (
     BASELINE,
@@ -41,11 +41,12 @@ from .reports import (
     run_folders,
 )
 from .results import OUTCOME_KEY, RESULT_COLUMNS, read_outcomes, read_results, read_spectra
-from .summary import recompute
+from .summary import SubmissionMeta, recompute
 
 log = logging.getLogger(__name__)
 ROW_KEY = ["split", "param", "seed", "corruption", "severity"]
 NOT_RECOMPUTED = ("provenance",)  # taken from the summary itself by recompute()
+SUMMARY_KEYS = ("params", "selection", "training_data", "provenance")  # besides the meta
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def check_summary(folder: Path) -> list[Mismatch]:
     report = RunFolder(Path(folder))
     path = report.path(SUMMARY)
     summary = read_summary(path)
-    missing = [k for k in ("submission", "profile", "params", "selection", "training_data")
+    missing = [k for k in (*SUMMARY_KEYS, *(f.name for f in fields(SubmissionMeta)))
                if k not in summary]
     if missing:
         raise IntegrityError(f"{path}: not a summary (no {', '.join(missing)})")
@@ -278,19 +279,16 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     the reported ones (the rest of the summary follows from them, as ``check_summary``
     shows)."""
     from ..pipeline.runner import run_submission
-    from ..pipeline.submission import load_submission
+    from .audit import submission_of
 
     path = Path(folder) / SUMMARY
     summary = read_summary(path)
-    source = summary.get("provenance", {}).get("source") or ""
-    # recorded relative to where `bench run` ran: the repository root, above reports/
-    yaml = next((p for p in (Path(source), Path(reports_root).resolve().parent / source)
-                 if source and p.is_file()), None)
-    if yaml is None:
-        raise DataError(f"{path}: its submission file {source!r} is not found")
+    try:
+        spec = submission_of(summary, reports_root)
+    except BenchError as e:
+        raise DataError(f"{path}: {e}") from None
     tol = tolerance_for(summary.get("provenance", {}).get("cpu_kind"))
     t0 = time.perf_counter()
-    spec = load_submission(yaml, summary["profile"], summary["submission"])
     report = run_submission(spec, data_root=scratch / "data", runs_root=scratch / "runs",
                             reports_root=scratch / "reports", device=device, progress=False)
     out = compare_rows(read_results(Path(folder) / RESULTS),

@@ -1,0 +1,146 @@
+"""What a run report must agree with besides its own rows: the submission file that made it,
+its rows' own arithmetic, and the set of shipped submissions.
+
+``verify.check_summary`` recomputes a summary from its ``results.parquet``, so a forger who
+edits both passes it; and it takes the descriptive fields, the parameter list and the
+provenance from the summary itself. Here they are derived from the submission YAML instead
+(what ``bench run`` would write today), so an edited name, parameter or seed list is named;
+a report whose configuration hash is not its YAML's is stale (the YAML changed since the
+run), and both hashes are named; every row's ``accuracy`` is its ``correct / n``; the folder
+a summary sits in is the one its identity names. ``completeness`` holds the reports up
+against the shipped submissions: every ``ci`` report must exist (``make test`` reruns them),
+a missing ``cpu`` one is listed, and a report no shipped submission makes is an orphan.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corruptions.errors import BenchError
+
+from ..pipeline.runner import submission_meta, unit_grid
+from ..pipeline.submission import RunSpec, load_submission, load_submissions, profiles_of
+from .reports import SUMMARY, RunFolder, read_summary, run_folders
+from .summary import SubmissionMeta
+from .verify import Mismatch
+
+REQUIRED = ("ci",)   # every shipped submission's report of these profiles must exist
+LISTED = ("cpu",)    # a missing report of these is listed, not failed
+
+
+def submission_of(summary: dict, reports_root: Path) -> RunSpec:
+    """The run spec of the submission file a summary says made it (``provenance.source``,
+    recorded relative to where ``bench run`` ran: the repository root above the reports, or
+    here), under the summary's profile and id."""
+    source = summary.get("provenance", {}).get("source") or ""
+    path = next((p for p in (Path(reports_root).resolve().parent / source, Path(source))
+                 if source and p.is_file()), None)
+    if path is None:
+        raise BenchError(f"its submission file {source!r} is not found")
+    return load_submission(path, summary["profile"], summary["submission"])
+
+
+def expected_summary_fields(spec: RunSpec) -> dict:
+    """The fields of a summary that follow from the submission alone, as ``bench run``
+    writes them: its meta, parameter order, seeds, corruptions, selection modes and
+    configuration hash (``provenance.source`` is how the spec was found)."""
+    grid, seeds = unit_grid(spec)
+    return {**submission_meta(spec).as_dict(),
+            "params": [s.label for s in grid],
+            "seeds": sorted(seeds),
+            "corruptions": sorted(spec.corruptions),
+            "selection": sorted(spec.selection),
+            "provenance.config_hash": spec.config_hash()}
+
+
+def _reported(summary: dict, key: str):
+    if key == "selection":
+        return sorted(summary.get("selection") or {})
+    node = summary
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def check_against_submission(folder: Path) -> list[Mismatch]:
+    """A report's identity, descriptive fields, grid and configuration against its
+    submission YAML, and its rows' accuracies and labels against their counts and meta."""
+    report = RunFolder(Path(folder))
+    path = report.path(SUMMARY)
+    summary = read_summary(path)
+    out = [Mismatch(path, key, summary.get(key), want) for key, want in
+           (("submission", report.submission), ("profile", report.profile))
+           if summary.get(key) != want]
+    if out:  # it sits in another report's folder: nothing else of it can be trusted
+        return out
+    try:
+        spec = submission_of(summary, report.root)
+    except BenchError as e:
+        return [Mismatch(path, "provenance.source", summary.get("provenance", {}).get("source"),
+                         str(e))]
+    for key, want in expected_summary_fields(spec).items():
+        got = _reported(summary, key)
+        if key == "authors":
+            got = list(got or [])
+            want = list(want)
+        if got != want:
+            if key == "provenance.config_hash":
+                want = (f"{want} by {summary['provenance']['source']} [{spec.profile}] now: "
+                        "stale, rerun it")
+            out.append(Mismatch(path, key, got, want))
+    out += check_rows(report, submission_meta(spec))
+    return out
+
+
+def check_rows(report: RunFolder, meta: SubmissionMeta) -> list[Mismatch]:
+    """Every row's ``accuracy`` exactly its ``correct / n`` and its labels the meta's."""
+    rows, path = report.results(), report.path("results.parquet")
+    out = []
+    want = rows["correct"].to_numpy() / rows["n"].to_numpy()
+    for i in np.flatnonzero(rows["accuracy"].to_numpy() != want)[:20]:
+        out.append(Mismatch(path, f"row {i}.accuracy", float(rows["accuracy"].iat[i]),
+                            float(want[i])))
+    for key, value in meta.row_fields().items():
+        for i in np.flatnonzero(rows[key].to_numpy() != value)[:20]:
+            out.append(Mismatch(path, f"row {i}.{key}", str(rows[key].iat[i]), value))
+    return out
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """The reports held up against the shipped submissions."""
+
+    missing: tuple[tuple[str, str], ...]   # (id, profile) of a REQUIRED profile, absent
+    listed: tuple[tuple[str, str], ...]    # (id, profile) of a LISTED profile, absent
+    orphans: tuple[Path, ...]              # report folders no shipped submission makes
+
+    def problems(self) -> list[str]:
+        return ([f"{sub} [{profile}]: no report (run: bench run --submission "
+                 f"<its yaml> --profile {profile})" for sub, profile in self.missing]
+                + [f"{f}: an orphan report: no shipped submission makes {f.parent.name} "
+                   f"[{f.name}] (remove it, or restore its submission)" for f in self.orphans])
+
+
+def shipped_runs(submissions: Path) -> dict[tuple[str, str], Path]:
+    """(run id, profile) -> YAML of every run the shipped submissions define under the
+    REQUIRED and LISTED profiles they have."""
+    out = {}
+    for yaml_path in sorted(Path(submissions).glob("*.yaml")):
+        defined = profiles_of(yaml_path)
+        for profile in (*REQUIRED, *LISTED):
+            if profile in defined:
+                for spec in load_submissions(yaml_path, profile):
+                    out[(spec.id, profile)] = yaml_path
+    return out
+
+
+def completeness(reports_root: Path, submissions: Path) -> Completeness:
+    runs = shipped_runs(submissions)
+    present = {(f.submission, f.profile): f.folder for f in run_folders(reports_root)}
+    absent = sorted(k for k in runs if k not in present)
+    return Completeness(
+        missing=tuple(k for k in absent if k[1] in REQUIRED),
+        listed=tuple(k for k in absent if k[1] in LISTED),
+        orphans=tuple(folder for k, folder in sorted(present.items()) if k not in runs))
