@@ -16,17 +16,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import torch
 from torch import nn
 
 import corruptions as C
 from corruptions.device import resolve_device
-from corruptions.version import code_version
 
 from .datasets import resolve_data_root
 from .pipeline.evaluate import evaluate
 from .pipeline.inputs import eval_manifests, load_eval_splits, prepare_eval
-from .pipeline.runner import device_name, rows_of
-from .pipeline.units import UnitResult
+from .pipeline.runner import rows_of
+from .pipeline.units import UnitProvenance, UnitResult
 from .scoring.results import read_results
 from .scoring.selection import MODES
 from .scoring.summary import SubmissionMeta, summarize
@@ -55,11 +55,11 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
     meta = SubmissionMeta(submission=name, name=name, authors=(), description="", url=None,
                           dataset=dataset, profile=profile, model=type(model).__name__,
                           family="none")
-    rows, _ = rows_of(meta.row_fields(),
-                      [UnitResult("-", 0, tuple(counts), (), 0.0, time.perf_counter() - start)])
+    unit = UnitProvenance.here(device, torch.get_num_threads(), 0.0, time.perf_counter() - start)
+    rows, _ = rows_of(meta.row_fields(), [UnitResult("-", 0, tuple(counts), (), unit)])
     summary = summarize(
         meta, rows, ["-"],
         modes=MODES, data={}, baseline_rows=read_results(Path(baseline)) if baseline else None,
-        provenance={"code_version": code_version(), "data": manifests,
-                    "device": device_name(device), "wall_s": round(time.perf_counter() - start, 1)})
+        provenance={**unit.as_dict(), "data": manifests,
+                    "wall_s": round(time.perf_counter() - start, 1)})
     return rows, summary

@@ -145,10 +145,17 @@ def _page(env: jinja2.Environment, rep: Report, figs: list[F.Figure], notes: lis
     rows = [Row(rep, mode, source, entry) for mode, sources in s["selection"].items()
             for source, entry in sources.items()]
     prov = s.get("provenance", {})
-    provenance = [(k, prov[k]) for k in ("code_version", "summarized_by", "date", "config_hash",
-                                        "source", "device", "torch", "wall_s") if k in prov]
+    provenance = [(k, prov[k]) for k in ("code_version", "written_by", "summarized_by", "date",
+                                        "config_hash", "source", "device", "torch", "cpu_kind",
+                                        "wall_s", "command_wall_s") if k in prov]
     provenance += [(f"sha256 {k}", v) for k, v in prov.get("data", {}).items()]
     provenance += [(f"seconds {k}", f"{v:.1f}") for k, v in prov.get("unit_seconds", {}).items()]
+    units = prov.get("units")
+    if isinstance(units, list):  # each unit's own: the code and machine that made its numbers
+        provenance += [(f"unit {u['param']} seed {u['seed']}",
+                        f"{u['code_version']}, {u['device']}, {u['threads']} threads, "
+                        f"{u['train_s']:.1f} s training + {u['eval_s']:.1f} s evaluation, "
+                        f"{u['date']}") for u in units]
     ranking = (selection_entry(s, "bda", "oracle") or {}).get("ranking")
     return env.get_template("submission.html.j2").render(
         root="../", s=s, url=safe_url(s.get("url")), rows=rows, columns=ENTRY_COLUMNS,

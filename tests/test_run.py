@@ -118,10 +118,20 @@ def test_units_counted_without_outcomes_are_re_evaluated_not_retrained(ci, capsy
 
 def test_a_rerun_skips_finished_units_and_gives_the_same_rows(ci, capsys):
     before = read_results(ci / "reports/bls_aug/ci/results.parquet")
+    first = json.loads((ci / "reports/bls_aug/ci/summary.json").read_text())["provenance"]
     capsys.readouterr()
     assert bench(ci, REPO / "submissions/bls_aug.yaml") == 0
     assert "units: 2 (2 already done)" in capsys.readouterr().out
     pd.testing.assert_frame_equal(before, read_results(ci / "reports/bls_aug/ci/results.parquet"))
+    # the report names the code, machine and seconds of the units that made its numbers,
+    # not the command that only read them back: wall time is the units' sum
+    again = json.loads((ci / "reports/bls_aug/ci/summary.json").read_text())["provenance"]
+    assert again["units"] == first["units"] and len(again["units"]) == 2
+    assert again["wall_s"] == first["wall_s"] == round(
+        sum(u["train_s"] + u["eval_s"] for u in again["units"]), 1)
+    assert again["command_wall_s"] > 0 and again["written_by"]
+    assert all(u["threads"] >= 1 and u["code_version"] == first["code_version"]
+               for u in again["units"])
 
 
 KILLABLE = """

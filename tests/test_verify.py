@@ -351,3 +351,13 @@ def test_verify_of_a_folder_without_reports_is_one_line_and_exit_2(tmp_path, cap
     code = main(["verify", "--reports", str(tmp_path / "typo"), "--no-site", "--no-zoo"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "holds no report" in err[0]
+
+
+def test_a_rerun_takes_the_thread_count_the_report_recorded():
+    from benchmark.scoring.verify import recorded_threads
+
+    assert recorded_threads({"provenance": {"units": [{"threads": 3}, {"threads": 3}]}}) == 3
+    assert recorded_threads({"provenance": {"units": [{"threads": 1}, {"threads": 2}]}}) is None
+    # a report from before units kept their own: the count in its device line
+    assert recorded_threads({"provenance": {"device": "cpu (x86_64, 2 threads)"}}) == 2
+    assert recorded_threads({"provenance": {"device": "NVIDIA H200"}}) is None

@@ -16,15 +16,13 @@ import datetime
 import json
 import logging
 import multiprocessing as mp
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import torch
 
-from corruptions.device import cpu_count, cpu_kind, resolve_device
+from corruptions.device import cpu_count, resolve_device
 from corruptions.errors import BenchError
 from corruptions.version import code_version
 
@@ -196,23 +194,47 @@ def outcomes_of(results: list[UnitResult]) -> list:
     return [c.outcomes for r in results for c in r.counts]
 
 
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+def _agreed(values: list):
+    """One value where every unit agrees, else the distinct values, sorted."""
+    distinct = sorted(set(values), key=str)
+    return distinct[0] if len(distinct) == 1 else distinct
+
+
+def run_provenance(spec: RunSpec, inputs: Inputs, results: list[UnitResult]) -> dict:
+    """A report's provenance from its units': the code, machine and seconds that produced
+    its numbers (every unit listed; where units disagree, the distinct values), and
+    ``written_by``, the code that gathered them into this report."""
+    units = [r.provenance for r in results]
+    return {
+        "code_version": _agreed([u.code_version for u in units]),
+        "written_by": code_version(),
+        "config_hash": spec.config_hash(),
+        "source": spec.source,
+        "data": inputs.manifests,
+        "device": _agreed([u.device for u in units]),
+        "torch": _agreed([u.torch for u in units]),
+        # trained weights are bit-reproducible only on the same kind (corruptions.device)
+        "cpu_kind": _agreed([u.cpu_kind for u in units]),
+        "unit_seconds": {"train": sum(u.train_s for u in units),
+                         "eval": sum(u.eval_s for u in units)},
+        "date": datetime.date.today().isoformat(),
+        "units": [{"param": r.param, "seed": r.seed, **r.provenance.as_dict()}
+                  for r in results],
+        "wall_s": round(sum(r.seconds for r in results), 1),
+    }
 
 
 def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("runs"),
                    reports_root: Path = Path("reports"), device: str = "auto", jobs: int = 1,
                    executor: str = "local", ray_address: str | None = None,
-                   progress: bool = True) -> RunReport:
+                   progress: bool = True, threads: int | None = None) -> RunReport:
     """The whole flow for one submission and profile; see the module docstring."""
     start = time.perf_counter()
     device = resolve_device(device)
     inputs = prepare(spec, Path(data_root), device, progress)
     # torch threads per unit: this machine's cores over the units run at once (on Ray too,
-    # so a unit computes the same there as here)
-    threads = max(1, cpu_count() // max(jobs, 1))
+    # so a unit computes the same there as here), unless given (a rerun takes the report's)
+    threads = threads or max(1, cpu_count() // max(jobs, 1))
     tasks = plan(spec, inputs, data_root, runs_root, device, threads, progress)
     results = execute(tasks, executor, jobs, ray_address)
     failed = [r for r in results if isinstance(r, BaseException)]
@@ -221,27 +243,12 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     meta = submission_meta(spec)
     rows, history = rows_of(meta.row_fields(), results)
     seconds = dict(inputs.seconds)
-    seconds["training (units)"] = sum(r.train_s for r in results if not r.skipped)
-    seconds["evaluation (units)"] = sum(r.eval_s for r in results if not r.skipped)
+    seconds["training (units)"] = sum(r.provenance.train_s for r in results if not r.skipped)
+    seconds["evaluation (units)"] = sum(r.provenance.eval_s for r in results if not r.skipped)
     t0 = time.perf_counter()
     folder = RunFolder.at(reports_root, spec.id, spec.profile)
     baseline_rows = _baseline(spec, rows, Path(reports_root))
-    provenance = {
-        "code_version": code_version(),
-        "config_hash": spec.config_hash(),
-        "source": spec.source,
-        "data": inputs.manifests,
-        "device": device_name(device),
-        "torch": torch.__version__,
-        # trained weights are bit-reproducible only on the same kind (corruptions.device)
-        "cpu_kind": cpu_kind(),
-        "unit_seconds": {"train": sum(r.train_s for r in results),
-                         "eval": sum(r.eval_s for r in results)},
-        "date": datetime.date.today().isoformat(),
-        # wall_s below is this invocation's: units done by an earlier one are only read back
-        "units": {"run": sum(1 for r in results if not r.skipped),
-                  "skipped": sum(1 for r in results if r.skipped)},
-    }
+    provenance = run_provenance(spec, inputs, results)
     order = list(dict.fromkeys(t.param.label for t in tasks))
     original = original_stats(inputs)
     summary = summarize(meta, rows, order, modes=spec.selection,
@@ -253,7 +260,8 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     statistics = report_statistics(summary, rows, rows, masks, base)
     seconds["reports"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
-    summary["provenance"]["wall_s"] = round(seconds["total"], 1)
+    # the units' seconds are the report's wall time; this command's is beside it
+    summary["provenance"]["command_wall_s"] = round(seconds["total"], 1)
     folder.write(summary, rows, history, masks, spectra, statistics)
     return RunReport(folder.folder, summary, seconds, len(tasks),
                      sum(1 for r in results if r.skipped))

@@ -3,16 +3,20 @@ evaluated. ``run_unit`` is idempotent and takes everything by value or by path, 
 executor (this process, a process pool, Ray) can run it."""
 from __future__ import annotations
 
+import datetime
 import json
+import platform
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from corruptions import files
+from corruptions.device import cpu_kind
 from corruptions.errors import DataError
+from corruptions.version import code_version
 
 from ..augment import AugmentSpec
 from ..augment.cache import load_augmented
@@ -54,15 +58,59 @@ class UnitTask:
         return self.folder / f"outcomes-{self.eval_hash}.npz"
 
 
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+@dataclass(frozen=True)
+class UnitProvenance:
+    """What produced a unit's numbers, recorded when it is counted and read back with them,
+    so a report rewritten from finished units names the code, machine and seconds that made
+    them rather than the command that gathered them. Units counted before this was kept
+    read back as ``unknown`` (their seconds were kept)."""
+
+    code_version: str
+    device: str
+    threads: int
+    cpu_kind: str | None
+    torch: str
+    date: str
+    train_s: float
+    eval_s: float
+
+    @classmethod
+    def here(cls, device: str, threads: int, train_s: float, eval_s: float) -> UnitProvenance:
+        return cls(code_version=code_version(), device=device_name(device), threads=threads,
+                   cpu_kind=cpu_kind() if device == "cpu" else None, torch=torch.__version__,
+                   date=datetime.date.today().isoformat(), train_s=train_s, eval_s=eval_s)
+
+    @classmethod
+    def read(cls, counts: dict) -> UnitProvenance:
+        found = counts.get("provenance")
+        if found is not None:
+            return cls(**found)
+        return cls(code_version="unknown", device="unknown", threads=0, cpu_kind=None,
+                   torch="unknown", date="unknown", train_s=counts["train_s"],
+                   eval_s=counts["eval_s"])
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
 class UnitResult:
     param: str
     seed: int
     counts: tuple[Count, ...]
     history: tuple[dict, ...]
-    train_s: float
-    eval_s: float
+    provenance: UnitProvenance
     skipped: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return self.provenance.train_s + self.provenance.eval_s
 
 
 def _train_images(task: UnitTask) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +162,7 @@ def run_unit(task: UnitTask) -> UnitResult:
         masks = read_masks(task.outcomes_path)
         counts = tuple(Count(**c, outcomes=m) for c, m in zip(done["counts"], masks, strict=True))
         return UnitResult(task.param.label, task.seed, counts, tuple(done["history"]),
-                          done["train_s"], done["eval_s"], skipped=True)
+                          UnitProvenance.read(done), skipped=True)
     splits = load_eval_splits(task.spec.dataset, task.data_root, task.eval_sets,
                               task.spec.corruptions, task.spec.severities)
     t0 = time.perf_counter()
@@ -143,8 +191,9 @@ def run_unit(task: UnitTask) -> UnitResult:
     task.folder.mkdir(parents=True, exist_ok=True)
     # outcomes first: the counts file, written last, marks the unit done
     write_masks(task.outcomes_path, [c.outcomes for c in counts])
+    provenance = UnitProvenance.here(task.device, task.threads, train_s, eval_s)
     files.write_json(task.counts_path, {"counts": [c.as_row() for c in counts],
                                         "history": history, "train_s": train_s,
-                                        "eval_s": eval_s})
-    return UnitResult(task.param.label, task.seed, tuple(counts), tuple(history), train_s, eval_s)
+                                        "eval_s": eval_s, "provenance": provenance.as_dict()})
+    return UnitResult(task.param.label, task.seed, tuple(counts), tuple(history), provenance)
 

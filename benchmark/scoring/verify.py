@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -290,7 +291,8 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     tol = tolerance_for(summary.get("provenance", {}).get("cpu_kind"))
     t0 = time.perf_counter()
     report = run_submission(spec, data_root=scratch / "data", runs_root=scratch / "runs",
-                            reports_root=scratch / "reports", device=device, progress=False)
+                            reports_root=scratch / "reports", device=device, progress=False,
+                            threads=recorded_threads(summary))
     out = compare_rows(read_results(Path(folder) / RESULTS),
                        read_results(report.folder / RESULTS), Path(folder) / RESULTS, tol=tol)
     out += [Mismatch(path, f"training_data.{f}" if f else "training_data", a, b)
@@ -305,6 +307,20 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
         out += compare_arrays(read_spectra(mine) if mine.is_file() else {},
                               read_spectra(theirs) if theirs.is_file() else {}, mine, tol)
     return RerunResult(Path(folder), out, time.perf_counter() - t0, tol)
+
+
+def recorded_threads(summary: dict) -> int | None:
+    """The torch threads the report's units ran with (a float sum's order, and so the last
+    bits of a trained weight, can depend on it): the units' own record, or for a report
+    from before units kept one, the count in its device line ("cpu (x86_64, 2 threads)");
+    None where it says nothing (then this machine's default)."""
+    prov = summary.get("provenance", {})
+    units = prov.get("units")
+    if isinstance(units, list):
+        found = {u.get("threads") for u in units} - {0, None}
+        return found.pop() if len(found) == 1 else None
+    m = re.search(r"(\d+) threads", str(prov.get("device", "")))
+    return int(m.group(1)) if m else None
 
 
 def _outcome_arrays(path: Path) -> dict[str, np.ndarray]:
