@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def npy_bytes(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
     return buf.getvalue()
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` (no pickles); a missing, truncated or foreign file is one
+    ``IntegrityError`` naming it, not the zip module's exception."""
+    from .errors import IntegrityError
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise IntegrityError(f"{path}: cannot read ({e})") from None
 
 
 def sha256_file(path: Path) -> str:

@@ -109,10 +109,7 @@ def load_reports(root: Path) -> list[Report]:
     """Every report under ``root``, in a fixed order (dataset, profile, submission id)."""
     reports = []
     for report in run_folders(root):
-        folder = report.folder
-        summary = read_summary(folder / SUMMARY)
-        if "selection" not in summary or "submission" not in summary:
-            raise IntegrityError(f"{folder / SUMMARY}: not a summary")
+        folder, summary = report.folder, report.summary()
         date = summary.get("provenance", {}).get("date") or _git_date(folder)
         reports.append(Report(folder, summary, date, report.statistics()))
     if not reports:

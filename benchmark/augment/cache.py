@@ -129,8 +129,8 @@ def load_augmented(folder: Path, verify: bool = True
         if verify and files.sha256_file(path) != digest:
             raise IntegrityError(f"{path}: damaged (sha256 differs from the manifest)")
     if "images.npz" in manifest["files"]:
-        with np.load(folder / "images.npz") as z:
-            images = [z[k] for k in sorted(z.files)]
+        arrays = files.read_npz(folder / "images.npz")
+        images = [arrays[k] for k in sorted(arrays)]
     else:
         images = np.load(folder / "images.npy")
     return images, np.load(folder / "labels.npy"), manifest

@@ -87,7 +87,8 @@ def gaussian_noise(images, sigma, rngs, ctx=None):
 def _check_kernel(k, shape):
     _require(isinstance(k, int) and k >= 3 and k % 2 == 1,
              f"gaussian_blur: kernel size must be an odd integer >= 3, got {k!r}")
-    _require(k <= min(shape[1:3]), f"gaussian_blur: kernel {k} larger than the images {shape[1:3]}")
+    _require(shape is None or k <= min(shape[1:3]),
+             f"gaussian_blur: kernel {k} larger than the images {shape and shape[1:3]}")
 
 
 @register_family("gaussian_blur", param="odd kernel size", grid=(9, 7, 5, 3), parse=int,
@@ -115,7 +116,8 @@ def _format_dct(value) -> str:
 def _check_dct(value, shape):
     m, sigma = value if isinstance(value, tuple) else (value, 0.0)
     _require(m >= 1, f"dct_mask: M must be >= 1, got {m}")
-    _require(m <= min(shape[1:3]), f"dct_mask: M = {m} is larger than the images {shape[1:3]}")
+    _require(shape is None or m <= min(shape[1:3]),
+             f"dct_mask: M = {m} is larger than the images {shape and shape[1:3]}")
     _require(sigma >= 0, f"dct_mask: noise sigma must be >= 0, got {sigma}")
 
 

@@ -55,7 +55,9 @@ class Family:
     param: str  # what the parameter means, for help texts
     grid: tuple  # the thesis' default grid
     parse: Callable[[str], object]
-    check: Callable[[object, tuple[int, ...]], None]  # (param, image shape) -> raise BenchError
+    # (param, (n, h, w, c)) -> raise BenchError; with shape None (images not yet known, as
+    # when a submission loads) it checks what does not depend on the images
+    check: Callable[[object, tuple[int, ...] | None], None]
     is_codec: bool = False
     # (param, ctx) -> what else decides the output (a learned codec's recipe and checkpoint);
     # recorded in the cache manifest, and a cached set whose record differs is rebuilt
@@ -138,6 +140,8 @@ class AugmentSpec:
         if any(not p.strip() for p in parts):
             raise BenchError(f"{family}: empty parameter in {text!r} (a union is a{UNION}b)")
         values = tuple(fam.read(p) for p in parts)
+        for v in values:
+            fam.check(v, None)
         if len(set(values)) != len(values):
             raise BenchError(f"{family}: parameter repeated in union {text!r}")
         return cls(family, values)

@@ -16,7 +16,7 @@ from ..augment.bjontegaard import DEFAULT_FIT, FITS
 from ..augment.cache import check_param, ensure_augmented, load_augmented
 from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset, resolve_data_root
-from .common import add_codec_arg, add_data_args, positive_int
+from .common import add_codec_arg, add_data_args, positive_int, seed_int
 
 
 def add_parsers(sub) -> None:
@@ -26,7 +26,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--param", default=None,
                    help="one parameter, or a union a+b; default: the family's thesis grid")
     p.add_argument("--limit", type=positive_int, default=None, help="first N images only")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (learned codecs)")
     add_codec_arg(p)
     p.set_defaults(func=cmd_augment)

@@ -26,17 +26,27 @@ def add_codec_arg(p: argparse.ArgumentParser) -> None:
 
 
 def int_list(text: str) -> list[int]:
+    """At least one integer, comma-separated ("1,2,3")."""
     try:
-        return [int(t) for t in text.split(",") if t.strip()]
+        found = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
+        found = []
+    if not found:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    return found
 
 
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _int_at_least(lo: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = lo - 1
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+    return parse
+
+
+positive_int = _int_at_least(1, "a positive integer")
+seed_int = _int_at_least(0, "a seed, an integer >= 0")

@@ -16,7 +16,7 @@ from corruptions.errors import BenchError
 from corruptions.spectrum import BANDS
 
 from ..datasets import Dataset, dataset_slug, load_dataset, resolve_data_root
-from .common import add_data_args, int_list, positive_int
+from .common import add_data_args, int_list, positive_int, seed_int
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--corruptions", default="all", help="common, extra, all, or a,b,c")
     p.add_argument("--severities", type=int_list, default=list(C.SEVERITIES), help="e.g. 1,2,3")
     p.add_argument("--limit", type=positive_int, default=None, help="first N images only")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--out", default=None, help="default: <data-root>/corrupted/<dataset>-c")
     p.add_argument("--workers", type=positive_int, default=cpu_count(),
                    help="CPU processes (default: all cores)")
@@ -48,7 +48,7 @@ def add_parsers(sub) -> None:
     lp.add_argument("--data-root", default=None)
     lp.add_argument("--scale", choices=C.SCALES, default=None)
     lp.add_argument("--limit", type=positive_int, default=256)
-    lp.add_argument("--seed", type=int, default=0)
+    lp.add_argument("--seed", type=seed_int, default=0)
     lp.set_defaults(func=cmd_list)
 
     pp = gsub.add_parser("preview", help="one image, every corruption x severity, as a picture")
@@ -57,7 +57,7 @@ def add_parsers(sub) -> None:
     pp.add_argument("--out", required=True, help="PNG file to write")
     pp.add_argument("--scale", choices=C.SCALES, default=None)
     pp.add_argument("--corruptions", default="all")
-    pp.add_argument("--seed", type=int, default=0)
+    pp.add_argument("--seed", type=seed_int, default=0)
     pp.set_defaults(func=cmd_preview)
 
 
@@ -134,6 +134,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         manifest = store.read_manifest(path.parent if path.name == store.MANIFEST else path)
         if manifest is None:
             raise BenchError(f"{path}: no manifest there")
+        wanted = ("profiles", "dataset", "split", "n_images", "scale", "seed")
+        missing = [k for k in wanted if k not in manifest]
+        if missing:
+            raise BenchError(f"{path}: not a corrupted set's manifest (no {', '.join(missing)})")
         profiles = manifest["profiles"]
         source = (f"{manifest['dataset']} ({manifest['split']}, {manifest['n_images']} images), "
                   f"{manifest['scale']} scale, seed {manifest['seed']}")

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import argparse
 
+from .common import positive_int
+
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("perf", help="speed benchmarks (ratios against a reference, same run)")
     psub = p.add_subparsers(dest="target", required=True, parser_class=type(p))
     c = psub.add_parser("corruptions", help="this engine vs imagecorruptions' per-image loop")
     c.add_argument("--json", action="store_true", help="machine-readable output")
-    c.add_argument("--size", type=int, default=224, help="crop size of the comparison")
+    c.add_argument("--size", type=positive_int, default=224, help="crop size of the comparison")
     c.add_argument("--data-root", default=None)
     c.add_argument("--skip-build", action="store_true",
                    help="skip the timed full Fashion-MNIST-C build")
@@ -20,12 +22,12 @@ def add_parsers(sub) -> None:
     a.set_defaults(func=cmd_perf_augment)
     k = psub.add_parser("codec", help="codec training steps/s vs CompressAI's FactorizedPrior")
     k.add_argument("--json", action="store_true")
-    k.add_argument("--N", type=int, default=128)
-    k.add_argument("--M", type=int, default=192)
-    k.add_argument("--batch-size", type=int, default=8)
-    k.add_argument("--crop", type=int, default=64, help="side of the random training crops")
-    k.add_argument("--steps", type=int, default=30, help="timed steps per side")
-    k.add_argument("--threads", type=int, default=torch_threads(), help="torch threads")
+    k.add_argument("--N", type=positive_int, default=128)
+    k.add_argument("--M", type=positive_int, default=192)
+    k.add_argument("--batch-size", type=positive_int, default=8)
+    k.add_argument("--crop", type=positive_int, default=64, help="side of the random training crops")
+    k.add_argument("--steps", type=positive_int, default=30, help="timed steps per side")
+    k.add_argument("--threads", type=positive_int, default=torch_threads(), help="torch threads")
     k.add_argument("--data-root", default=None)
     k.set_defaults(func=cmd_perf_codec)
     for target, fn, default_model, n in (("train", cmd_perf_train, "small_cnn", 20000),
@@ -34,8 +36,8 @@ def add_parsers(sub) -> None:
         t.add_argument("--json", action="store_true")
         t.add_argument("--model", default=default_model,
                        help="small_cnn on the CPU; resnet18_cifar is the GPU target's model")
-        t.add_argument("--images", type=int, default=n)
-        t.add_argument("--batch-size", type=int, default=128)
+        t.add_argument("--images", type=positive_int, default=n)
+        t.add_argument("--batch-size", type=positive_int, default=128)
         t.add_argument("--device", default="auto")
         t.add_argument("--data-root", default=None)
         t.set_defaults(func=fn)

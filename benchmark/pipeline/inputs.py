@@ -16,7 +16,7 @@ from corruptions.errors import BenchError, DataError
 
 from ..augment import AugmentContext, get_family, metrics
 from ..augment.analysis import log_spectrum
-from ..augment.cache import ensure_augmented, load_augmented
+from ..augment.cache import check_param, ensure_augmented, load_augmented
 from ..datasets import Dataset, dataset_slug, load_dataset
 from .eval_transform import clean_images, ensure_transformed
 from .evaluate import EvalSplit
@@ -174,6 +174,11 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     """Build what is missing: corrupted test and validation sets, augmented training sets
     (codecs trained on demand), with progress bars."""
     seconds = {}
+    train = _head(load_dataset(spec.dataset, "train", data_root), spec.train_images, "train")
+    family = get_family(spec.family)
+    members = list(dict.fromkeys(m for s in spec.grid for m in s.members()))
+    for member in members if not spec.weights else ():  # against the images' shapes,
+        check_param(family, member.values[0], train)     # before anything is built
     t0 = time.perf_counter()
     eval_sets = prepare_eval(spec.dataset, data_root, spec.test_images, spec.validation_images,
                              spec.corruptions, spec.severities, spec.corruption_seed, device,
@@ -182,13 +187,11 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     seconds["corrupted sets"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    train = _head(load_dataset(spec.dataset, "train", data_root), spec.train_images, "train")
-    family = get_family(spec.family)
     augmented = {}
     if spec.weights:  # its bytes, not its path, decide the unit (and go into provenance)
         manifests["weights"] = files.sha256_file(weights_path(spec, data_root))
     else:
-        for member in dict.fromkeys(m for s in spec.grid for m in s.members()):
+        for member in members:
             folder, manifest = ensure_augmented(train, family, member.values[0], data_root,
                                                 progress=progress, device=device,
                                                 codec=spec.codec)

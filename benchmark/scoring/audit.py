@@ -22,7 +22,7 @@ from corruptions.errors import BenchError
 
 from ..pipeline.runner import submission_meta, unit_grid
 from ..pipeline.submission import RunSpec, load_submission, load_submissions, profiles_of
-from .reports import SUMMARY, RunFolder, read_summary, run_folders
+from .reports import SUMMARY, RunFolder, run_folders
 from .summary import SubmissionMeta
 from .verify import Mismatch
 
@@ -69,7 +69,7 @@ def check_against_submission(folder: Path) -> list[Mismatch]:
     submission YAML, and its rows' accuracies and labels against their counts and meta."""
     report = RunFolder(Path(folder))
     path = report.path(SUMMARY)
-    summary = read_summary(path)
+    summary = report.summary()
     out = [Mismatch(path, key, summary.get(key), want) for key, want in
            (("submission", report.submission), ("profile", report.profile))
            if summary.get(key) != want]

@@ -29,7 +29,8 @@ from .results import (
     write_parquet,
     write_spectra,
 )
-from .selection import COMMON
+from .selection import BASELINE, COMMON
+from .summary import check_fields
 
 SUMMARY = "summary.json"
 RESULTS = "results.parquet"
@@ -37,7 +38,6 @@ HISTORY = "history.parquet"
 OUTCOMES = "outcomes.npz"
 SPECTRA = "spectra.npz"
 STATISTICS = "statistics.json"  # intervals and paired comparisons (``statistics``)
-BASELINE = "baseline"  # the submission every mCE is relative to
 HELD_OUT = ("bda", "val")  # the pick a report makes without seeing test data: BDA on validation
 
 
@@ -124,11 +124,11 @@ class RunFolder:
         return self.path(SUMMARY).is_file()
 
     def summary(self) -> dict:
-        """The summary; a missing report names the command that makes it."""
+        """The summary, its fields checked; a missing report names the command that makes it."""
         if not self.exists():
             raise DataError(f"{self.path(SUMMARY)}: no report (run: bench run --submission "
                             f"submissions/{self.submission}.yaml --profile {self.profile})")
-        return read_summary(self.path(SUMMARY))
+        return check_fields(read_summary(self.path(SUMMARY)), self.path(SUMMARY))
 
     def results(self) -> pd.DataFrame:
         return read_results(self.path(RESULTS))

@@ -88,20 +88,28 @@ def write_masks(path: Path, masks: list[np.ndarray], **extra: np.ndarray) -> Non
     files.write_bytes(Path(path), buf.getvalue())
 
 
+def _arrays(path: Path, names: list[str]) -> dict[str, np.ndarray]:
+    found = files.read_npz(path)
+    missing = [k for k in names if k not in found]
+    if missing:
+        raise IntegrityError(f"{path}: missing array(s) {', '.join(missing)}")
+    return found
+
+
 def read_masks(path: Path) -> list[np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return unpack(z["bits"], z["n"])
+    z = _arrays(path, ["bits", "n"])
+    return unpack(z["bits"], z["n"])
 
 
 def read_outcomes(path: Path) -> tuple[pd.DataFrame, list[np.ndarray]]:
     """The keys (``OUTCOME_KEY`` and ``n``) and the bool outcomes of each row."""
+    z = _arrays(path, [*OUTCOME_KEY, "bits", "n"])
     try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = pd.DataFrame({k: z[k] for k in OUTCOME_KEY}).astype(
-                {"seed": "int64", "severity": "int64"})
-            bits, n = z["bits"], z["n"]
-    except (OSError, ValueError, KeyError) as e:
+        keys = pd.DataFrame({k: z[k] for k in OUTCOME_KEY}).astype(
+            {"seed": "int64", "severity": "int64"})
+    except ValueError as e:
         raise IntegrityError(f"{path}: cannot read ({e})") from None
+    bits, n = z["bits"], z["n"]
     if len(n) != len(keys) or bits.shape[0] != len(n) or (len(n) and bits.shape[1] * 8 < n.max()):
         raise IntegrityError(f"{path}: {len(keys)} keys, {len(n)} lengths and {bits.shape[0]} "
                              f"bit rows do not match")
@@ -110,11 +118,7 @@ def read_outcomes(path: Path) -> tuple[pd.DataFrame, list[np.ndarray]]:
 
 
 def read_spectra(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
-        raise IntegrityError(f"{path}: cannot read ({e})") from None
+    return files.read_npz(path)
 
 
 def read_results(path: Path) -> pd.DataFrame:

@@ -28,6 +28,8 @@ import pandas as pd
 
 from corruptions.registry import CANONICAL_ORDER
 
+BASELINE = "baseline"  # the submission every mCE is relative to
+
 CLEAN = "clean"
 COMMON = CANONICAL_ORDER[:15]
 EXTRA = CANONICAL_ORDER[15:19]

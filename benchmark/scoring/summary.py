@@ -3,13 +3,15 @@ data's statistics) by pure functions, so ``bench verify`` recomputes exactly thi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 
+from corruptions.errors import IntegrityError
+
 from ..augment import get_family
-from .reports import BASELINE
-from .selection import CLEAN, COMMON, THESIS_TEN, Baseline, select, wide
+from .selection import BASELINE, CLEAN, COMMON, THESIS_TEN, Baseline, select, wide
 
 FORMAT = "summary/1"
 
@@ -88,6 +90,23 @@ def summarize(meta: SubmissionMeta, rows: pd.DataFrame, order: Sequence[str], *,
         "provenance": provenance,
     }
 
+
+
+# every summary's fields besides the meta's, in the order ``summarize`` writes them
+FIELDS = ("format", "params", "seeds", "corruptions", "baseline", "selection", "per_param",
+          "training_data", "original_data", "provenance")
+
+
+def check_fields(summary: dict, path: Path) -> dict:
+    """``summary`` when it has every field of one (a file without some cannot be shown or
+    rechecked: one line naming it and what is missing)."""
+    if not isinstance(summary, dict):
+        raise IntegrityError(f"{path}: not a summary (a JSON {type(summary).__name__})")
+    missing = [k for k in (*(f.name for f in fields(SubmissionMeta)), *FIELDS)
+               if k not in summary]
+    if missing:
+        raise IntegrityError(f"{path}: not a summary (no {', '.join(missing)})")
+    return summary
 
 
 def recompute(summary: dict, rows: pd.DataFrame, baseline_rows: pd.DataFrame | None) -> dict:

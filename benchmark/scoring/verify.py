@@ -20,7 +20,7 @@ import re
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,16 +38,14 @@ from .reports import (
     SUMMARY,
     RunFolder,
     baseline_results,
-    read_summary,
     run_folders,
 )
 from .results import OUTCOME_KEY, RESULT_COLUMNS, read_outcomes, read_results, read_spectra
-from .summary import SubmissionMeta, recompute
+from .summary import recompute
 
 log = logging.getLogger(__name__)
 ROW_KEY = ["split", "param", "seed", "corruption", "severity"]
 NOT_RECOMPUTED = ("provenance",)  # taken from the summary itself by recompute()
-SUMMARY_KEYS = ("params", "selection", "training_data", "provenance")  # besides the meta
 
 
 @dataclass(frozen=True)
@@ -180,11 +178,7 @@ def check_summary(folder: Path) -> list[Mismatch]:
     from ``folder/results.parquet`` (and the baseline's beside it, for mCE)."""
     report = RunFolder(Path(folder))
     path = report.path(SUMMARY)
-    summary = read_summary(path)
-    missing = [k for k in (*SUMMARY_KEYS, *(f.name for f in fields(SubmissionMeta)))
-               if k not in summary]
-    if missing:
-        raise IntegrityError(f"{path}: not a summary (no {', '.join(missing)})")
+    summary = report.summary()
     fresh = recompute(summary, report.results(), _baseline_rows(summary, report))
     fresh = json.loads(json.dumps(fresh))  # the file's own types: str keys, lists
     return [Mismatch(path, f, a, b) for f, a, b in diff(summary, fresh)
@@ -283,7 +277,7 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     from .audit import submission_of
 
     path = Path(folder) / SUMMARY
-    summary = read_summary(path)
+    summary = RunFolder(Path(folder)).summary()
     try:
         spec = submission_of(summary, reports_root)
     except BenchError as e:

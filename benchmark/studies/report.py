@@ -46,12 +46,7 @@ def study_folders(reports_root: Path) -> list[Path]:
 
 
 def read_arrays(folder: Path) -> dict[str, np.ndarray]:
-    path = Path(folder) / ARRAYS
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
-        raise IntegrityError(f"{path}: cannot read ({e})") from None
+    return files.read_npz(Path(folder) / ARRAYS)
 
 
 def summary_of(study: Study, profile: str, config, arrays: dict[str, np.ndarray]) -> dict:
