@@ -167,14 +167,17 @@ def run_task(task: Task, images=None):
     return task, hashes, acc
 
 
+CHUNK_PIXELS = 1 << 20  # a task's images: about a megapixel, at most 1024 of them
+
+
 def image_chunks(images, names: Sequence[str]) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
-    """Index chunks of same-shape images, about a megapixel each."""
+    """Index chunks of same-shape images, about ``CHUNK_PIXELS`` each."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i in range(len(images)):
         groups[tuple(images[i].shape)].append(i)
     out = []
     for shape, idx in groups.items():
-        size = max(1, min(1024, (1 << 20) // (shape[0] * shape[1])))
+        size = max(1, min(1024, CHUNK_PIXELS // (shape[0] * shape[1])))
         for k in range(0, len(idx), size):
             part = tuple(idx[k:k + size])
             out.append((part, tuple(names[i] for i in part)))
@@ -289,18 +292,35 @@ def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, datase
     return manifest
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch and OpenCV on one thread, as in every worker (``init_worker``), restored after:
+    a task computes the same bits in this process as in a pool."""
+    saved = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved[0])
+        cv2.setNumThreads(saved[1])
+
+
 def _run_all(tasks: list[Task], pool, images, bar) -> list:
+    """Every task's result, in the tasks' order whatever order they finish in (the spectra
+    are float sums merged in this order, so a manifest does not depend on scheduling)."""
     if pool is None:
         results = []
-        for t in tasks:
-            results.append(run_task(t, images))
-            bar.update(len(t.indices))
+        with one_thread():
+            for t in tasks:
+                results.append(run_task(t, images))
+                bar.update(len(t.indices))
         return results
-    futures = [pool.submit(run_task, t) for t in tasks]
-    results = []
+    futures = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+    results: list = [None] * len(tasks)
     for f in cf.as_completed(futures):
-        results.append(f.result())
-        bar.update(len(results[-1][0].indices))
+        results[futures[f]] = f.result()
+        bar.update(len(tasks[futures[f]].indices))
     return results
 
 

@@ -135,6 +135,17 @@ def test_two_workers_give_the_same_files_as_one(fm, built, tmp_path):
     assert not list(out.rglob(f"*{files.TMP_MARK}*"))
 
 
+def test_the_manifest_is_byte_identical_for_one_and_two_workers(fm, tmp_path, monkeypatch):
+    """Chunks of 7 images: each severity's spectrum is a float sum over 6 tasks, which two
+    workers finish in any order; the builder merges them in the tasks' order."""
+    from corruptions import build as builder
+
+    monkeypatch.setattr(builder, "CHUNK_PIXELS", 7 * 28 * 28)
+    _build(fm, tmp_path / "w1", workers=1)
+    _build(fm, tmp_path / "w2", workers=2)
+    assert _files(tmp_path / "w1") == _files(tmp_path / "w2")
+
+
 def test_seed_changes_stochastic_corruptions_only(fm, built, tmp_path):
     out = tmp_path / "seed1"
     manifest = _build(fm, out, seed=1)

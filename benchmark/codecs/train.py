@@ -157,7 +157,8 @@ def train_codec(images: np.ndarray | list[np.ndarray], recipe: CodecRecipe, lmbd
     starts from the weights of ``init`` when given (a warm start, see ``CodecRecipe``).
 
     ``threads`` pins torch's intra-op threads for the call (float sums, and so the weights,
-    depend on it); ``compile`` fuses the forward and backward with inductor."""
+    depend on it; the checkpoint records them, and a resumed run takes the recorded count);
+    ``compile`` fuses the forward and backward with inductor."""
     if not lmbda > 0:
         raise BenchError(f"lambda must be > 0, got {lmbda}")
     before = torch.get_num_threads()
@@ -186,6 +187,9 @@ def _train(images, recipe: CodecRecipe, lmbda: float, path: Path, device: str, s
         optim.load_state_dict(state)
         step, gen = state["step"], state["rng"]
         torch.set_rng_state(state["torch_rng"])
+        if state.get("threads", torch.get_num_threads()) != torch.get_num_threads():
+            log.info("resuming with the %d threads it was trained with", state["threads"])
+            torch.set_num_threads(state["threads"])  # train_codec restores the caller's
         if step >= steps:
             if not model.entropy_bottleneck.frozen:  # a checkpoint from before frozen tables
                 model.update()
@@ -216,5 +220,6 @@ def _train(images, recipe: CodecRecipe, lmbda: float, path: Path, device: str, s
                 files.write_torch(path, {"model": model.state_dict(), **optim.state_dict(),
                                          "step": step, "rng": gen,
                                          "torch_rng": torch.get_rng_state(),
-                                         "recipe": recipe.as_dict(), "lmbda": lmbda})
+                                         "recipe": recipe.as_dict(), "lmbda": lmbda,
+                                         "threads": torch.get_num_threads()})
     return model.eval()
