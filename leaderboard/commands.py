@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 
 def add_parsers(sub) -> None:
+    from benchmark.scoring.verify import RERUN_HELP
+
     p = sub.add_parser("leaderboard", help="render the static leaderboard site from reports/")
     p.add_argument("--reports", default="reports", help="the reports folder")
     p.add_argument("--out", default="leaderboard/site", help="the site folder (replaced whole)")
@@ -27,8 +29,7 @@ def add_parsers(sub) -> None:
     v = sub.add_parser("verify", help="recompute every reported number; rerun the ci profile "
                                       "from scratch; check the rendered site")
     v.add_argument("--reports", default="reports")
-    v.add_argument("--rerun-profile", default="ci",
-                   help="the profile rerun from scratch and compared row by row ('' for none)")
+    v.add_argument("--rerun", default="ci", metavar="SELECTOR", help=RERUN_HELP)
     v.add_argument("--site", default=None,
                    help="check this built site (default: build one into a temporary folder)")
     v.add_argument("--no-site", action="store_true", help="skip the site check")
@@ -79,7 +80,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         check_outcomes,
         check_statistics,
         check_summary,
-        verify_reruns,
+        plan_reruns,
+        run_plan,
     )
     from benchmark.studies import StudyContext, check_study, rerun_study, study_folders
     from benchmark.studies.report import rerun_tolerance
@@ -104,6 +106,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not folders and not studies:
         raise BenchError(f"--reports {reports}: holds no report (no <submission>/<profile>/"
                          f"{SUMMARY} and no studies/<study>/<profile>/{SUMMARY})")
+    # a selector that matches nothing is bad input: said before any check runs
+    plan = plan_reruns(args.rerun, reports, code_version().removesuffix(".dirty"))
     if args.submissions:
         found = completeness(reports, Path(args.submissions))
         outcome(found.problems(), f"every shipped submission in {args.submissions} has its "
@@ -140,22 +144,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 outcome([f"codec zoo {dataset}/{c.file}: {check.problem}"] if check.problem else [],
                         f"codec zoo {dataset}/{c.file}: sha256, {what}")
         timings["zoo"] = time.perf_counter() - t0
-    if args.rerun_profile:
+    if plan:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
-            for r in verify_reruns(reports, args.rerun_profile, root=Path(tmp)):
+            for r in run_plan(plan, reports, Path(tmp)):
                 across = f", {_across(r.tolerance)}" if r.tolerance else ""
-                outcome(r.mismatches, f"{r.folder}/results.parquet rerun from scratch "
-                                      f"({r.seconds:.1f} s{across})")
+                what = f"unit {r.unit.param} seed {r.unit.seed} of {r.folder}" if r.unit else r.folder
+                outcome(r.mismatches, f"{what} rerun from scratch: rows, outcomes, history, "
+                                      f"training data ({r.seconds:.1f} s{across})")
             # studies rerun after the runs, in the same scratch: they reuse its checkpoints
             ctx = StudyContext(reports, Path(tmp) / "data", Path(tmp) / "runs", "cpu", False)
-            for folder in (f for f in studies if f.name == args.rerun_profile):
+            for folder in (f for f in studies if f.name in plan.study_profiles):
                 t1 = time.perf_counter()
                 found, tol = rerun_study(folder, ctx), rerun_tolerance(folder)
                 across = f", {_across(tol)}" if tol else ""
                 outcome(found, f"{folder}/arrays.npz rerun from scratch "
                                f"({time.perf_counter() - t1:.1f} s{across})")
-        timings[f"{args.rerun_profile} reruns"] = time.perf_counter() - t0
+        timings[f"reruns ({args.rerun})"] = time.perf_counter() - t0
     if not args.no_site:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:

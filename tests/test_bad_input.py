@@ -100,7 +100,7 @@ def _quality(q) -> str:
 
 
 def _verify(reports: Path) -> list[str]:
-    return ["verify", "--reports", str(reports), "--no-site", "--no-zoo", "--rerun-profile", "",
+    return ["verify", "--reports", str(reports), "--no-site", "--no-zoo", "--rerun", "",
             "--submissions", ""]
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
+from corruptions.errors import BenchError
 from benchmark.scoring.reports import OUTCOMES
-from benchmark.scoring.results import read_results, write_outcomes, write_parquet
+from benchmark.scoring.results import read_outcomes, read_results, write_outcomes, write_parquet
 from benchmark.scoring.verify import (
     CROSS_KIND_FLIPS,
     Tolerance,
@@ -51,7 +52,7 @@ def test_a_hand_edited_number_fails_verify_naming_file_field_and_both_values(rep
     summary["selection"]["bda"]["val"]["corrupt_acc"] = true + 0.01
     path.write_text(json.dumps(summary, indent=1))
 
-    code = main(["verify", "--reports", str(reports), "--rerun-profile", "", "--no-site",
+    code = main(["verify", "--reports", str(reports), "--rerun", "", "--no-site",
                  "--no-zoo", "--submissions", ""])
     err = capsys.readouterr().err
     assert code == 1
@@ -182,7 +183,7 @@ def test_the_baseline_ci_report_reruns_from_scratch_to_the_same_rows(reports, tm
 def test_an_unreadable_summary_is_one_line_and_exit_2(tmp_path, capsys):
     (tmp_path / "r" / "x" / "ci").mkdir(parents=True)
     (tmp_path / "r" / "x" / "ci" / "summary.json").write_text("{not json")
-    code = main(["verify", "--reports", str(tmp_path / "r"), "--rerun-profile", "", "--no-site",
+    code = main(["verify", "--reports", str(tmp_path / "r"), "--rerun", "", "--no-site",
                  "--no-zoo", "--submissions", ""])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "summary.json" in err[0]
@@ -293,7 +294,7 @@ def repo(tmp_path) -> Path:
 
 
 def _verify(repo: Path, capsys) -> tuple[int, str]:
-    code = main(["verify", "--reports", str(repo / "reports"), "--rerun-profile", "",
+    code = main(["verify", "--reports", str(repo / "reports"), "--rerun", "",
                  "--no-site", "--no-zoo", "--submissions", str(repo / "submissions")])
     return code, capsys.readouterr().err
 
@@ -361,3 +362,75 @@ def test_a_rerun_takes_the_thread_count_the_report_recorded():
     # a report from before units kept their own: the count in its device line
     assert recorded_threads({"provenance": {"device": "cpu (x86_64, 2 threads)"}}) == 2
     assert recorded_threads({"provenance": {"device": "NVIDIA H200"}}) is None
+
+
+# --------------------------------------------------------------------------- --rerun
+TINY = """
+id: tiny
+name: Tiny
+dataset: fashion-mnist
+model: {name: small_cnn}
+augmentation: {family: jpeg, params: [10, 80]}
+training: {epochs: 1, batch_size: 64, seeds: [0], images: 256}
+evaluation: {corruptions: [fog, gaussian_noise], severities: [1, 3], test_images: 100,
+             validation_images: 50}
+profiles:
+  cpu: {}
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """A two-unit report under a profile named cpu (the profile --rerun cpu:N samples)."""
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "tiny.yaml").write_text(TINY)
+    assert main(["run", "--submission", str(root / "tiny.yaml"), "--profile", "cpu", "--quiet",
+                 "--data-root", str(root / "data"), "--runs", str(root / "runs"),
+                 "--reports", str(root / "reports")]) == 0
+    return root
+
+
+def test_rerun_selectors_name_reports_units_or_nothing(tiny):
+    from benchmark.scoring.verify import plan_reruns
+
+    reports = tiny / "reports"
+    plan = plan_reruns("cpu", reports, "abc")
+    assert plan.reports == (reports / "tiny" / "cpu",) and plan.study_profiles == ("cpu",)
+    units = plan_reruns("cpu:1", reports, "abc").units
+    assert len(units) == 1 and units == plan_reruns("cpu:1", reports, "abc").units
+    assert {(u.param, u.seed) for u in plan_reruns("cpu:5", reports, "x").units} == {
+        ("10", 0), ("80", 0)}
+    assert plan_reruns("tiny/cpu", reports, "abc").reports == plan.reports
+    assert not plan_reruns("", reports, "abc")
+    for bad in ("typo", "cpu:0", "ci:1", "tiny/ci"):
+        with pytest.raises(BenchError):
+            plan_reruns(bad, reports, "abc")
+
+
+def test_a_consistently_forged_unit_passes_the_static_checks_and_fails_its_rerun(
+        tiny, tmp_path, capsys):
+    """Five clean test images turned right in one unit: its count, accuracy, outcome bits,
+    summary and statistics all edited to agree, so only rerunning the unit tells."""
+    root = tmp_path / "forged"
+    shutil.copytree(tiny / "reports", root)
+    folder = root / "tiny" / "cpu"
+    rows = read_results(folder / "results.parquet")
+    keys, masks = read_outcomes(folder / OUTCOMES)
+    i = rows.index[(rows["param"] == "10") & (rows["split"] == "test")
+                   & (rows["corruption"] == "clean")][0]
+    wrong = np.flatnonzero(~masks[i])[:5]
+    assert len(wrong) == 5
+    masks[i] = masks[i].copy()
+    masks[i][wrong] = True
+    rows.loc[i, "correct"] += 5
+    rows.loc[i, "accuracy"] = rows.loc[i, "correct"] / rows.loc[i, "n"]
+    write_parquet(folder / "results.parquet", rows)
+    write_outcomes(folder / OUTCOMES, rows, masks)
+    assert main(["resummarize", "--reports", str(root), "--profile", "cpu"]) == 0
+    static = ["verify", "--reports", str(root), "--no-site", "--no-zoo", "--submissions", ""]
+    assert main([*static, "--rerun", ""]) == 0
+    capsys.readouterr()
+    assert main([*static, "--rerun", "cpu:2"]) == 1
+    err = capsys.readouterr().err
+    assert "param=10,seed=0,corruption=clean,severity=0].correct" in err
+    assert "param=80" not in err  # the honest unit reruns to its rows

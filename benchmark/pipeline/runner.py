@@ -224,12 +224,27 @@ def run_provenance(spec: RunSpec, inputs: Inputs, results: list[UnitResult]) -> 
     }
 
 
-def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("runs"),
-                   reports_root: Path = Path("reports"), device: str = "auto", jobs: int = 1,
-                   executor: str = "local", ray_address: str | None = None,
-                   progress: bool = True, threads: int | None = None) -> RunReport:
-    """The whole flow for one submission and profile; see the module docstring."""
-    start = time.perf_counter()
+@dataclass
+class UnitsRun:
+    """A submission's units, run: what they read, the tasks and their results, as rows."""
+
+    inputs: Inputs
+    tasks: list[UnitTask]
+    results: list[UnitResult]
+    rows: pd.DataFrame
+    history: pd.DataFrame
+
+    @property
+    def outcomes(self) -> list:
+        return outcomes_of(self.results)
+
+
+def run_units(spec: RunSpec, *, data_root: Path, runs_root: Path, device: str = "auto",
+              jobs: int = 1, executor: str = "local", ray_address: str | None = None,
+              progress: bool = True, threads: int | None = None) -> UnitsRun:
+    """Prepare the inputs, plan and execute every unit of ``spec`` (its grid and seeds: a
+    spec narrowed to one parameter and seed runs one unit, as ``bench verify --rerun``
+    does); a unit that failed is raised."""
     device = resolve_device(device)
     inputs = prepare(spec, Path(data_root), device, progress)
     # torch threads per unit: this machine's cores over the units run at once (on Ray too,
@@ -240,8 +255,22 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise failed[0]
+    rows, history = rows_of(submission_meta(spec).row_fields(), results)
+    return UnitsRun(inputs, tasks, results, rows, history)
+
+
+def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("runs"),
+                   reports_root: Path = Path("reports"), device: str = "auto", jobs: int = 1,
+                   executor: str = "local", ray_address: str | None = None,
+                   progress: bool = True, threads: int | None = None) -> RunReport:
+    """The whole flow for one submission and profile; see the module docstring."""
+    start = time.perf_counter()
+    done = run_units(spec, data_root=data_root, runs_root=runs_root, device=device, jobs=jobs,
+                     executor=executor, ray_address=ray_address, progress=progress,
+                     threads=threads)
+    inputs, tasks, results = done.inputs, done.tasks, done.results
     meta = submission_meta(spec)
-    rows, history = rows_of(meta.row_fields(), results)
+    rows, history = done.rows, done.history
     seconds = dict(inputs.seconds)
     seconds["training (units)"] = sum(r.provenance.train_s for r in results if not r.skipped)
     seconds["evaluation (units)"] = sum(r.provenance.eval_s for r in results if not r.skipped)
@@ -255,7 +284,7 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
                         data=data_stats(spec, inputs, original), baseline_rows=baseline_rows,
                         provenance=provenance, original=original)
     spectra = training_spectra(spec, inputs)
-    masks = outcomes_of(results)
+    masks = done.outcomes
     base = comparable_baseline(summary, rows, Path(reports_root), spec.profile)
     statistics = report_statistics(summary, rows, rows, masks, base)
     seconds["reports"] = time.perf_counter() - t0

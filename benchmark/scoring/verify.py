@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
+import hashlib
 import math
 import re
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from corruptions.errors import BenchError, DataError, IntegrityError
 
 from .reports import (
     BASELINE,
+    HISTORY,
     OUTCOMES,
     RESULTS,
     SPECTRA,
@@ -40,7 +41,7 @@ from .reports import (
     baseline_results,
     run_folders,
 )
-from .results import OUTCOME_KEY, RESULT_COLUMNS, read_outcomes, read_results, read_spectra
+from .results import OPTIONAL_HISTORY, OUTCOME_KEY, RESULT_COLUMNS, read_outcomes, read_results
 from .summary import recompute
 
 log = logging.getLogger(__name__)
@@ -266,41 +267,140 @@ class RerunResult:
     mismatches: list[Mismatch]
     seconds: float
     tolerance: Tolerance | None = None  # None: compared exactly
+    unit: Unit | None = None  # one unit rerun alone; None: the whole report
 
 
 def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") -> RerunResult:
     """The submission of ``folder``'s summary rerun under its profile from nothing (data root,
-    runs and reports inside ``scratch``); its rows and training-data statistics compared with
-    the reported ones (the rest of the summary follows from them, as ``check_summary``
-    shows)."""
+    runs and reports inside ``scratch``) with the threads it recorded; its rows, outcomes,
+    history, training-data statistics and spectra compared with the reported ones (the rest
+    of the summary follows from them, as ``check_summary`` shows)."""
     from ..pipeline.runner import run_submission
+
+    report, spec = _report_and_spec(folder, reports_root)
+    summary, tol = report.summary(), tolerance_for(report.summary()["provenance"].get("cpu_kind"))
+    t0 = time.perf_counter()
+    fresh = RunFolder(run_submission(
+        spec, data_root=scratch / "data", runs_root=scratch / "runs",
+        reports_root=scratch / "reports", device=device, progress=False,
+        threads=recorded_threads(summary)).folder)
+    outcomes = fresh.outcomes()
+    out = compare_units(report, fresh.results(), fresh.history(),
+                        _outcome_arrays(*outcomes) if outcomes else {},
+                        fresh.summary()["training_data"], tol)
+    mine, theirs = report.path(SPECTRA), fresh.path(SPECTRA)
+    if mine.is_file() or theirs.is_file():
+        out += compare_arrays(report.spectra() or {}, fresh.spectra() or {}, mine, tol)
+    return RerunResult(report.folder, out, time.perf_counter() - t0, tol)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of a report: what ``--rerun PROFILE:N`` draws and reruns alone."""
+
+    folder: Path
+    param: str
+    seed: int
+
+    def __str__(self) -> str:
+        return f"{self.folder} {self.param} seed {self.seed}"
+
+
+def report_units(reports_root: Path, profile: str) -> list[Unit]:
+    """Every unit of every report of ``profile``, in a fixed order."""
+    out = []
+    for f in run_folders(reports_root):
+        if f.profile == profile:
+            pairs = f.results()[["param", "seed"]].drop_duplicates()
+            out += [Unit(f.folder, str(p), int(s)) for p, s in sorted(
+                pairs.itertuples(index=False, name=None))]
+    return out
+
+
+def draw_units(units: list[Unit], n: int, key: str) -> list[Unit]:
+    """``n`` units drawn without replacement from ``key`` (a commit): every commit reruns
+    another sample, and any machine draws the same one for the same commit."""
+    rng = np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest()[:16], 16))
+    picked = rng.choice(len(units), size=min(n, len(units)), replace=False)
+    return [units[i] for i in sorted(picked)]
+
+
+def rerun_unit(unit: Unit, reports_root: Path, scratch: Path, device: str = "cpu") -> RerunResult:
+    """One unit rerun from nothing (its submission narrowed to its parameter and seed, in
+    ``scratch``, with the threads its report recorded): its rows, outcomes, history and
+    training-data statistics compared with the report's."""
+    from ..augment import AugmentSpec
+    from ..pipeline.inputs import data_stats
+    from ..pipeline.runner import run_units
+
+    report, spec = _report_and_spec(unit.folder, reports_root)
+    summary = report.summary()
+    tol = tolerance_for(summary["provenance"].get("cpu_kind"))
+    narrowed = replace(spec, grid=(AugmentSpec.parse(spec.family, unit.param),),
+                       seeds=(unit.seed,))
+    t0 = time.perf_counter()
+    done = run_units(narrowed, data_root=scratch / "data", runs_root=scratch / "runs",
+                     device=device, progress=False, threads=recorded_threads(summary))
+    out = compare_units(report, done.rows, done.history,
+                        _outcome_arrays(done.rows, done.outcomes),
+                        json.loads(json.dumps(data_stats(narrowed, done.inputs))), tol,
+                        only=(unit.param, unit.seed))
+    return RerunResult(unit.folder, out, time.perf_counter() - t0, tol, unit=unit)
+
+
+HISTORY_COMPARED = ["param", "seed", "epoch", "loss", "accuracy", "lr"]  # seconds: the machine's
+
+
+def compare_units(report: RunFolder, rows: pd.DataFrame, history: pd.DataFrame | None,
+                  outcomes: dict[str, np.ndarray], training_data: dict,
+                  tol: Tolerance | None, only: tuple[str, int] | None = None) -> list[Mismatch]:
+    """A rerun's rows, per-image outcomes, training history and training-data statistics
+    against the report's; ``only`` narrows the report's to one unit (param, seed)."""
+    summary = report.summary()
+    mine = report.results()
+    hist = report.history()
+    data = summary["training_data"]
+    kept = report.outcomes()
+    reported_outcomes = _outcome_arrays(*kept) if kept else None
+    if only is not None:
+        mine = mine[(mine["param"] == only[0]) & (mine["seed"] == only[1])]
+        hist = None if hist is None else hist[(hist["param"] == only[0]) & (hist["seed"] == only[1])]
+        data = {only[0]: data.get(only[0])}
+        prefix = f"|{only[0]}|{only[1]}|"
+        reported_outcomes = None if reported_outcomes is None else {
+            k: v for k, v in reported_outcomes.items() if prefix in f"|{k}|"}
+    out = compare_rows(mine, rows, report.path(RESULTS), tol=tol)
+    out += [Mismatch(report.path(SUMMARY), f"training_data.{f}" if f else "training_data", a, b)
+            for f, a, b in diff(data, training_data, rtol=tol.float_rtol if tol else None)]
+    if reported_outcomes is not None:  # reports from before outcomes were kept have none
+        out += compare_arrays(reported_outcomes, outcomes, report.path(OUTCOMES), tol)
+    if hist is not None and history is not None:
+        cols = HISTORY_COMPARED + [c for c in OPTIONAL_HISTORY if c in hist.columns]
+        out += compare_arrays(_history_arrays(hist[cols]), _history_arrays(history[cols]),
+                              report.path(HISTORY), tol)
+    return out
+
+
+def _history_arrays(history: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A history's numbers by column and unit (``loss|0.012|1``), epochs in order."""
+    out = {}
+    for (param, seed), part in history.sort_values("epoch").groupby(["param", "seed"]):
+        for col in history.columns.difference(["param", "seed"]):
+            values = part[col].to_list()
+            out[f"{col}|{param}|{seed}"] = np.asarray(
+                [np.asarray(v, np.float64) for v in values])
+    return out
+
+
+def _report_and_spec(folder: Path, reports_root: Path):
     from .audit import submission_of
 
-    path = Path(folder) / SUMMARY
-    summary = RunFolder(Path(folder)).summary()
+    report = RunFolder(Path(folder))
     try:
-        spec = submission_of(summary, reports_root)
+        spec = submission_of(report.summary(), reports_root)
     except BenchError as e:
-        raise DataError(f"{path}: {e}") from None
-    tol = tolerance_for(summary.get("provenance", {}).get("cpu_kind"))
-    t0 = time.perf_counter()
-    report = run_submission(spec, data_root=scratch / "data", runs_root=scratch / "runs",
-                            reports_root=scratch / "reports", device=device, progress=False,
-                            threads=recorded_threads(summary))
-    out = compare_rows(read_results(Path(folder) / RESULTS),
-                       read_results(report.folder / RESULTS), Path(folder) / RESULTS, tol=tol)
-    out += [Mismatch(path, f"training_data.{f}" if f else "training_data", a, b)
-            for f, a, b in diff(summary["training_data"],
-                                json.loads(json.dumps(report.summary["training_data"])),
-                                rtol=tol.float_rtol if tol else None)]
-    mine, theirs = Path(folder) / OUTCOMES, report.folder / OUTCOMES
-    if mine.is_file():  # reports written before outcomes were kept have none to compare
-        out += compare_arrays(_outcome_arrays(mine), _outcome_arrays(theirs), mine, tol)
-    mine, theirs = Path(folder) / SPECTRA, report.folder / SPECTRA
-    if mine.is_file() or theirs.is_file():
-        out += compare_arrays(read_spectra(mine) if mine.is_file() else {},
-                              read_spectra(theirs) if theirs.is_file() else {}, mine, tol)
-    return RerunResult(Path(folder), out, time.perf_counter() - t0, tol)
+        raise DataError(f"{report.path(SUMMARY)}: {e}") from None
+    return report, spec
 
 
 def recorded_threads(summary: dict) -> int | None:
@@ -317,8 +417,8 @@ def recorded_threads(summary: dict) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _outcome_arrays(path: Path) -> dict[str, np.ndarray]:
-    keys, masks = read_outcomes(path)
+def _outcome_arrays(keys: pd.DataFrame, masks: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Outcomes by row key (``split|param|seed|corruption|severity``)."""
     return {"|".join(str(v) for v in k): m
             for k, m in zip(keys[OUTCOME_KEY].itertuples(index=False), masks)}
 
@@ -357,16 +457,67 @@ def _describe(a: np.ndarray) -> str:
     return f"shape {a.shape}: {a.ravel()[:4].tolist()}"
 
 
-def verify_reruns(reports_root: Path, profile: str = "ci", device: str = "cpu",
-                  scratch: Path | None = None, root: Path | None = None) -> Iterator[RerunResult]:
-    """Every report of ``profile`` rerun from scratch, baseline first, in one scratch folder
-    (so the corrupted sets are built once, as a fresh machine would): ``root`` when given
-    (the caller reruns more there), else a temporary folder under ``scratch``."""
-    folders = [f.folder for f in run_folders(reports_root) if f.profile == profile]
-    if root is not None:
-        for folder in folders:
-            yield rerun(folder, reports_root, Path(root), device)
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-verify-", dir=scratch) as tmp:
-        for folder in folders:
-            yield rerun(folder, reports_root, Path(tmp), device)
+@dataclass(frozen=True)
+class RerunPlan:
+    """What ``bench verify --rerun`` reruns from scratch: whole reports (baseline first, so
+    the others' mCE has its rows), units drawn alone, and the profiles whose studies are
+    recomputed."""
+
+    reports: tuple[Path, ...] = ()
+    units: tuple[Unit, ...] = ()
+    study_profiles: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.reports or self.units or self.study_profiles)
+
+
+RERUN_HELP = ("what to rerun from scratch and compare exactly (comma-separated): all; a "
+              "profile (every report and study of it: ci); a report (ID or ID/PROFILE); "
+              "PROFILE:N (N units of that profile's reports, drawn from the commit); '' for "
+              "nothing")
+
+
+def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
+    """The reruns ``selector`` names (``RERUN_HELP``); a part that matches nothing is bad
+    input, not an empty check."""
+    folders = run_folders(reports_root)
+    profiles = {f.profile for f in folders}
+    reports: dict[Path, None] = {}
+    units: list[Unit] = []
+    studies: dict[str, None] = {}
+    for part in (p.strip() for p in selector.split(",") if p.strip()):
+        if part == "all":
+            reports.update(dict.fromkeys(f.folder for f in folders))
+            studies.update(dict.fromkeys(sorted(profiles)))
+        elif part in profiles:
+            reports.update(dict.fromkeys(f.folder for f in folders if f.profile == part))
+            studies[part] = None
+        elif ":" in part:
+            profile, _, n = part.partition(":")
+            if profile not in profiles or not n.isdigit() or int(n) < 1:
+                raise BenchError(f"--rerun {part!r}: expected PROFILE:N with one of "
+                                 f"{', '.join(sorted(profiles))} and N >= 1")
+            units += draw_units(report_units(reports_root, profile), int(n), key)
+        else:
+            sub, _, profile = part.partition("/")
+            found = [f.folder for f in folders
+                     if f.submission == sub and (not profile or f.profile == profile)]
+            if not found:
+                raise BenchError(f"--rerun {part!r} matches no report under {reports_root} "
+                                 f"(profiles: {', '.join(sorted(profiles)) or 'none'})")
+            reports.update(dict.fromkeys(found))
+    order = {f.folder: i for i, f in enumerate(folders)}  # run_folders': baseline first
+    whole = tuple(sorted(reports, key=order.__getitem__))
+    return RerunPlan(whole, tuple(u for u in units if u.folder not in reports),
+                     tuple(studies))
+
+
+def run_plan(plan: RerunPlan, reports_root: Path, root: Path,
+             device: str = "cpu") -> Iterator[RerunResult]:
+    """Every rerun of ``plan`` in one scratch folder ``root`` (so each profile's corrupted
+    sets are built once, as a fresh machine would; the studies rerun after, reusing its
+    checkpoints)."""
+    for folder in plan.reports:
+        yield rerun(folder, reports_root, Path(root), device)
+    for unit in plan.units:
+        yield rerun_unit(unit, reports_root, Path(root), device)
