@@ -434,3 +434,26 @@ def test_a_consistently_forged_unit_passes_the_static_checks_and_fails_its_rerun
     err = capsys.readouterr().err
     assert "param=10,seed=0,corruption=clean,severity=0].correct" in err
     assert "param=80" not in err  # the honest unit reruns to its rows
+
+
+def test_edited_arrays_of_a_study_built_on_run_reports_are_caught_without_a_rerun(tmp_path,
+                                                                                   capsys):
+    """--resummarize makes the summary agree with edited arrays; recomputing the arrays from
+    the run reports (seconds, in every profile) does not."""
+    root = tmp_path / "reports"
+    for sub in ("baseline", "jpeg_aug", "bls_aug", "bmshj_aug"):
+        shutil.copytree(REPORTS / sub / "ci", root / sub / "ci")
+    study = root / "studies" / "compressed-training" / "ci"
+    shutil.copytree(REPORTS / "studies" / "compressed-training" / "ci", study)
+    with np.load(study / "arrays.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["clean_acc"] = arrays["clean_acc"] + 0.05
+    np.savez_compressed(study / "arrays.npz", **arrays)
+    assert main(["compressed-training", "--profile", "ci", "--reports", str(root),
+                 "--resummarize"]) == 0
+    capsys.readouterr()
+    code = main(["verify", "--reports", str(root), "--rerun", "", "--no-site", "--no-zoo",
+                 "--submissions", ""])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "FAIL " + str(study / "arrays.npz") in out and "[clean_acc]" in err

@@ -192,6 +192,9 @@ class Study:
     arguments: Callable[[object], None] = field(default=lambda parser: None)
     configure: Callable[[object, object], object] = field(default=lambda config, args: config)
     claims: Claims = field(default_factory=Claims)  # what summarize judges, by name
+    # computed from committed run reports alone (seconds, no training): ``bench verify``
+    # recomputes its arrays in every profile, not only those it reruns
+    from_reports: bool = False
 
     def profile(self, name: str):
         if name not in self.profiles:
@@ -211,13 +214,13 @@ def register_study(name: str, *, title: str, papers: tuple[str, ...], config: ty
                    profiles: dict[str, object], summarize: Callable, description: str = "",
                    resolve: Callable | None = None, arguments: Callable | None = None,
                    configure: Callable | None = None, claims: Claims | None = None,
-                   override: bool = False):
+                   from_reports: bool = False, override: bool = False):
     """Register ``compute(config, ctx) -> arrays`` as the study ``name`` (and the command
     ``bench <name>``)."""
     return REGISTRY.decorator(name, lambda fn: Study(
         name, title, tuple(papers), config, dict(profiles), fn, summarize, description,
         resolve or (lambda c, ctx: c), arguments or (lambda parser: None),
-        configure or (lambda c, args: c), claims or Claims()), override=override)
+        configure or (lambda c, args: c), claims or Claims(), from_reports), override=override)
 
 
 def get_study(name: str) -> Study:

@@ -322,7 +322,7 @@ def summarize(config: CompressedConfig, a: dict) -> dict:
 @register_study("compressed-training", title="Training on compressed data (thesis Figs 3.4, 3.5)",
                 papers=("003 Fig 3.4", "003 Fig 3.5"), config=CompressedConfig,
                 profiles={"ci": CompressedConfig("ci"), "cpu": CompressedConfig("cpu")},
-                summarize=summarize, claims=CLAIMS,
+                summarize=summarize, from_reports=True, claims=CLAIMS,
                 description="accuracy against training-data bpp, PSNR and SSIM, from run reports")
 def compute(config: CompressedConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     return {**gather(ctx.reports_root, config.source_profile, config.submissions),

@@ -158,7 +158,7 @@ def summarize(config: ReducedConfig, a: dict) -> dict:
 @register_study("reduced-models", title="Fewer parameters and compressed data (thesis Fig 3.6)",
                 papers=("003 Fig 3.6",), config=ReducedConfig,
                 profiles={"ci": ReducedConfig("ci"), "cpu": ReducedConfig("cpu")},
-                summarize=summarize, claims=CLAIMS,
+                summarize=summarize, from_reports=True, claims=CLAIMS,
                 description="VGG11 variants trained and tested on original or compressed data, "
                             "from run reports")
 def compute(config: ReducedConfig, ctx: StudyContext) -> dict[str, np.ndarray]:

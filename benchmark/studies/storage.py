@@ -147,7 +147,7 @@ def summarize(config: StorageConfig, a: dict) -> dict:
 @register_study("storage", title="Storage against accuracy (seed 004, Table III)",
                 papers=("004 Table III",), config=StorageConfig,
                 profiles={"ci": StorageConfig("ci"), "cpu": StorageConfig("cpu")},
-                summarize=summarize, claims=CLAIMS,
+                summarize=summarize, from_reports=True, claims=CLAIMS,
                 description="bytes on disk of the training set against accuracy, from run reports")
 def compute(config: StorageConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     a = gather(ctx.reports_root, config.source_profile, config.submissions)
