@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +61,21 @@ def npy_bytes(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
     return buf.getvalue()
+
+
+# ids and profile names become folder and file names (reports/<id>/<profile>/, the site's
+# pages): lower-case letters, digits, '_' and '-', never a path
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def check_name(value: object, what: str) -> str:
+    """``value`` when it is a safe name (``NAME``); else one ``BenchError`` saying where."""
+    from .errors import BenchError
+
+    if not isinstance(value, str) or not NAME.fullmatch(value):
+        raise BenchError(f"{what}: {value!r} is not a name (lower-case letters, digits, '_' "
+                         "and '-', at most 64)")
+    return value
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:

@@ -35,6 +35,7 @@ from benchmark.scoring.statistics import (
     replicates,
 )
 from corruptions.errors import IntegrityError
+from corruptions.files import check_name
 
 SOURCES = {
     "val": "held out, chosen on the corrupted validation split",
@@ -382,12 +383,14 @@ class StudyReport:
 
 
 def load_studies(root: Path) -> list[StudyReport]:
-    from benchmark.studies import study_folders
+    from benchmark.studies import get_study, study_folders
 
     out = []
     for folder in study_folders(root):
         summary = read_summary(folder / "summary.json")
         if "study" not in summary or "verdicts" not in summary:
             raise IntegrityError(f"{folder / 'summary.json'}: not a study summary")
+        get_study(summary["study"])  # a registered name (it names the study's page)
+        check_name(summary.get("profile"), f"{folder / 'summary.json'}: profile")
         out.append(StudyReport(folder, summary))
     return out

@@ -99,8 +99,8 @@ def _quality(q) -> str:
     return yaml.safe_dump(raw)
 
 
-def _verify(reports: Path) -> list[str]:
-    return ["verify", "--reports", str(reports), "--no-site", "--no-zoo", "--rerun", "",
+def _verify(reports: Path, rerun: str = "") -> list[str]:
+    return ["verify", "--reports", str(reports), "--no-site", "--no-zoo", "--rerun", rerun,
             "--submissions", ""]
 
 
@@ -130,7 +130,34 @@ CATALOGUE = {
     "truncated-outcomes": (lambda t: _verify(_reports(t, _truncate)),
                            ["bls_aug/ci/outcomes.npz", "cannot read"]),
     "verify-nothing": (lambda t: _verify(t / "typo"), ["typo", "holds no report"]),
+    "rerun-matching-nothing": (lambda t: _verify(_reports(t), rerun="nope"),
+                               ["--rerun", "nope"]),
+    "profile-named-as-a-path": (
+        lambda t: _run_args(t, _submission(t, yaml.safe_dump(
+            {**SHIPPED, "profiles": {"../../ci": SHIPPED["profiles"]["ci"]}}))),
+        ["profiles", "../../ci"]),
 }
+
+
+def _hostile(field: str, value: str):
+    """A summary whose identity is a path out of the site's folder."""
+    def edit(folder: Path) -> None:
+        s = json.loads((folder / "summary.json").read_text())
+        s[field] = value
+        (folder / "summary.json").write_text(json.dumps(s))
+    return edit
+
+
+@pytest.mark.parametrize("field", ["submission", "profile"])
+def test_a_hostile_summary_cannot_make_the_site_write_outside_its_folder(field, tmp_path,
+                                                                          capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    reports = _reports(tmp_path, _hostile(field, "../../../escaped"))
+    before = tree(tmp_path)
+    code, err = run("leaderboard", "--reports", str(reports), "--out", str(tmp_path / "a" / "site"),
+                    "--quiet", capsys=capsys)
+    refused(code, err, field, "../../../escaped")
+    assert tree(tmp_path) == before
 
 
 @pytest.mark.parametrize("case", list(CATALOGUE))

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from corruptions import files
 from corruptions import registry as corruption_registry
 from corruptions.errors import BenchError
 
@@ -154,7 +155,7 @@ class EvaluationSection(_Strict):
 
 
 class SubmissionModel(_Strict):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+    id: Annotated[str, Field(pattern=f"^{files.NAME.pattern}$")]
     name: str
     authors: list[str] = Field(default_factory=list)
     description: str = ""
@@ -313,6 +314,11 @@ def validate(path: Path, raw: dict, profile: str | None) -> SubmissionModel:
     profiles = raw.get("profiles") or {}
     if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
         raise SubmissionError(f"{path}: profiles: expected a mapping of profile name to overrides")
+    for name in profiles:
+        try:
+            files.check_name(name, f"{path}: profiles")
+        except BenchError as e:
+            raise SubmissionError(str(e)) from None
     try:
         model = SubmissionModel.model_validate(base)
     except ValidationError as e:

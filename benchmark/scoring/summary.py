@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 
+from corruptions import files
 from corruptions.errors import IntegrityError
 
 from ..augment import get_family
@@ -106,6 +107,8 @@ def check_fields(summary: dict, path: Path) -> dict:
                if k not in summary]
     if missing:
         raise IntegrityError(f"{path}: not a summary (no {', '.join(missing)})")
+    for key in ("submission", "profile"):  # they name folders and pages
+        files.check_name(summary[key], f"{path}: {key}")
     return summary
 
 

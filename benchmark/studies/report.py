@@ -108,6 +108,7 @@ def _load(folder: Path) -> tuple[Study, dict, object]:
     if summary.get("format") != FORMAT or "study" not in summary:
         raise IntegrityError(f"{path}: not a study summary")
     study = get_study(summary["study"])
+    files.check_name(summary.get("profile"), f"{path}: profile")
     return study, summary, config_from_json(study, summary["config"])
 
 
