@@ -457,3 +457,13 @@ def test_edited_arrays_of_a_study_built_on_run_reports_are_caught_without_a_reru
     out, err = capsys.readouterr()
     assert code == 1
     assert "FAIL " + str(study / "arrays.npz") in out and "[clean_acc]" in err
+
+
+def test_a_unit_whose_history_is_not_the_yamls_training_is_caught(repo, capsys):
+    path = repo / "reports" / "bls_aug" / "ci" / "history.parquet"
+    import pandas as pd
+
+    history = pd.read_parquet(path)
+    history.iloc[1:].to_parquet(path, index=False)  # one unit's only epoch gone
+    code, err = _verify(repo, capsys)
+    assert code == 1 and ".epoch: reported [], recomputed [1]" in err

@@ -91,6 +91,22 @@ def check_against_submission(folder: Path) -> list[Mismatch]:
                         "stale, rerun it")
             out.append(Mismatch(path, key, got, want))
     out += check_rows(report, submission_meta(spec))
+    out += check_history(report, spec)
+    return out
+
+
+def check_history(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
+    """Every unit of the rows has trained the YAML's epochs, one history row each, in
+    order (a checkpoint-only submission trains none)."""
+    history, path = report.history(), report.path("history.parquet")
+    units = report.results()[["param", "seed"]].drop_duplicates()
+    want = list(range(1, (0 if spec.weights else spec.train.epochs) + 1))
+    out = []
+    for param, seed in units.itertuples(index=False, name=None):
+        got = ([] if history is None else history.loc[(history["param"] == param)
+                                                      & (history["seed"] == seed), "epoch"].tolist())
+        if got != want:
+            out.append(Mismatch(path, f"[param={param},seed={seed}].epoch", got, want))
     return out
 
 

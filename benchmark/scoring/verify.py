@@ -284,10 +284,11 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
         spec, data_root=scratch / "data", runs_root=scratch / "runs",
         reports_root=scratch / "reports", device=device, progress=False,
         threads=recorded_threads(summary)).folder)
-    outcomes = fresh.outcomes()
+    outcomes, made = fresh.outcomes(), fresh.summary()
     out = compare_units(report, fresh.results(), fresh.history(),
                         _outcome_arrays(*outcomes) if outcomes else {},
-                        fresh.summary()["training_data"], tol)
+                        {"training_data": made["training_data"],
+                         "original_data": made["original_data"]}, tol)
     mine, theirs = report.path(SPECTRA), fresh.path(SPECTRA)
     if mine.is_file() or theirs.is_file():
         out += compare_arrays(report.spectra() or {}, fresh.spectra() or {}, mine, tol)
@@ -330,7 +331,7 @@ def rerun_unit(unit: Unit, reports_root: Path, scratch: Path, device: str = "cpu
     ``scratch``, with the threads its report recorded): its rows, outcomes, history and
     training-data statistics compared with the report's."""
     from ..augment import AugmentSpec
-    from ..pipeline.inputs import data_stats
+    from ..pipeline.inputs import data_stats, original_stats
     from ..pipeline.runner import run_units
 
     report, spec = _report_and_spec(unit.folder, reports_root)
@@ -341,10 +342,12 @@ def rerun_unit(unit: Unit, reports_root: Path, scratch: Path, device: str = "cpu
     t0 = time.perf_counter()
     done = run_units(narrowed, data_root=scratch / "data", runs_root=scratch / "runs",
                      device=device, progress=False, threads=recorded_threads(summary))
+    original = original_stats(done.inputs)
+    data = {"training_data": data_stats(narrowed, done.inputs, original),
+            "original_data": original}
     out = compare_units(report, done.rows, done.history,
                         _outcome_arrays(done.rows, done.outcomes),
-                        json.loads(json.dumps(data_stats(narrowed, done.inputs))), tol,
-                        only=(unit.param, unit.seed))
+                        json.loads(json.dumps(data)), tol, only=(unit.param, unit.seed))
     return RerunResult(unit.folder, out, time.perf_counter() - t0, tol, unit=unit)
 
 
@@ -352,26 +355,27 @@ HISTORY_COMPARED = ["param", "seed", "epoch", "loss", "accuracy", "lr"]  # secon
 
 
 def compare_units(report: RunFolder, rows: pd.DataFrame, history: pd.DataFrame | None,
-                  outcomes: dict[str, np.ndarray], training_data: dict,
+                  outcomes: dict[str, np.ndarray], data: dict,
                   tol: Tolerance | None, only: tuple[str, int] | None = None) -> list[Mismatch]:
-    """A rerun's rows, per-image outcomes, training history and training-data statistics
-    against the report's; ``only`` narrows the report's to one unit (param, seed)."""
+    """A rerun's rows, per-image outcomes, training history and data statistics (``data``:
+    ``training_data`` and ``original_data``, as a summary has them) against the report's;
+    ``only`` narrows the report's to one unit (param, seed)."""
     summary = report.summary()
     mine = report.results()
     hist = report.history()
-    data = summary["training_data"]
+    reported = {k: summary[k] for k in data}
     kept = report.outcomes()
     reported_outcomes = _outcome_arrays(*kept) if kept else None
     if only is not None:
         mine = mine[(mine["param"] == only[0]) & (mine["seed"] == only[1])]
         hist = None if hist is None else hist[(hist["param"] == only[0]) & (hist["seed"] == only[1])]
-        data = {only[0]: data.get(only[0])}
+        reported["training_data"] = {only[0]: reported["training_data"].get(only[0])}
         prefix = f"|{only[0]}|{only[1]}|"
         reported_outcomes = None if reported_outcomes is None else {
             k: v for k, v in reported_outcomes.items() if prefix in f"|{k}|"}
     out = compare_rows(mine, rows, report.path(RESULTS), tol=tol)
-    out += [Mismatch(report.path(SUMMARY), f"training_data.{f}" if f else "training_data", a, b)
-            for f, a, b in diff(data, training_data, rtol=tol.float_rtol if tol else None)]
+    out += [Mismatch(report.path(SUMMARY), f, a, b)
+            for f, a, b in diff(reported, data, rtol=tol.float_rtol if tol else None)]
     if reported_outcomes is not None:  # reports from before outcomes were kept have none
         out += compare_arrays(reported_outcomes, outcomes, report.path(OUTCOMES), tol)
     if hist is not None and history is not None:
