@@ -401,8 +401,9 @@ def test_rerun_selectors_name_reports_units_or_nothing(tiny):
     assert {(u.param, u.seed) for u in plan_reruns("cpu:5", reports, "x").units} == {
         ("10", 0), ("80", 0)}
     assert plan_reruns("tiny/cpu", reports, "abc").reports == plan.reports
+    assert len(plan_reruns("cpu:2:3600", reports, "abc").units) == 2
     assert not plan_reruns("", reports, "abc")
-    for bad in ("typo", "cpu:0", "ci:1", "tiny/ci"):
+    for bad in ("typo", "cpu:0", "ci:1", "tiny/ci", "cpu:1:x", "cpu:2:0"):
         with pytest.raises(BenchError):
             plan_reruns(bad, reports, "abc")
 

@@ -302,6 +302,7 @@ class Unit:
     folder: Path
     param: str
     seed: int
+    seconds: float = 0.0  # what training and evaluating it took, as recorded
 
     def __str__(self) -> str:
         return f"{self.folder} {self.param} seed {self.seed}"
@@ -312,10 +313,22 @@ def report_units(reports_root: Path, profile: str) -> list[Unit]:
     out = []
     for f in run_folders(reports_root):
         if f.profile == profile:
-            pairs = f.results()[["param", "seed"]].drop_duplicates()
-            out += [Unit(f.folder, str(p), int(s)) for p, s in sorted(
-                pairs.itertuples(index=False, name=None))]
+            pairs = sorted(f.results()[["param", "seed"]].drop_duplicates().itertuples(
+                index=False, name=None))
+            took = _unit_seconds(f.summary(), len(pairs))
+            out += [Unit(f.folder, str(p), int(s), took.get((str(p), int(s)), took.get(None, 0.0)))
+                    for p, s in pairs]
     return out
+
+
+def _unit_seconds(summary: dict, units: int) -> dict:
+    """(param, seed) -> seconds from the units' own record; a report from before units kept
+    one gives its mean (key None)."""
+    prov = summary.get("provenance", {})
+    if isinstance(prov.get("units"), list):
+        return {(u["param"], u["seed"]): u["train_s"] + u["eval_s"] for u in prov["units"]}
+    total = sum(prov.get("unit_seconds", {}).values())
+    return {None: total / max(units, 1)}
 
 
 def draw_units(units: list[Unit], n: int, key: str) -> list[Unit]:
@@ -477,8 +490,8 @@ class RerunPlan:
 
 RERUN_HELP = ("what to rerun from scratch and compare exactly (comma-separated): all; a "
               "profile (every report and study of it: ci); a report (ID or ID/PROFILE); "
-              "PROFILE:N (N units of that profile's reports, drawn from the commit); '' for "
-              "nothing")
+              "PROFILE:N[:SECONDS] (N units of that profile's reports, drawn from the commit, "
+              "among those that took at most SECONDS to train and evaluate); '' for nothing")
 
 
 def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
@@ -497,11 +510,17 @@ def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
             reports.update(dict.fromkeys(f.folder for f in folders if f.profile == part))
             studies[part] = None
         elif ":" in part:
-            profile, _, n = part.partition(":")
-            if profile not in profiles or not n.isdigit() or int(n) < 1:
-                raise BenchError(f"--rerun {part!r}: expected PROFILE:N with one of "
-                                 f"{', '.join(sorted(profiles))} and N >= 1")
-            units += draw_units(report_units(reports_root, profile), int(n), key)
+            profile, n, most = (part.split(":") + [""])[:3]
+            if (profile not in profiles or not n.isdigit() or int(n) < 1
+                    or not (most == "" or most.isdigit())):
+                raise BenchError(f"--rerun {part!r}: expected PROFILE:N[:SECONDS] with one of "
+                                 f"{', '.join(sorted(profiles))}, N >= 1")
+            pool = [u for u in report_units(reports_root, profile)
+                    if not most or u.seconds <= int(most)]
+            if not pool:
+                raise BenchError(f"--rerun {part!r}: no unit of {profile} took at most "
+                                 f"{most} s")
+            units += draw_units(pool, int(n), key)
         else:
             sub, _, profile = part.partition("/")
             found = [f.folder for f in folders
