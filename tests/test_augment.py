@@ -148,6 +148,21 @@ def test_cache_builds_verifies_and_rebuilds(fmnist, tmp_path):
     load_augmented(folder)
 
 
+def test_a_family_fixed_since_a_set_was_cached_rebuilds_it(fmnist, tmp_path):
+    """A family's version is part of what a cached set was made by: the sets of version 1
+    are served to version 1 and rebuilt for version 2 (a fix that changes the output)."""
+    from dataclasses import replace
+
+    v1 = get_family("jpeg")
+    folder, _ = ensure_augmented(fmnist, v1, 10, tmp_path, progress=False)
+    stamp = (folder / "images.npy").stat().st_mtime_ns
+    ensure_augmented(fmnist, v1, 10, tmp_path, progress=False)
+    assert (folder / "images.npy").stat().st_mtime_ns == stamp
+    _, manifest = ensure_augmented(fmnist, replace(v1, version=2), 10, tmp_path, progress=False)
+    assert (folder / "images.npy").stat().st_mtime_ns != stamp
+    assert manifest["transform"] == {"family_version": 2}
+
+
 def test_cache_holds_images_of_mixed_sizes(tmp_path):
     photos = load_dataset("skimage", "all")
     fam = get_family("jpeg")

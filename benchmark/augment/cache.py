@@ -45,7 +45,11 @@ def check_param(family: Family, value, ds: Dataset) -> None:
 
 
 def provenance(family: Family, value, ctx: AugmentContext) -> dict:
-    return family.provenance(value, ctx) if family.provenance else {}
+    """What decides a cached set besides the family, parameter and images: a learned codec's
+    recipe and weights, and the family's version past the first (so a fixed family's old
+    sets are rebuilt, and sets of an unchanged family stay valid)."""
+    found = family.provenance(value, ctx) if family.provenance else {}
+    return found if family.version == 1 else {**found, "family_version": family.version}
 
 
 def _images_file(images: np.ndarray | list[np.ndarray]) -> tuple[str, bytes]:

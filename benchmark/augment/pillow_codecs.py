@@ -139,7 +139,8 @@ def _j2k_header_bytes(shape: tuple[int, ...], resolutions: int) -> int:
 
 
 @register_family("jpeg2000", param="target bits per pixel of the codestream's tile data, (0, 16]",
-                 grid=(0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0), check=_check_bpp_target, is_codec=True)
+                 grid=(0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0), check=_check_bpp_target, is_codec=True,
+                 version=2)  # 2: colour through the component transform (mct=1)
 def jpeg2000(images, target_bpp, rngs, ctx=None):
     """OpenJPEG, irreversible 9/7 wavelet (and component transform on colour images), one
     quality layer at a target rate: every image
