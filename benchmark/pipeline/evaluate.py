@@ -19,6 +19,8 @@ from tqdm import tqdm
 from corruptions.registry import PUBLISHED_BANDS
 from corruptions.store import CorruptedSet
 
+from .accel import Acceleration, to_device
+
 CLEAN = "clean"
 EVAL_BATCH = 1000
 
@@ -72,18 +74,18 @@ class EvalSplit:
 
 @torch.inference_mode()
 def correct_mask(model: nn.Module, images: np.ndarray, labels: np.ndarray, device: str,
-                 batch: int = EVAL_BATCH) -> np.ndarray:
+                 batch: int = EVAL_BATCH, accel: Acceleration | None = None) -> np.ndarray:
     """Whether ``model`` (eval mode, [0, 1] inputs) classifies each uint8 NHWC image
-    correctly (top-1), as a bool array in the images' order."""
-    cuda = device.startswith("cuda")
+    correctly (top-1), as a bool array in the images' order. ``accel``: autocast (default:
+    the device's; evaluation is not compiled: each set is one pass)."""
+    accel = accel or Acceleration.for_device(device)
     y = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
     correct = torch.zeros(len(images), dtype=torch.bool, device=device)
     for start in range(0, len(images), batch):
         xb = torch.from_numpy(np.require(images[start:start + batch], requirements=["C", "W"]))
-        if cuda:
-            xb = xb.pin_memory().to(device, non_blocking=True)
+        xb = to_device(xb, device)
         x = xb.permute(0, 3, 1, 2).float().div_(255).contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+        with accel.autocast_on(device):
             logits = model(x)
         correct[start:start + batch] = logits.argmax(1) == y[start:start + batch]
     return correct.cpu().numpy()

@@ -6,7 +6,7 @@ Every random draw comes from a CPU generator seeded by (seed, epoch), so CPU and
 same batches, and a run resumed from its last epoch checkpoint continues exactly as an
 uninterrupted one would (on the CPU, bit for bit at a fixed thread count). Activations are
 channels_last everywhere (faster on both); on CUDA also bf16 autocast, pinned memory and
-``torch.compile``.
+``torch.compile`` (``accel``: on any device when asked, a failed compilation falls back).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from corruptions import files
 from corruptions.errors import BenchError
 
 from ..models import Normalized, create_model
+from .accel import Acceleration, Forward, guarded, to_device
 from ..models.bands import BandConfig, BandWeighted
 
 log = logging.getLogger(__name__)
@@ -130,19 +131,18 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
 def to_device_images(images: np.ndarray, device: str) -> torch.Tensor:
     """(N, H, W, C) uint8 -> (N, C, H, W) uint8 on the device (through pinned memory)."""
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
-    if device.startswith("cuda"):
-        return x.pin_memory().to(device, non_blocking=True)
-    return x
+    return to_device(x, device)
 
 
 def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, cfg: TrainConfig,
                      *, seed: int, device: str = "cpu", checkpoint: Path | None = None,
-                     progress: bool = True, name: str = "unit") -> tuple[nn.Module, list[dict]]:
+                     progress: bool = True, name: str = "unit",
+                     accel: Acceleration | None = None) -> tuple[nn.Module, list[dict]]:
     """Train ``model`` (freshly built under ``torch.manual_seed(seed)``) on uint8 images;
     resumes from ``checkpoint`` when it holds unfinished epochs. Returns the model in eval
     mode and one history row per epoch (loss, accuracy on the augmented batches, lr,
-    seconds)."""
-    cuda = device.startswith("cuda")
+    seconds). ``accel``: compile and autocast (default: the device's, ``Acceleration``)."""
+    accel = accel or Acceleration.for_device(device)
     model = model.to(device, memory_format=torch.channels_last)
     opt, own_opt = _optimizers(cfg, model)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg.schedule, cfg.epochs))
@@ -160,7 +160,7 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
             log.info("%s: resuming at epoch %d of %d", name, start + 1, cfg.epochs)
     x_all = to_device_images(images, device)
     y_all = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
-    step_fn = _train_step(model, opt, own_opt, cuda)
+    step_fn = _train_step(model, opt, own_opt, device, accel)
     n, bs = len(labels), cfg.batch_size
     batches = math.ceil(n / bs)
     with tqdm(total=cfg.epochs * batches, initial=start * batches, desc=name, unit="batch",
@@ -205,21 +205,16 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
 
 
 def _train_step(model: nn.Module, opt: torch.optim.Optimizer,
-                own_opt: torch.optim.Optimizer | None, cuda: bool):
+                own_opt: torch.optim.Optimizer | None, device: str, accel: Acceleration):
     """One optimiser step on a uint8 batch: (loss, correct) as device tensors (no sync). The
     loss adds the ``aux_loss()`` of modules that have one (seed 001's reconstruction term)."""
     aux = [m for m in model.modules() if hasattr(m, "aux_loss")]
     optimizers = [o for o in (opt, own_opt) if o is not None]
-    forward = model
-    if cuda:
-        try:
-            forward = torch.compile(model)
-        except Exception as e:  # compilation is an optimisation, never a requirement
-            log.warning("torch.compile unavailable (%s); running eagerly", e)
+    forward = Forward(model, accel.compile)
 
     def step(xb: torch.Tensor, yb: torch.Tensor):
         x = xb.float().div_(255).contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+        with accel.autocast_on(device):
             logits = forward(x)
             loss = F.cross_entropy(logits.float(), yb)
             for m in aux:
@@ -230,4 +225,4 @@ def _train_step(model: nn.Module, opt: torch.optim.Optimizer,
         for o in optimizers:
             o.step()
         return loss.detach(), (logits.argmax(1) == yb).sum()
-    return step
+    return guarded(step, forward)
