@@ -15,6 +15,8 @@ def add_parsers(sub) -> None:
     c.add_argument("--data-root", default=None)
     c.add_argument("--skip-build", action="store_true",
                    help="skip the timed full Fashion-MNIST-C build")
+    c.add_argument("--device", default="cpu",
+                   help="the engine's device: cpu (a pool of all cores) or cuda (in-process)")
     c.set_defaults(func=cmd_perf_corruptions)
     a = psub.add_parser("augment", help="JPEG and BLS over Fashion-MNIST train vs per-image loops")
     a.add_argument("--json", action="store_true")

@@ -25,7 +25,7 @@ from tqdm import tqdm
 import corruptions as C
 from corruptions import build as builder
 from corruptions import reference
-from corruptions.device import cpu_count
+from corruptions.device import cpu_count, resolve_device
 from corruptions.errors import DataError
 
 from ..datasets import load_dataset
@@ -61,10 +61,11 @@ def _seconds_per_pass(fn) -> float:
             return elapsed / passes
 
 
-def time_engine(images: np.ndarray, names: list[str], workers: int) -> dict[str, float]:
+def time_engine(images: np.ndarray, names: list[str], workers: int,
+                device: str = "cpu") -> dict[str, float]:
     """Seconds per corruption (all 5 severities), run as the builder runs it."""
     seconds = {}
-    with builder.corrupter(images, scale="imagenet", workers=workers) as corrupt:
+    with builder.corrupter(images, scale="imagenet", workers=workers, device=device) as corrupt:
         for name in tqdm(names, desc="engine", unit="corruption", disable=None):
             corrupt(name)  # warm-up: caches, lazy imports
             seconds[name] = _seconds_per_pass(lambda: corrupt(name))
@@ -97,13 +98,13 @@ def _pad32(images: np.ndarray) -> np.ndarray:
     return np.pad(rgb, ((0, 0), (0, max(0, 32 - h)), (0, max(0, 32 - w)), (0, 0)), mode="edge")
 
 
-def full_build(data_root: str | None, workers: int) -> dict:
+def full_build(data_root: str | None, workers: int, device: str = "cpu") -> dict:
     ds = load_dataset("fashion-mnist", "test", data_root)
     names = C.names("all")
     with tempfile.TemporaryDirectory(prefix="fmnist-c-") as tmp:
         start = time.perf_counter()
         builder.build(ds.images, ds.labels, ds.names, Path(tmp), dataset="fashion-mnist",
-                      split="test", corruptions=names, workers=workers)
+                      split="test", corruptions=names, workers=workers, device=device)
         wall = time.perf_counter() - start
     volume = len(ds) * len(names) * len(C.SEVERITIES)
     sample = _pad32(ds.images[:8])
@@ -119,9 +120,11 @@ def full_build(data_root: str | None, workers: int) -> dict:
 def run(args: argparse.Namespace) -> int:
     images, source = centre_crops(args.data_root, args.size)
     names = C.names("common")
-    workers = cpu_count()
-    log.info("engine: %d crops of %d px from %s, %d workers", len(images), args.size, source, workers)
-    engine_s = time_engine(images, names, workers)
+    device = resolve_device(args.device)
+    workers = cpu_count() if device == "cpu" else 1  # on CUDA the engine runs in-process
+    log.info("engine: %d crops of %d px from %s, %s, %d workers", len(images), args.size,
+             source, device, workers)
+    engine_s = time_engine(images, names, workers, device)
     log.info("reference: imagecorruptions per-image loop (glass_blur is slow: minutes)")
     ref_s = time_reference(images, names)
     n = len(images) * len(C.SEVERITIES)
@@ -132,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     result = {
         "crops": {"source": source, "count": len(images), "size": args.size},
         "workers": workers,
+        "device": device,
         "per_corruption": rows,
         "overall": {"engine_img_per_s": round(n * len(names) / total_e, 1),
                     "reference_img_per_s": round(n * len(names) / total_r, 1),
@@ -140,14 +144,15 @@ def run(args: argparse.Namespace) -> int:
     }
     if not args.skip_build:
         log.info("full Fashion-MNIST-C build (950k images)...")
-        result["fashion_mnist_c_build"] = full_build(args.data_root, workers)
+        result["fashion_mnist_c_build"] = full_build(args.data_root, workers, device)
     print(json.dumps(result, indent=1) if args.json else format_result(result))
     return 0
 
 
 def format_result(r: dict) -> str:
     lines = [f"crops: {r['crops']['count']} x {r['crops']['size']} px from {r['crops']['source']}, "
-             f"15 common corruptions x 5 severities; engine on {r['workers']} worker(s)",
+             f"15 common corruptions x 5 severities; engine on {r.get('device', 'cpu')}, "
+             f"{r['workers']} worker(s)",
              f"{'corruption':<18} {'engine img/s':>13} {'reference img/s':>16} {'ratio':>7}"]
     for name, row in r["per_corruption"].items():
         lines.append(f"{name:<18} {row['engine_img_per_s']:>13.1f} "
