@@ -6,7 +6,7 @@ BENCH := $(VENV)/bin/bench
 STAMP := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup oracle data browser demo test perf reports leaderboard verify clean
+.PHONY: setup oracle data browser demo test perf reports leaderboard verify gpu-check clean
 
 # the shipped submissions, baseline first (every mCE is relative to it)
 SUBMISSIONS := baseline bls_aug jpeg_aug bmshj_aug jpeg2000_aug webp_aug avif_aug noise_aug blur_aug dct_aug \
@@ -76,6 +76,11 @@ leaderboard: setup
 
 verify: setup
 	$(BENCH) verify --zoo-sample 2
+
+# the CUDA path on one GPU (tests against the CPU, perf, the reduced gpu profiles, the thesis
+# grid's projection), every result under OUT; without a GPU it says so and skips (exit 0)
+gpu-check: setup
+	OUT=$${OUT:-runs/gpu-check} $(VENV)/bin/python scripts/gpu_check.py
 
 perf: setup
 	$(BENCH) perf corruptions

@@ -92,3 +92,22 @@ def test_a_compilation_that_fails_at_the_first_call_falls_back_with_one_warning(
     plain, plain_history = eager
     assert [h["loss"] for h in history] == [h["loss"] for h in plain_history]
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in plain.state_dict().items())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here: make gpu-check runs it whole")
+def test_the_gpu_check_without_a_gpu_says_so_and_skips_its_cuda_part(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "scripts/gpu_check.py"], cwd=root, text=True,
+                       capture_output=True, env={**os.environ, "OUT": str(tmp_path)}, timeout=300)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert "no CUDA device" in summary["skipped"]
+    assert summary["steps"]["cuda-tests"]["exit"] == 0
+    log = (tmp_path / "cuda-tests.log").read_text()
+    assert "SKIPPED" in log and "no CUDA device here" in log
