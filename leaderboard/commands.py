@@ -120,7 +120,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                                   "ci report, and every report a submission")
         if found.listed:
             print(f"note: {len(found.listed)} shipped cpu report(s) not run yet: "
-                  + ", ".join(sub for sub, _ in found.listed))
+                  + ", ".join(sub for sub, _, _ in found.listed))
     without = []
     for folder in folders:
         outcome(check_summary(folder), f"{folder}/{SUMMARY}")

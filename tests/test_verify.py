@@ -304,7 +304,7 @@ def test_a_report_agrees_with_its_submission_yaml(repo, capsys):
 
     assert check_against_submission(repo / "reports" / "bls_aug" / "ci") == []
     found = completeness(repo / "reports", repo / "submissions")
-    assert found.problems() == [] and {k for k, _ in found.listed} == {"baseline", "bls_aug"}
+    assert found.problems() == [] and {k for k, _, _ in found.listed} == {"baseline", "bls_aug"}
     assert _verify(repo, capsys)[0] == 0
 
 

@@ -22,7 +22,7 @@ from corruptions.errors import BenchError
 
 from ..pipeline.runner import submission_meta, unit_grid
 from ..pipeline.submission import RunSpec, load_submission, load_submissions, profiles_of
-from .reports import SUMMARY, RunFolder, run_folders
+from .reports import HISTORY, RESULTS, SUMMARY, RunFolder, run_folders
 from .summary import SubmissionMeta
 from .verify import Mismatch
 
@@ -98,7 +98,7 @@ def check_against_submission(folder: Path) -> list[Mismatch]:
 def check_history(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
     """Every unit of the rows has trained the YAML's epochs, one history row each, in
     order (a checkpoint-only submission trains none)."""
-    history, path = report.history(), report.path("history.parquet")
+    history, path = report.history(), report.path(HISTORY)
     units = report.results()[["param", "seed"]].drop_duplicates()
     want = list(range(1, (0 if spec.weights else spec.train.epochs) + 1))
     out = []
@@ -112,7 +112,7 @@ def check_history(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
 
 def check_rows(report: RunFolder, meta: SubmissionMeta) -> list[Mismatch]:
     """Every row's ``accuracy`` exactly its ``correct / n`` and its labels the meta's."""
-    rows, path = report.results(), report.path("results.parquet")
+    rows, path = report.results(), report.path(RESULTS)
     out = []
     want = rows["correct"].to_numpy() / rows["n"].to_numpy()
     for i in np.flatnonzero(rows["accuracy"].to_numpy() != want)[:20]:
@@ -128,34 +128,33 @@ def check_rows(report: RunFolder, meta: SubmissionMeta) -> list[Mismatch]:
 class Completeness:
     """The reports held up against the shipped submissions."""
 
-    missing: tuple[tuple[str, str], ...]   # (id, profile) of a REQUIRED profile, absent
-    listed: tuple[tuple[str, str], ...]    # (id, profile) of a LISTED profile, absent
-    orphans: tuple[Path, ...]              # report folders no shipped submission makes
+    missing: tuple[tuple[str, str, Path], ...]  # (id, profile, yaml) of a REQUIRED profile
+    listed: tuple[tuple[str, str, Path], ...]   # (id, profile, yaml) of a LISTED profile
+    orphans: tuple[Path, ...]                   # report folders no shipped submission makes
 
     def problems(self) -> list[str]:
-        return ([f"{sub} [{profile}]: no report (run: bench run --submission "
-                 f"<its yaml> --profile {profile})" for sub, profile in self.missing]
+        return ([f"{sub} [{profile}]: no report (run: bench run --submission {yaml} "
+                 f"--profile {profile})" for sub, profile, yaml in self.missing]
                 + [f"{f}: an orphan report: no shipped submission makes {f.parent.name} "
                    f"[{f.name}] (remove it, or restore its submission)" for f in self.orphans])
 
 
 def shipped_runs(submissions: Path) -> dict[tuple[str, str], Path]:
-    """(run id, profile) -> YAML of every run the shipped submissions define under the
-    REQUIRED and LISTED profiles they have."""
+    """(run id, profile) -> YAML of every run the shipped submissions define, under every
+    profile they have."""
     out = {}
     for yaml_path in sorted(Path(submissions).glob("*.yaml")):
-        defined = profiles_of(yaml_path)
-        for profile in (*REQUIRED, *LISTED):
-            if profile in defined:
-                for spec in load_submissions(yaml_path, profile):
-                    out[(spec.id, profile)] = yaml_path
+        for profile in profiles_of(yaml_path):
+            for spec in load_submissions(yaml_path, profile):
+                out[(spec.id, profile)] = yaml_path
     return out
 
 
 def completeness(reports_root: Path, submissions: Path) -> Completeness:
     runs = shipped_runs(submissions)
     present = {(f.submission, f.profile): f.folder for f in run_folders(reports_root)}
-    absent = sorted(k for k in runs if k not in present)
+    absent = sorted((sub, profile, yaml) for (sub, profile), yaml in runs.items()
+                    if (sub, profile) not in present)
     return Completeness(
         missing=tuple(k for k in absent if k[1] in REQUIRED),
         listed=tuple(k for k in absent if k[1] in LISTED),
