@@ -383,9 +383,9 @@ def compare_units(report: RunFolder, rows: pd.DataFrame, history: pd.DataFrame |
         mine = mine[(mine["param"] == only[0]) & (mine["seed"] == only[1])]
         hist = None if hist is None else hist[(hist["param"] == only[0]) & (hist["seed"] == only[1])]
         reported["training_data"] = {only[0]: reported["training_data"].get(only[0])}
-        prefix = f"|{only[0]}|{only[1]}|"
+        unit = [only[0], str(only[1])]  # a key is split|param|seed|corruption|severity
         reported_outcomes = None if reported_outcomes is None else {
-            k: v for k, v in reported_outcomes.items() if prefix in f"|{k}|"}
+            k: v for k, v in reported_outcomes.items() if k.split("|")[1:3] == unit}
     out = compare_rows(mine, rows, report.path(RESULTS), tol=tol)
     out += [Mismatch(report.path(SUMMARY), f, a, b)
             for f, a, b in diff(reported, data, rtol=tol.float_rtol if tol else None)]
