@@ -314,3 +314,28 @@ def test_a_claim_made_of_each_case_gives_one_named_verdict_per_case():
         ("above:a", "a is above zero", "reproduced"), ("above:b", "b is above zero", "not reproduced")]
     with pytest.raises(ValueError, match="twice"):
         claims.claim("above", paper="p", claim="c", reported="r")
+
+
+def test_a_study_trains_only_the_units_it_probes(tmp_path):
+    """A probed parameter without trained models has its units trained, and only them."""
+    from benchmark.pipeline.runner import unit_folder
+    from benchmark.pipeline.submission import load_submission
+    from benchmark.studies.base import StudyContext
+    from benchmark.studies.trained import trained_classifiers
+
+    path = tmp_path / "two.yaml"
+    path.write_text("""
+id: two
+name: Two
+dataset: fashion-mnist
+model: {name: small_cnn}
+augmentation: {family: jpeg, params: [10, 80]}
+training: {epochs: 1, batch_size: 64, seeds: [0, 1], images: 128}
+evaluation: {corruptions: [fog], severities: [1], test_images: 50, validation_images: 0}
+""")
+    spec = load_submission(path)
+    ctx = StudyContext(tmp_path / "reports", tmp_path / "data", tmp_path / "runs", "cpu", False)
+    models = trained_classifiers(spec, "80", ctx)
+    assert [seed for seed, _ in models] == [0, 1]
+    assert all((unit_folder(spec, ctx.runs_root, "80", s) / "model.pt").is_file() for s in (0, 1))
+    assert not unit_folder(spec, ctx.runs_root, "10", 0).exists()

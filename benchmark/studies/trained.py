@@ -4,12 +4,14 @@ absent, so a study on a fresh machine gets exactly the models the reports were m
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from corruptions.errors import BenchError, DataError
 
+from ..augment import AugmentSpec
 from ..datasets import load_dataset
 from ..models import Normalized, create_model
 from ..pipeline.submission import RunSpec
@@ -35,19 +37,20 @@ def resolve_param(spec: RunSpec, param: str, reports_root: Path) -> str:
 
 
 def trained_classifiers(spec: RunSpec, label: str, ctx: StudyContext) -> list[tuple[int, Normalized]]:
-    """(seed, model in eval mode) for every seed of the unit ``label``."""
-    from ..pipeline.runner import run_submission, unit_folder
+    """(seed, model in eval mode) for every seed of the unit ``label``; units not trained
+    yet are trained first, and only they (the submission narrowed to ``label``)."""
+    from ..pipeline.runner import run_units, unit_folder
 
     if spec.weights:
         raise BenchError(f"{spec.id}: a checkpoint-only submission has no trained units to probe")
     paths = [(seed, unit_folder(spec, ctx.runs_root, label, seed) / "model.pt")
              for seed in spec.seeds]
     if not all(p.is_file() for _, p in paths):
-        log.info("%s [%s]: no trained models under %s; running the submission first", spec.id,
-                 spec.profile, ctx.runs_root)
-        run_submission(spec, data_root=ctx.data_root, runs_root=ctx.runs_root,
-                       reports_root=ctx.runs_root / "study-reports", device=ctx.device,
-                       progress=ctx.progress)
+        log.info("%s [%s] %s: no trained models under %s; training them first", spec.id,
+                 spec.profile, label, ctx.runs_root)
+        run_units(replace(spec, grid=(AugmentSpec.parse(spec.family, label),)),
+                  data_root=ctx.data_root, runs_root=ctx.runs_root, device=ctx.device,
+                  progress=ctx.progress)
     test = load_dataset(spec.dataset, "test", ctx.data_root)
     channels, side = test.channels, test.images.shape[1]
     out = []
