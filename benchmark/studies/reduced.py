@@ -6,8 +6,10 @@ test images compressed to the same extent (``evaluation.transform``). It reports
 the percent change in accuracy as parameters are removed, and reads the second as "the
 percent decrease with compressed data is comparable to, if not less than, with original
 data". The two arms are the model sweeps ``reduced_vgg`` (original) and ``reduced_vgg_bls``
-(compressed); this study reads their run reports, so ``bench verify`` checks every number
-it starts from.
+(compressed); this study reads their run reports (their summaries and per-image clean
+outcomes), so ``bench verify`` checks every number it starts from. Both verdicts judge on the
+leaderboard's paired bootstrap: a gap is claimed only where its 95% interval excludes zero
+(or, for "comparable to", a margin fixed in advance).
 """
 from __future__ import annotations
 
@@ -18,8 +20,17 @@ import numpy as np
 from ..datasets import load_dataset
 from ..models import count_parameters, create_model
 from ..pipeline.submission import load_submissions
-from .base import Claims, Finding, StudyContext, Table, register_study
-from .points import gather
+from ..scoring.statistics import Bootstrap, Estimate, beyond_noise, percentile_interval
+from .base import (
+    Claims,
+    Finding,
+    StudyContext,
+    Table,
+    measures_table,
+    register_study,
+    sign_verdict,
+)
+from .points import accuracy_replicates, clean_outcomes, gather
 
 ORIGINAL = "original"
 
@@ -35,14 +46,17 @@ def data_label(family: str, param: str) -> str:
     return ORIGINAL if family == "none" else f"{family} {param}"
 
 
-def percent_change(a: dict) -> np.ndarray:
+def percent_change(a: dict, values: np.ndarray | None = None) -> np.ndarray:
     """Per entry: its clean accuracy's percent change from the largest model's on the same
-    data (the thesis' "percent change in accuracy", 0 for the largest model itself)."""
-    out = np.full(len(a["param"]), np.nan)
+    data (the thesis' "percent change in accuracy", 0 for the largest model itself); of
+    ``values`` (entries, ...) instead of the clean accuracy when given (its replicates)."""
+    values = a["clean_acc"] if values is None else values
+    out = np.full(values.shape, np.nan)
     for d in np.unique(a["data"]):
         m = np.flatnonzero(a["data"] == d)
         ref = m[np.argmax(a["parameters"][m])]
-        out[m] = 100 * (a["clean_acc"][m] - a["clean_acc"][ref]) / a["clean_acc"][ref]
+        with np.errstate(divide="ignore", invalid="ignore"):  # a replicate at 0% (ci)
+            out[m] = 100 * (values[m] - values[ref]) / values[ref]
     return out
 
 
@@ -60,6 +74,22 @@ def _at(a: dict, model: str, d: str) -> int | None:
     return int(m[0]) if len(m) else None
 
 
+BOOT = Bootstrap()  # the leaderboard's; every entry on the same seeds and images (paired)
+MARGIN = 1.0  # "comparable to": a non-inferiority margin of one percent, fixed in advance
+PAIRED = ("two-level bootstrap over the training seeds and the test images, every entry on the "
+          "same draws (the compressed arm is tested on the same images, coded), so differences "
+          "are paired")
+INTERVALS = f"95% intervals: {PAIRED}"
+
+
+def _estimate(point: float, reps: np.ndarray) -> Estimate:
+    return percentile_interval(point, reps, BOOT.level)
+
+
+def _measure(name: str, e: Estimate) -> dict:
+    return {"measure": name, "points": 1, "value": e.value, "low": e.low, "high": e.high}
+
+
 CLAIMS = Claims()
 
 
@@ -68,26 +98,32 @@ CLAIMS = Claims()
                     "data than on compressed data.",
               reported="all VGG11 models higher on the original data (CIFAR-10)")
 def original_above_compressed(config: ReducedConfig, a: dict) -> Finding:
+    reps = accuracy_replicates(a, BOOT)
     compressed = [d for d in _data(a) if d != ORIGINAL]
-    pairs, above, parts = 0, 0, []
+    signs, parts, measures = [], [], []
     for model in _models(a):
         o = _at(a, model, ORIGINAL)
         if o is None:
             continue
-        gaps = [a["clean_acc"][o] - a["clean_acc"][c] for d in compressed
-                if (c := _at(a, model, d)) is not None]
-        pairs += len(gaps)
-        above += sum(g >= 0 for g in gaps)
-        if gaps:
-            parts.append(f"{model}: original {100 * a['clean_acc'][o]:.2f}%, "
-                         f"{sum(g >= 0 for g in gaps)}/{len(gaps)} rates below it "
-                         f"(mean gap {100 * float(np.mean(gaps)):+.2f} points)")
+        found = []
+        for d in compressed:
+            c = _at(a, model, d)
+            if c is None:
+                continue
+            e = _estimate(float(a["clean_acc"][o] - a["clean_acc"][c]), reps[o] - reps[c])
+            measures.append(_measure(f"{model}: original minus {d} clean accuracy", e))
+            found.append(beyond_noise(e))
+        signs += found
+        if found:
+            parts.append(f"{model}: original {100 * a['clean_acc'][o]:.2f}%, above beyond "
+                         f"noise at {found.count(1)} of {len(found)} rates, below at "
+                         f"{found.count(-1)}")
     return Finding(
-        "; ".join(parts) or "no model in both arms",
-        "not testable here" if not pairs else "reproduced" if above == pairs
-        else "partly" if 2 * above > pairs else "not reproduced",
-        "count the (model, rate) pairs where the original data's clean accuracy is at least "
-        "the compressed one's: reproduced if all, partly if more than half")
+        "; ".join(parts) or "no model in both arms", sign_verdict(signs),
+        "per (model, rate), the original minus the compressed data's clean accuracy: "
+        "reproduced if every 95% interval lies above zero, partly if some do, not reproduced "
+        f"if none does and some lie below, within noise if all hold zero. {INTERVALS}",
+        tuple(measures))
 
 
 @CLAIMS.claim("compressed-loses-no-faster", paper="003 Fig 3.6",
@@ -95,29 +131,33 @@ def original_above_compressed(config: ReducedConfig, a: dict) -> Finding:
                     "compressed data is comparable to, if not less than, with original data.",
               reported="comparable or less (VGG11 without a clear trend; ResNet18 clearly less)")
 def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
-    change, models = percent_change(a), _models(a)
+    models = _models(a)
     smallest, largest = (models[-1], models[0]) if models else (None, None)
-    parts, good = [], 0
     o = _at(a, smallest, ORIGINAL) if smallest else None
-    if o is not None:
-        spread = 100 * a["clean_acc_std"][o] / a["clean_acc"][o]
-        for d in _data(a):
-            c = _at(a, smallest, d) if d != ORIGINAL else None
-            if c is None:
-                continue
-            good += bool(-change[c] <= -change[o] + spread)  # decreases, as positive numbers
-            parts.append(f"{d}: {change[c]:+.2f}%")
-        measured = (f"{smallest} against {largest}: original {change[o]:+.2f}% "
-                    f"(seed spread {spread:.2f}%); " + ", ".join(parts))
-    else:
-        measured = "no original-data run of the smallest model"
+    if o is None:
+        return Finding("no original-data run of the smallest model", "not testable here",
+                       "needs both arms' smallest and largest models")
+    change = percent_change(a)
+    reps = percent_change(a, accuracy_replicates(a, BOOT))
+    signs, parts, measures = [], [], []
+    for d in _data(a):
+        c = _at(a, smallest, d) if d != ORIGINAL else None
+        if c is None:
+            continue
+        # the compressed change minus the original's: above zero, compressed data lose less
+        e = _estimate(float(change[c] - change[o]), reps[c] - reps[o])
+        measures.append(_measure(f"{smallest}: {d} minus original percent change", e))
+        signs.append(beyond_noise(e, -MARGIN))
+        parts.append(f"{d}: {change[c]:+.2f}% ({e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}] "
+                     "against the original)")
     return Finding(
-        measured,
-        "not testable here" if not parts else "reproduced" if good == len(parts)
-        else "partly" if good else "not reproduced",
-        "the smallest model's percent change from the largest, per rate: at most the original "
-        "data's decrease plus its seed spread (std over mean); reproduced if every rate, "
-        "partly if some")
+        f"{smallest} against {largest}: original {change[o]:+.2f}%; " + ", ".join(parts),
+        sign_verdict(signs),
+        "per rate, the smallest model's percent change from the largest on compressed data "
+        f"minus that on the original data; non-inferiority with a margin of {MARGIN:.0f}% "
+        "fixed in advance: reproduced if every 95% interval lies above minus the margin, "
+        "partly if some do, not reproduced if none does and some lie below it, within noise "
+        f"if all straddle it. {INTERVALS}", tuple(measures))
 
 
 @CLAIMS.claim("resnet18-loses-faster-on-original", paper="003 Fig 3.6",
@@ -151,8 +191,9 @@ def summarize(config: ReducedConfig, a: dict) -> dict:
          ("clean_acc_std", "± std", "pct"), ("change", "Change %", "num"),
          ("corrupt_acc", "Corrupt %", "pct")),
         rows)
-    verdicts, _ = CLAIMS.judge(config, a)
-    return {"tables": {"models": table}, "verdicts": verdicts}
+    verdicts, measures = CLAIMS.judge(config, a)
+    return {"tables": {"models": table, "measures": measures_table(measures, PAIRED)},
+            "verdicts": verdicts}
 
 
 @register_study("reduced-models", title="Fewer parameters and compressed data (thesis Fig 3.6)",
@@ -164,7 +205,9 @@ def summarize(config: ReducedConfig, a: dict) -> dict:
 def compute(config: ReducedConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     specs = [*load_submissions(config.original, config.source_profile),
              *load_submissions(config.compressed, config.source_profile)]
-    a = gather(ctx.reports_root, config.source_profile, tuple(s.id for s in specs))
+    ids = tuple(s.id for s in specs)
+    a = {**gather(ctx.reports_root, config.source_profile, ids),
+         **clean_outcomes(ctx.reports_root, config.source_profile, ids)}
     test = load_dataset(specs[0].dataset, "test", ctx.data_root)
     counts = {s.model: count_parameters(create_model(s.model, test.channels, len(test.classes),
                                                      test.images.shape[1])) for s in specs}
