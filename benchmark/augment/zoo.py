@@ -70,9 +70,10 @@ def photo_recipe(family: str, channels: int) -> CodecRecipe:
     against about 0.8 s at N=128, M=192), 128 px crops, batches of 8, mixed quantisation; a
     base codec at lambda 0.012 trained for 10000 steps, then 1500 steps per lambda (on 2
     cores about 40 minutes for the base and 6 per lambda). Measured on Kodak (kodim13-24),
-    BLS at lambdas 0.003/0.012/0.05: 0.259/0.516/0.782 bpp at 27.87/29.59/30.36 dB, +0.78 dB
-    BD-PSNR over JPEG (-17.5% BD-rate) between 0.26 and 0.78 bpp, +2.5 dB at the low end,
-    -0.8 dB at the top; -2.2 dB against CompressAI's published bmshj2018-factorized
+    BLS at lambdas 0.0018/0.003/0.012/0.05/0.18: 0.187/0.259/0.516/0.782/0.976 bpp at
+    26.95/27.87/29.59/30.36/30.61 dB, +0.97 dB BD-PSNR over JPEG (-21.4% BD-rate) between
+    0.19 and 0.98 bpp, +3.9 dB at the low end, -1.7 dB at the top (the curve flattens above
+    0.6 bpp: capacity and training length); -2.3 dB against CompressAI's bmshj2018-factorized
     (``reports/codecs/photos``). BMSHJ with it: 0.284/0.519/0.812 bpp at 27.98/29.62/30.46
     dB, +0.58 dB over JPEG, -3.6 dB against the published bmshj2018-hyperprior (its
     hyperprior buys nothing over BLS at this length). A 4000-step base gave -0.41 dB
