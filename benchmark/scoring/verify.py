@@ -278,7 +278,8 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     from ..pipeline.runner import run_submission
 
     report, spec = _report_and_spec(folder, reports_root)
-    summary, tol = report.summary(), tolerance_for(report.summary()["provenance"].get("cpu_kind"))
+    summary = report.summary()
+    tol = tolerance_for(summary["provenance"].get("cpu_kind"))
     t0 = time.perf_counter()
     fresh = RunFolder(run_submission(
         spec, data_root=scratch / "data", runs_root=scratch / "runs",
