@@ -25,8 +25,9 @@ from benchmark.studies import (
 )
 from benchmark.studies.base import sign_verdict, verdict_named
 from benchmark.studies.compressed import at_equal, log_fit, low_end_gap
-from benchmark.studies.fourier import basis, error_map, half_plane
+from benchmark.studies.fourier import band_errors, basis, error_map, half_plane, wrong_at
 from benchmark.studies.storage import StorageConfig, smallest_kept
+from corruptions.spectrum import band_map
 from tests.made_outcomes import outcomes
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
@@ -158,6 +159,47 @@ def test_error_map_puts_a_models_weakness_at_its_frequency():
     m = error_map(_OneFrequency(2, 3), images, labels, eps=2.0, seed=0)
     assert m[2, 3] == 1.0 and m[(-2) % 12, (-3) % 12] == 1.0
     assert m.sum() == 2.0
+
+
+def test_error_map_bands_are_per_image_shares_of_each_bands_frequencies():
+    images = np.full((8, 12, 12, 1), 128, np.uint8)
+    wrong = wrong_at(_OneFrequency(2, 3), images, np.zeros(8, np.int64), eps=2.0, seed=0)
+    shares = band_errors(wrong)
+    assert wrong.shape == (12, 12, 8) and shares.shape == (3, 8)
+    np.testing.assert_allclose(shares.mean(axis=1) * np.bincount(band_map(12, 12).ravel()),
+                               [wrong[band_map(12, 12) == b].sum() / 8 for b in range(3)])
+
+
+def _fourier_arrays(base: list[float], other: list[float], images: int, noise: float = 0.0
+                    ) -> dict[str, np.ndarray]:
+    """Band errors (low, mid, high) of the baseline and one probed model, per image: the
+    given shares plus the same uniform noise of the given width, dealt to other images for
+    the probed model (so its means are exact, but it does not pair image by image)."""
+    rng = np.random.default_rng(0)
+    jitter = noise * rng.uniform(-1, 1, (2, 3, images))
+    jitter -= jitter.mean(axis=2, keepdims=True)
+    out = {"seeds": np.array([0, 1])}
+    for key, bands, dealt in (("baseline|-", base, jitter),
+                              ("bls_aug|0.001", other, jitter[..., rng.permutation(images)])):
+        out[f"{key}|band_error"] = np.asarray(bands)[None, :, None] + dealt
+        out[f"{key}|error"] = np.full((2, 28, 28), float(np.mean(bands)))
+        out[f"{key}|clean_wrong"] = np.zeros((2, images), bool)
+    return out
+
+
+def test_fourier_verdicts_follow_the_band_errors_and_say_when_they_are_noise():
+    from benchmark.studies.fourier import FourierConfig, summarize
+
+    cfg = FourierConfig("ci", images=200, eps=3.5, entries=(
+        ("submissions/baseline.yaml", "-"), ("submissions/bls_aug.yaml", "0.001")))
+    v = {x.name: x.verdict for x in summarize(cfg, _fourier_arrays(
+        [0.1, 0.3, 0.5], [0.2, 0.3, 0.3], 200))["verdicts"]}
+    assert v == {"baseline-error-grows-with-frequency": "reproduced",
+                 "less-high-frequency-error:bls_aug@0.001": "reproduced"}
+    v = {x.name: x.verdict for x in summarize(cfg, _fourier_arrays(
+        [0.30, 0.30, 0.31], [0.30, 0.30, 0.30], 200, noise=0.3))["verdicts"]}
+    assert v == {"baseline-error-grows-with-frequency": "within noise",
+                 "less-high-frequency-error:bls_aug@0.001": "within noise"}
 
 
 @pytest.fixture

@@ -21,9 +21,19 @@ from tqdm import tqdm
 
 from corruptions.spectrum import BANDS, band_map
 
+from corruptions.errors import DataError
+
 from ..datasets import load_dataset
 from ..pipeline.submission import load_submission
-from .base import Claims, Finding, StudyContext, Table, register_study
+from ..scoring.statistics import (
+    Bootstrap,
+    Estimate,
+    beyond_noise,
+    in_points,
+    percentile_interval,
+    replicates,
+)
+from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
 from .trained import BEST, resolve_param, trained_classifiers
 
 DEFAULT_ENTRIES = (("submissions/baseline.yaml", "-"), ("submissions/bls_aug.yaml", BEST),
@@ -58,22 +68,35 @@ def signs(seed: int, u: int, v: int, n: int, channels: int) -> np.ndarray:
 
 
 @torch.inference_mode()
-def error_map(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, eps: float,
-              seed: int, device: str = "cpu", progress: bool = False, name: str = "") -> np.ndarray:
-    """(H, W) error rate under Fourier-basis noise of norm ``eps``, fftfreq order."""
+def wrong_at(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, eps: float,
+             seed: int, device: str = "cpu", progress: bool = False, name: str = "") -> np.ndarray:
+    """(H, W, N) bool: whether the model gets each image wrong under Fourier-basis noise of
+    norm ``eps`` at each frequency, fftfreq order."""
     n, h, w, c = images.shape
     x = torch.from_numpy(images).permute(0, 3, 1, 2).double().div(255)
     y = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
     model = model.to(device).eval()
-    out = np.zeros((h, w))
+    out = np.zeros((h, w, n), bool)
     for u, v in tqdm(half_plane(h, w), desc=f"fourier {name}", unit="freq",
                      disable=not progress or None, leave=False):
         noise = torch.from_numpy(basis(h, w, u, v))
         r = torch.from_numpy(signs(seed, u, v, n, c))[:, :, None, None]
         xp = (x + eps * r * noise).clamp_(0, 1).float().to(device)
-        wrong = (model(xp).argmax(1) != y).sum().item()
-        out[u, v] = out[(-u) % h, (-v) % w] = wrong / n
+        out[u, v] = out[(-u) % h, (-v) % w] = (model(xp).argmax(1) != y).cpu().numpy()
     return out
+
+
+def error_map(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, eps: float,
+              seed: int, device: str = "cpu", progress: bool = False, name: str = "") -> np.ndarray:
+    """(H, W) error rate under Fourier-basis noise of norm ``eps``, fftfreq order."""
+    return wrong_at(model, images, labels, eps, seed, device, progress, name).mean(axis=-1)
+
+
+def band_errors(wrong: np.ndarray) -> np.ndarray:
+    """(bands, N): the share of each band's frequencies at which each image is got wrong (the
+    per-image scores the intervals resample)."""
+    bands = band_map(*wrong.shape[:2])
+    return np.stack([wrong[bands == i].mean(axis=0) for i in range(len(BANDS))])
 
 
 def _key(path: str, param: str) -> str:
@@ -95,24 +118,50 @@ def resolve(config: FourierConfig, ctx: StudyContext) -> FourierConfig:
     return replace(config, entries=tuple(dict.fromkeys(entries)))
 
 
+BOOT = Bootstrap()
+INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over the models' training "
+             "seeds and the test images, paired (every model probed on the same images and "
+             "perturbations)")
+
+
+def _band_reps(a: dict, key: str) -> dict[str, tuple[float, np.ndarray]]:
+    """Per band: the error (mean over seeds, images and the band's frequencies) and its
+    bootstrap replicates."""
+    scores = a[f"{key}|band_error"]  # (seeds, bands, images)
+    seeds = tuple(int(s) for s in a["seeds"])  # every model's (checked by compute)
+    return {b: (float(scores[:, i].mean()), replicates(scores[:, i], seeds, BOOT))
+            for i, b in enumerate(BANDS)}
+
+
 def _rows(config: FourierConfig, a: dict) -> list[dict]:
     rows = []
     for path, param in config.entries:
         k = _key(path, param)
         maps = a[f"{k}|error"]                     # (seeds, H, W), DC centred
-        bands = np.fft.fftshift(band_map(*maps.shape[1:]))
-        mean = maps.mean(axis=0)
         row = {"submission": _name(path), "param": param,
-               "clean_error": float(a[f"{k}|clean"].mean()), "mean_error": float(mean.mean())}
-        for i, b in enumerate(BANDS):
-            row[f"{b}_error"] = float(mean[bands == i].mean())
+               "clean_error": float(a[f"{k}|clean_wrong"].mean()), "mean_error": float(maps.mean())}
+        for b, (value, _) in _band_reps(a, k).items():
+            row[f"{b}_error"] = value
         row["seed_spread"] = float(maps.mean(axis=(1, 2)).std())
         rows.append(row)
     return rows
 
 
-def _baseline(rows: list[dict]) -> dict | None:
-    return next((r for r in rows if r["submission"] == "baseline"), None)
+def _change(point: float, reps: np.ndarray) -> tuple[Estimate, int]:
+    e = percentile_interval(point, reps, BOOT.level)
+    return e, beyond_noise(e)
+
+
+def _pts(e: Estimate) -> str:
+    return in_points(e.as_dict(), signed=True) + " points"
+
+
+def _entry(config: FourierConfig, name: str) -> str | None:
+    """The arrays' key of the probed model named ``submission@param`` (or the baseline)."""
+    for path, param in config.entries:
+        if f"{_name(path)}@{param}" == name or (name == "baseline" and _name(path) == "baseline"):
+            return _key(path, param)
+    return None
 
 
 NO_BASELINE = Finding("the baseline is not among the probed submissions", "not testable here",
@@ -125,15 +174,20 @@ CLAIMS = Claims()
                     "the lowest frequencies: its error grows from low to high.",
               reported="CIFAR-10, eps 4: low error only near DC")
 def baseline_error_grows(config: FourierConfig, a: dict) -> Finding:
-    base = _baseline(_rows(config, a))
-    if base is None:
+    key = _entry(config, "baseline")
+    if key is None:
         return NO_BASELINE
+    band = _band_reps(a, key)
+    steps = [_change(band[hi][0] - band[lo][0], band[hi][1] - band[lo][1])
+             for lo, hi in (("low", "mid"), ("mid", "high"))]
     return Finding(
-        f"baseline error low {100 * base['low_error']:.1f}%, mid "
-        f"{100 * base['mid_error']:.1f}%, high {100 * base['high_error']:.1f}%",
-        "reproduced" if base["low_error"] < base["mid_error"] <= base["high_error"]
-        else "partly" if base["low_error"] < base["high_error"] else "not reproduced",
-        "reproduced if low < mid <= high, partly if only low < high")
+        f"baseline error low {100 * band['low'][0]:.1f}%, mid {100 * band['mid'][0]:.1f}%, high "
+        f"{100 * band['high'][0]:.1f}%; mid minus low {_pts(steps[0][0])}, high minus mid "
+        f"{_pts(steps[1][0])}",
+        sign_verdict([s for _, s in steps]),
+        "reproduced if the error grows beyond noise from low to mid and from mid to high (each "
+        "step's 95% interval above zero), partly if at one step, not reproduced if at neither "
+        f"and it falls beyond noise at one, within noise otherwise. {INTERVALS}")
 
 
 def _probed(config: FourierConfig) -> list[str]:
@@ -148,20 +202,19 @@ def _probed(config: FourierConfig) -> list[str]:
               reported="Yin et al.: Gaussian augmentation lowers high-frequency error, raises low",
               each=_probed)
 def less_high_frequency_error(config: FourierConfig, a: dict, case: str) -> Finding:
-    rows = _rows(config, a)
-    base = _baseline(rows)
-    if base is None:
+    base_key = _entry(config, "baseline")
+    if base_key is None:
         return NO_BASELINE
-    r = next(r for r in rows if f"{r['submission']}@{r['param']}" == case)
-    d_high, d_low = r["high_error"] - base["high_error"], r["low_error"] - base["low_error"]
-    spread = max(r["seed_spread"], base["seed_spread"])
+    base, r = _band_reps(a, base_key), _band_reps(a, _entry(config, case))
+    (high, s_high), (low, s_low) = (_change(r[b][0] - base[b][0], r[b][1] - base[b][1])
+                                    for b in ("high", "low"))
     return Finding(
-        f"{r['submission']} {r['param']}: high {100 * d_high:+.1f} points, low "
-        f"{100 * d_low:+.1f} points against the baseline (seed std {100 * spread:.1f})",
-        "reproduced" if d_high < -spread and d_low > 0 else
-        "partly" if d_high < -spread else "not reproduced",
-        "reproduced if the high-band error drops by more than the seed std and the low-band "
-        "error rises; partly if only the high-band error drops")
+        f"{case.replace('@', ' ')} minus the baseline: high-band error {_pts(high)}, low-band "
+        f"{_pts(low)}",
+        sign_verdict([-s_high, s_low]),
+        "two parts, each from a 95% interval: the high-band error drops (below zero) and the "
+        "low-band error rises (above zero); reproduced if both, partly if one, not reproduced "
+        f"if neither and one goes the other way, within noise otherwise. {INTERVALS}")
 
 
 def summarize(config: FourierConfig, a: dict) -> dict:
@@ -204,19 +257,25 @@ def configure(config: FourierConfig, args) -> FourierConfig:
                 summarize=summarize, resolve=resolve, arguments=arguments, configure=configure,
                 claims=CLAIMS, description="error rate under Fourier-basis noise at every frequency")
 def compute(config: FourierConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
-    out = {}
+    out, seeds = {}, set()
     for path, param in config.entries:
         spec = load_submission(path, config.source_profile)
         test = load_dataset(spec.dataset, "test", ctx.data_root).head(config.images)
         images, labels = np.asarray(test.images), np.asarray(test.labels)
-        maps, clean = [], []
+        maps, bands, clean, probed = [], [], [], []
         for seed, model in trained_classifiers(spec, param, ctx):
-            maps.append(np.fft.fftshift(error_map(model, images, labels, config.eps,
-                                                  config.seed, ctx.device, ctx.progress,
-                                                  f"{spec.id} {param} seed {seed}")))
+            probed.append(seed)
+            wrong = wrong_at(model, images, labels, config.eps, config.seed, ctx.device,
+                             ctx.progress, f"{spec.id} {param} seed {seed}")
+            maps.append(np.fft.fftshift(wrong.mean(axis=-1)))
+            bands.append(band_errors(wrong))
             with torch.inference_mode():
                 x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255).to(ctx.device)
-                clean.append(float((model(x).argmax(1).cpu().numpy() != labels).mean()))
+                clean.append(model(x).argmax(1).cpu().numpy() != labels)
         out[f"{_key(path, param)}|error"] = np.stack(maps)
-        out[f"{_key(path, param)}|clean"] = np.asarray(clean)
-    return out
+        out[f"{_key(path, param)}|band_error"] = np.stack(bands)
+        out[f"{_key(path, param)}|clean_wrong"] = np.stack(clean)
+        seeds.add(tuple(probed))
+    if len(seeds) != 1:
+        raise DataError(f"the probed submissions ran different seeds {sorted(seeds)}: not paired")
+    return {**out, "seeds": np.array(seeds.pop(), np.int64)}
