@@ -27,7 +27,7 @@ def test_a_cosine_error_lands_on_its_frequency_and_band():
     base = np.full((2, h, w, 3), 128, np.uint8)
     for (fy, fx), band in (((1, 2), 0), ((14, 10), 1), ((30, 28), 2)):
         noisy = (base + _wave(h, w, fy, fx, 40)[None, :, :, None]).round().astype(np.uint8)
-        m = magnitude(noisy, base)
+        m = magnitude(noisy, base).mean(axis=0)
         peaks = {tuple(int(v) for v in p) for p in np.argwhere(m > 0.5 * m.max())}
         assert peaks == {(fy, fx), ((-fy) % h, (-fx) % w)}
         assert int(np.argmax(shares(band_density(m)))) == band
@@ -41,7 +41,24 @@ def test_small_maps_keep_the_mean_and_centre_dc():
     assert np.unravel_index(np.argmax(s), s.shape) == (16, 16)
 
 
-def _arrays(d_high: tuple[float, float], g_high: float, r_high: tuple[float, float]) -> dict:
+def _per_image(a: dict, n: int = 4, spread: float = 0.0) -> dict:
+    """The study's per-image arrays from per-setting values: ``n`` images alike, or, with
+    ``spread``, the last (learned) setting's high-band measures ``1 + spread`` times the
+    value on half of them and ``1 - spread`` times on the other half (the mean kept, the
+    images disagreeing)."""
+    tilt = np.where(np.arange(n) < n // 2, 1 + spread, 1 - spread)
+    out = {k: a[k] for k in ("setting", "corruption", "n_images")}
+    for k in ("bpp_clean", "bpp", "d_mse", "g_mse", "r_mse", "input_mse"):
+        out[k] = np.repeat(a[k][..., None], n, axis=-1)
+    out["d_band"] = np.repeat(a["d_band"][:, None], n, axis=1)
+    out["d_band"][-1, :, 2] *= tilt
+    out["g_mse"][-1, 2] *= tilt  # gaussian_noise, the high group
+    out["r_mse"][-1, 2] *= tilt[::-1]
+    return out
+
+
+def _arrays(d_high: tuple[float, float], g_high: float, r_high: tuple[float, float],
+            spread: float = 0.0) -> dict:
     """Two settings (jpeg:10, bls:0.01), three corruptions (one per published group)."""
     corr = np.array(["fog", "defocus_blur", "gaussian_noise"])
     d_band = np.array([[0.5, 0.3, 0.0], [0.2, 0.3, 0.0]])
@@ -51,10 +68,10 @@ def _arrays(d_high: tuple[float, float], g_high: float, r_high: tuple[float, flo
     input_mse = np.array([1e-2, 1e-2, 1e-2])
     r_mse = np.array([[1e-2, 1e-2, 1e-2 / 10 ** (r_high[0] / 10)],
                       [1e-2, 1e-2, 1e-2 / 10 ** (r_high[1] / 10)]])
-    return {"setting": np.array(["jpeg:10", "bls:0.01"]), "corruption": corr,
-            "n_images": np.array([4]), "bpp_clean": np.array([0.5, 0.4]),
-            "bpp": np.full((2, 3), 0.5), "d_band": d_band, "d_mse": d_mse, "g_mse": g_mse,
-            "r_mse": r_mse, "input_mse": input_mse}
+    return _per_image({"setting": np.array(["jpeg:10", "bls:0.01"]), "corruption": corr,
+                       "n_images": np.array([4]), "bpp_clean": np.array([0.5, 0.4]),
+                       "bpp": np.full((2, 3), 0.5), "d_band": d_band, "d_mse": d_mse,
+                       "g_mse": g_mse, "r_mse": r_mse, "input_mse": input_mse}, spread=spread)
 
 
 def test_the_verdicts_follow_the_numbers():
@@ -69,6 +86,28 @@ def test_the_verdicts_follow_the_numbers():
     assert isinstance(config, SpectralConfig)
 
 
+def test_images_that_disagree_leave_the_verdicts_within_noise():
+    """The same means as a reproducing case, but half the images say the opposite: every
+    interval holds zero, and the measures table shows why."""
+    study = get_study("spectral")
+    config = study.profile("ci")
+    a = _arrays(d_high=(0.3, 0.36), g_high=1.1, r_high=(1.0, 1.1), spread=0.9)
+    out = study.summarize(config, a)
+    high = {v.name: v.verdict for v in out["verdicts"]}
+    assert high["generalise-to-low-mid"] == high["denoise-high-better"] == "within noise"
+    rows = {r["measure"]: r for r in out["tables"]["measures"].rows}
+    d = rows["bls:0.01 minus jpeg:10 high-band share of D"]
+    assert d["low"] < 0 < d["high"] and d["low"] < d["value"] < d["high"]
+    r = rows["bls:0.01 minus jpeg:10 R on the high group (dB)"]
+    assert r["low"] < 0 < r["high"]
+    # alike images: the same means, zero-width intervals, every case decided
+    same = study.summarize(config, _arrays(d_high=(0.3, 0.36), g_high=1.1, r_high=(1.0, 1.1)))
+    rows = {r["measure"]: r for r in same["tables"]["measures"].rows}
+    e = rows["bls:0.01 minus jpeg:10 high-band share of D"]
+    assert e["low"] == pytest.approx(e["high"]) == pytest.approx(d["value"])
+    assert {v.name: v.verdict for v in same["verdicts"]}["denoise-high-better"] == "reproduced"
+
+
 def test_the_verdicts_are_against_jpeg2000_with_jpeg_beside():
     """Seed 002's classical codec is JPEG 2000: the learned codec beats it on D and R here
     but loses to JPEG, and the verdicts follow JPEG 2000 while saying what JPEG gives."""
@@ -76,8 +115,8 @@ def test_the_verdicts_are_against_jpeg2000_with_jpeg_beside():
     j = _arrays(d_high=(0.95, 0.9), g_high=3.0, r_high=(3.0, 2.5))  # a JPEG that wins
     three = {"setting": np.array(["jpeg2000:0.5", "jpeg:10", "bls:0.01"]),
              "corruption": a["corruption"], "n_images": a["n_images"],
-             "bpp_clean": np.array([0.5, 0.45, 0.4]), "input_mse": a["input_mse"]}
-    for k in ("bpp", "d_band", "d_mse", "g_mse", "r_mse"):
+             "input_mse": a["input_mse"]}
+    for k in ("bpp_clean", "bpp", "d_band", "d_mse", "g_mse", "r_mse"):
         three[k] = np.concatenate([a[k][:1], j[k][:1], a[k][1:]])
     study = get_study("spectral")
     out = study.summarize(study.profile("ci"), three)["verdicts"]
