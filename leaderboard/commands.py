@@ -75,7 +75,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from benchmark.datasets import resolve_data_root
     from benchmark.scoring.audit import check_against_submission, completeness
-    from benchmark.scoring.reports import OUTCOMES, STATISTICS, SUMMARY, run_folders
+    from benchmark.scoring.reports import OUTCOMES, STATISTICS, SUMMARY, RunFolder, run_folders
     from benchmark.scoring.verify import (
         check_outcomes,
         check_statistics,
@@ -107,7 +107,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"{'ok  ' if not found else 'FAIL'} {what}", flush=True)
 
     t0 = time.perf_counter()
-    folders = [f.folder for f in run_folders(reports)]
+    # each report's files read once for all its checks
+    folders = [RunFolder(f.folder, memo=True) for f in run_folders(reports)]
     studies = study_folders(reports)
     if not folders and not studies:
         raise BenchError(f"--reports {reports}: holds no report (no <submission>/<profile>/"
@@ -122,13 +123,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"note: {len(found.listed)} shipped cpu report(s) not run yet: "
                   + ", ".join(sub for sub, _, _ in found.listed))
     without = []
-    for folder in folders:
-        outcome(check_summary(folder), f"{folder}/{SUMMARY}")
-        outcome(check_against_submission(folder), f"{folder}: its submission YAML, rows and "
-                                                  "folder")
-        if (folder / OUTCOMES).is_file():
-            outcome(check_outcomes(folder), f"{folder}/{OUTCOMES} against the counts")
-            outcome(check_statistics(folder), f"{folder}/{STATISTICS} from the outcomes")
+    for report in folders:
+        folder = report.folder
+        outcome(check_summary(report), f"{folder}/{SUMMARY}")
+        outcome(check_against_submission(report), f"{folder}: its submission YAML, rows and "
+                                                   "folder")
+        if report.path(OUTCOMES).is_file():
+            outcome(check_outcomes(report), f"{folder}/{OUTCOMES} against the counts")
+            outcome(check_statistics(report), f"{folder}/{STATISTICS} from the outcomes")
         else:
             without.append(str(folder))
     if without:  # reports written before outcomes were kept; their reruns add them

@@ -64,10 +64,10 @@ def _reported(summary: dict, key: str):
     return node
 
 
-def check_against_submission(folder: Path) -> list[Mismatch]:
+def check_against_submission(folder: Path | RunFolder) -> list[Mismatch]:
     """A report's identity, descriptive fields, grid and configuration against its
     submission YAML, and its rows' accuracies and labels against their counts and meta."""
-    report = RunFolder(Path(folder))
+    report = RunFolder.of(folder)
     path = report.path(SUMMARY)
     summary = report.summary()
     out = [Mismatch(path, key, summary.get(key), want) for key, want in

@@ -11,7 +11,7 @@ The file formats themselves belong to ``results`` (tables, outcomes, spectra) an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -96,9 +96,27 @@ def read_summary(path: Path) -> dict:
 
 @dataclass(frozen=True)
 class RunFolder:
-    """One report folder; its submission and profile are its two last path parts."""
+    """One report folder; its submission and profile are its two last path parts.
+
+    ``memo`` keeps each file once read: for ``bench verify``, whose checks read the same
+    files of a report several times while nothing writes them. Without it every call reads
+    the disk again, as a run that writes the folder needs."""
 
     folder: Path
+    memo: bool = field(default=False, compare=False)
+    _read: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, folder: Path | RunFolder, memo: bool = False) -> RunFolder:
+        """A report folder from its path, or the one given."""
+        return folder if isinstance(folder, RunFolder) else cls(Path(folder), memo=memo)
+
+    def _once(self, name: str, read):
+        if not self.memo:
+            return read()
+        if name not in self._read:
+            self._read[name] = read()
+        return self._read[name]
 
     @classmethod
     def at(cls, reports_root: Path, submission: str, profile: str) -> RunFolder:
@@ -128,13 +146,15 @@ class RunFolder:
         if not self.exists():
             raise DataError(f"{self.path(SUMMARY)}: no report (run: bench run --submission "
                             f"submissions/{self.submission}.yaml --profile {self.profile})")
-        return check_fields(read_summary(self.path(SUMMARY)), self.path(SUMMARY))
+        return self._once(SUMMARY, lambda: check_fields(read_summary(self.path(SUMMARY)),
+                                                        self.path(SUMMARY)))
 
     def results(self) -> pd.DataFrame:
-        return read_results(self.path(RESULTS))
+        return self._once(RESULTS, lambda: read_results(self.path(RESULTS)))
 
     def history(self) -> pd.DataFrame | None:
-        return read_history(self.path(HISTORY)) if self.path(HISTORY).is_file() else None
+        return self._once(HISTORY, lambda: read_history(self.path(HISTORY))
+                          if self.path(HISTORY).is_file() else None)
 
     def spectra(self) -> dict[str, np.ndarray] | None:
         return read_spectra(self.path(SPECTRA)) if self.path(SPECTRA).is_file() else None
@@ -142,7 +162,8 @@ class RunFolder:
     def outcomes(self) -> tuple[pd.DataFrame, list[np.ndarray]] | None:
         """The per-image outcomes' keys and masks; None for a report written before they
         were kept."""
-        return read_outcomes(self.path(OUTCOMES)) if self.path(OUTCOMES).is_file() else None
+        return self._once(OUTCOMES, lambda: read_outcomes(self.path(OUTCOMES))
+                          if self.path(OUTCOMES).is_file() else None)
 
     def required_outcomes(self) -> tuple[pd.DataFrame, list[np.ndarray]]:
         """The outcomes of a report that must have kept them (what a study or comparison is

@@ -41,7 +41,7 @@ from .reports import (
     baseline_results,
     run_folders,
 )
-from .results import OPTIONAL_HISTORY, OUTCOME_KEY, RESULT_COLUMNS, read_outcomes, read_results
+from .results import OPTIONAL_HISTORY, OUTCOME_KEY, RESULT_COLUMNS, read_outcomes
 from .summary import recompute
 
 log = logging.getLogger(__name__)
@@ -174,10 +174,10 @@ def _baseline_rows(summary: dict, folder: RunFolder) -> pd.DataFrame | None:
     return rows
 
 
-def check_summary(folder: Path) -> list[Mismatch]:
+def check_summary(folder: Path | RunFolder) -> list[Mismatch]:
     """Every field of ``folder/summary.json`` (provenance aside) against its recomputation
     from ``folder/results.parquet`` (and the baseline's beside it, for mCE)."""
-    report = RunFolder(Path(folder))
+    report = RunFolder.of(folder)
     path = report.path(SUMMARY)
     summary = report.summary()
     fresh = recompute(summary, report.results(), _baseline_rows(summary, report))
@@ -186,12 +186,13 @@ def check_summary(folder: Path) -> list[Mismatch]:
             if f.split(".")[0].split("[")[0] not in NOT_RECOMPUTED]
 
 
-def check_outcomes(folder: Path) -> list[Mismatch]:
+def check_outcomes(folder: Path | RunFolder) -> list[Mismatch]:
     """Every row of ``folder/results.parquet`` against its per-image outcomes: the same rows
     in the same order, the same ``n``, and ``correct`` equal to the images marked correct."""
-    path = Path(folder) / OUTCOMES
-    rows = read_results(Path(folder) / RESULTS)
-    keys, masks = read_outcomes(path)
+    report = RunFolder.of(folder)
+    path = report.path(OUTCOMES)
+    rows = report.results()
+    keys, masks = report.outcomes() or read_outcomes(path)  # absent: its one-line error
     if len(keys) != len(rows):
         return [Mismatch(path, "rows", len(rows), len(keys))]
     out = []
@@ -203,17 +204,17 @@ def check_outcomes(folder: Path) -> list[Mismatch]:
         return out
     marked = np.array([int(m.sum()) for m in masks], np.int64)
     bad = np.flatnonzero(rows["correct"].to_numpy() != marked)
-    return [Mismatch(Path(folder) / RESULTS, f"row{_key(tuple(rows[k].iat[i] for k in ROW_KEY))}"
+    return [Mismatch(report.path(RESULTS), f"row{_key(tuple(rows[k].iat[i] for k in ROW_KEY))}"
                      ".correct", _py(rows["correct"].iat[i]), int(marked[i])) for i in bad[:20]]
 
 
-def check_statistics(folder: Path) -> list[Mismatch]:
+def check_statistics(folder: Path | RunFolder) -> list[Mismatch]:
     """``statistics.json`` against ``statistics.folder_statistics`` recomputed from the
     outcomes (the baseline's too) with the bootstrap it records; a report with outcomes but
     no statistics, or the reverse, is named."""
     from .statistics import Bootstrap, folder_statistics
 
-    report = RunFolder(Path(folder))
+    report = RunFolder.of(folder)
     path, stored = report.path(STATISTICS), report.statistics()
     has_outcomes = report.path(OUTCOMES).is_file()
     if stored is None:
@@ -305,8 +306,6 @@ class Unit:
     seed: int
     seconds: float = 0.0  # what training and evaluating it took, as recorded
 
-    def __str__(self) -> str:
-        return f"{self.folder} {self.param} seed {self.seed}"
 
 
 def report_units(reports_root: Path, profile: str) -> list[Unit]:
@@ -413,7 +412,7 @@ def _history_arrays(history: pd.DataFrame) -> dict[str, np.ndarray]:
 def _report_and_spec(folder: Path, reports_root: Path):
     from .audit import submission_of
 
-    report = RunFolder(Path(folder))
+    report = RunFolder(Path(folder), memo=True)  # its summary is read again to compare
     try:
         spec = submission_of(report.summary(), reports_root)
     except BenchError as e:
