@@ -1,6 +1,7 @@
 """Learned codecs: real bitstreams, exact decoding, rate against lambda, training cache."""
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import numpy as np
@@ -71,6 +72,34 @@ def test_decoding_the_bytes_gives_the_encoders_latents_exactly(family, fmnist):
         want = model.g_s(y_hat)[..., :28, :28].clamp(0, 1)
     got = model.decompress(streams, (28, 28))
     assert torch.equal(got, want)
+
+
+def test_a_hyperprior_stream_decodes_whatever_arithmetic_wrote_it():
+    """CompressAI's issue #279 on the CPU: the hyper-synthesis run at two precisions (as on
+    two devices) puts some scales on two sides of a level edge, so a decoder that computed
+    its tables in its own arithmetic would pick another table than the writer. Found here
+    on the shipped codec (a handful of latents in the 10000 test images), then coded: the
+    writer runs in float64, the reader in float32, and the reader gets the writer's latents
+    exactly, because both take the tables from the same float64 CPU computation."""
+    from benchmark.augment.zoo import load_zoo_codec
+
+    model = load_zoo_codec("fashion-mnist", "bmshj", 0.005, "cpu")
+    x = _x(load_dataset("fashion-mnist", "test").images)
+    eb, gc = model.entropy_bottleneck, model.gaussian_conditional
+    with torch.no_grad():
+        z = eb.quantize(model.h_a(model.g_a(_pad(x, model.multiple)).abs()))
+        own32 = model.h_s(eb.dequantize(z))  # each side's own arithmetic
+        own64 = model._coding_synthesis()(z.double() + eb.medians.double().view(1, -1, 1, 1))
+    edge = [torch.from_numpy(gc.groups(s)).view(s.shape) for s in (own32, own64)]
+    apart = torch.nonzero((edge[0] != edge[1]).flatten(1).any(1)).flatten()
+    assert len(apart) > 0  # the hazard is real for this codec
+    writer = copy.deepcopy(model).double()
+    xs = x[apart].double()
+    streams = writer.compress(xs)
+    with torch.no_grad():
+        written = gc.quantize(writer.g_a(_pad(xs, writer.multiple)))
+    read = model.decode_latents(streams, (28, 28))
+    assert read.dtype == torch.float32 and torch.equal(read.double(), written)
 
 
 @pytest.mark.parametrize("family", ["bls", "bmshj"])

@@ -6,7 +6,9 @@ CUDA device every test here is skipped, with that reason.
 - The corruption engine on CUDA within one grey level of the CPU, every corruption.
 - Codecs of both families: bitstreams written on one device are read on the other to the
   same latents, exactly (CompressAI's issue #279 is a hyperprior whose scales, computed in
-  float on two devices, pick different coding tables and desynchronise the decoder).
+  float on two devices, pick different coding tables and desynchronise the decoder; here
+  both sides take the tables from a float64 CPU copy of the hyper-synthesis, see
+  ``ScaleHyperprior``, and ``test_codecs`` shows the hazard and the cure on the CPU).
 """
 from __future__ import annotations
 

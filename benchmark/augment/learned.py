@@ -145,7 +145,7 @@ def _check_lambda(lmbda, shape):
         raise BenchError(f"lambda must be > 0, got {lmbda}")
 
 
-def _family(name: str):
+def _family(name: str, version: int = 1):
     def provenance(lmbda, ctx: AugmentContext) -> dict:
         if _published(ctx):
             return published_checkpoint(name, float(lmbda)).provenance()
@@ -153,7 +153,7 @@ def _family(name: str):
         return shipped or codec_entry(ctx, name, float(lmbda)).provenance(ctx.data_root)
 
     @register_family(name, param="lambda > 0 (loss = bpp + lambda 255^2 MSE)", grid=LAMBDAS,
-                     check=_check_lambda, is_codec=True, provenance=provenance)
+                     check=_check_lambda, is_codec=True, provenance=provenance, version=version)
     def transform(images, lmbda, rngs, ctx=None):
         if ctx is None:
             raise BenchError(f"{name}: a learned codec needs the dataset it was trained on")
@@ -162,4 +162,6 @@ def _family(name: str):
 
 
 bls = _family("bls")
-bmshj = _family("bmshj")
+# 2: the coding tables from float64 CPU scales (``ScaleHyperprior``); the same images, and
+# a stream's length can differ where a scale lay on a level edge
+bmshj = _family("bmshj", version=2)

@@ -203,6 +203,8 @@ class GaussianConditional(_FrozenTables):
 
     def groups(self, scales: torch.Tensor) -> np.ndarray:
         """The table of each latent: the first scale level at or above its predicted scale."""
-        idx = torch.bucketize(scales.clamp_min(self.SCALE_BOUND).float().contiguous(),
-                              self.scale_levels)
+        # in float64 (``ScaleHyperprior``), against the float32 levels the tables were built
+        # for; the smallest level itself is the bound (float64's 0.11 lies above it)
+        levels = self.scale_levels.double().to(scales.device)
+        idx = torch.bucketize(scales.double().clamp_min(levels[0]).contiguous(), levels)
         return idx.clamp_max(len(self.scale_levels) - 1).cpu().numpy().ravel()

@@ -7,6 +7,7 @@ large images, N=128, M=192), 3 by default here for 28-32 px images (a 4x4 latent
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -151,7 +152,16 @@ class FactorizedPrior(nn.Module):
 
 class ScaleHyperprior(FactorizedPrior):
     """BMSHJ: a hyper-analysis of |y| is coded with the factorized prior and predicts the
-    scale of a zero-mean Gaussian for each latent."""
+    scale of a zero-mean Gaussian for each latent.
+
+    The coder and the decoder must pick the same table for every latent, and the table
+    follows from a float computation (the hyper-synthesis of the decoded z). Done on the
+    model's device, a GPU writer and a CPU reader round differently and can fall on two
+    sides of a level edge: the decoder desynchronises (CompressAI issue #279). So both
+    sides compute the coding scales the same way whatever the model's device and dtype:
+    a float64 copy of ``h_s`` on the CPU, the levels compared in float64. Two CPUs can
+    still round a float64 convolution differently in its last bits; a scale would have to
+    lie within about 1e-15 of one of the 64 level edges to change its table."""
 
     def __init__(self, config: CodecConfig):
         super().__init__(config)
@@ -189,14 +199,25 @@ class ScaleHyperprior(FactorizedPrior):
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
         z_symbols = eb.quantize(self.h_a(y.abs()))
         streams = []
+        h_s = self._coding_synthesis()
         for yi, zs in zip(y, z_symbols):
             enc = coding.new_encoder()
             _encode_factorized(eb, zs, enc)
-            # scales from the decoded z, one image at a time: exactly what the decoder sees
-            scales = self.h_s(eb.dequantize(zs[None]))[0]
-            coding.encode(enc, gc.quantize(yi).cpu().numpy(), gc.groups(scales), gc.tables())
+            # the tables from the decoded z, one image at a time: exactly what the decoder sees
+            coding.encode(enc, gc.quantize(yi).cpu().numpy(), self._coding_groups(h_s, zs),
+                          gc.tables())
             streams.append(enc.get_compressed().tobytes())
         return streams
+
+    def _coding_synthesis(self) -> nn.Module:
+        """A float64 CPU copy of ``h_s``: the coding scales' one way of being computed."""
+        return copy.deepcopy(self.h_s).to("cpu", torch.float64).eval()
+
+    def _coding_groups(self, h_s: nn.Module, z_symbols: torch.Tensor) -> np.ndarray:
+        """Each latent's table, from one image's decoded z symbols (C, h, w)."""
+        eb = self.entropy_bottleneck
+        z_hat = z_symbols.cpu().double() + eb.medians.cpu().double().view(-1, 1, 1)
+        return self.gaussian_conditional.groups(h_s(z_hat[None])[0])
 
     @torch.no_grad()
     def decode_latents(self, streams, shape):
@@ -204,12 +225,12 @@ class ScaleHyperprior(FactorizedPrior):
         zlat = (lat[0] // 4, lat[1] // 4)
         ylat = (self.config.M, *lat)
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
+        h_s = self._coding_synthesis()
         ys = []
         for s in streams:
             dec = coding.new_decoder(s)
             zs = _decode_factorized(eb, zlat, dec)
-            scales = self.h_s(eb.dequantize(zs[None]))[0]
-            sym = coding.decode(dec, gc.groups(scales), gc.tables())
+            sym = coding.decode(dec, self._coding_groups(h_s, zs), gc.tables())
             ys.append(torch.from_numpy(sym.astype(np.float32)).view(ylat))
         return torch.stack(ys).to(next(self.parameters()).device)
 
