@@ -153,9 +153,13 @@ class Measured:
 
 
 def measured(a: dict, boot: Bootstrap = BOOT) -> Measured:
+    """The statistics of the per-image arrays ``a`` (``compute``'s), reported and resampled."""
     n = a["d_mse"].shape[-1]
     w = np.vstack([np.full(n, 1 / n), boot.images(n)])  # (draws, images)
-    mean = lambda x: x @ w.T  # noqa: E731  the image axis last
+
+    def mean(x: np.ndarray) -> np.ndarray:  # over the image axis (last), draw by draw
+        return x @ w.T
+
     corr = [str(c) for c in a["corruption"]]
     d_mse = mean(a["d_mse"])                                    # (s, draws)
     ratio = mean(a["g_mse"]) / d_mse[:, None]                   # (s, c, draws)
