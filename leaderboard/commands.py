@@ -90,7 +90,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         rerun_study,
         study_folders,
     )
-    from benchmark.studies.report import rerun_tolerance
+    from benchmark.studies.report import draw_parts, rerun_part, rerun_tolerance
     from corruptions.version import code_version
 
     from .check import check_site
@@ -114,7 +114,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise BenchError(f"--reports {reports}: holds no report (no <submission>/<profile>/"
                          f"{SUMMARY} and no studies/<study>/<profile>/{SUMMARY})")
     # a selector that matches nothing is bad input: said before any check runs
-    plan = plan_reruns(args.rerun, reports, code_version().removesuffix(".dirty"))
+    key = code_version().removesuffix(".dirty")
+    plan = plan_reruns(args.rerun, reports, key)
     if args.submissions:
         found = completeness(reports, Path(args.submissions))
         outcome(found.problems(), f"every shipped submission in {args.submissions} has its "
@@ -174,6 +175,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 across = f", {_across(tol)}" if tol else ""
                 outcome(found, f"{folder}/arrays.npz rerun from scratch "
                                f"({time.perf_counter() - t1:.1f} s{across})")
+            for sample in plan.samples:
+                for part in draw_parts(reports, sample.profile, sample.n, sample.most, key):
+                    t1 = time.perf_counter()
+                    found, tol = rerun_part(part, ctx), rerun_tolerance(part.folder)
+                    across = f", {_across(tol)}" if tol else ""
+                    outcome(found, f"{part.folder}/arrays.npz: part {part.label} rerun from "
+                                   f"scratch ({time.perf_counter() - t1:.1f} s{across})")
         timings[f"reruns ({args.rerun})"] = time.perf_counter() - t0
     if not args.no_site:
         t0 = time.perf_counter()

@@ -229,6 +229,46 @@ def test_a_study_report_recomputes_and_an_edited_number_or_array_is_caught(ci_re
     assert [m.field for m in rerun_study(folder, ctx)] == ["[clean_acc]"]
 
 
+def test_a_study_part_reruns_alone_and_an_edit_inside_it_is_caught(tmp_path):
+    """``--rerun PROFILE:N`` recomputes parts of a study: each dct-noise setting and seed
+    alone gives its slice of the whole study's arrays; an outcome flipped inside one part is
+    caught by that part's rerun and by no other."""
+    from dataclasses import replace
+
+    from benchmark.studies.dct_noise import DctNoiseConfig
+    from benchmark.studies.report import draw_parts, rerun_part, study_parts
+
+    root = tmp_path / "reports"
+    shutil.copytree(REPORTS / "dct_noise_aug" / "ci", root / "dct_noise_aug" / "ci")
+    ctx = StudyContext(root, tmp_path / "data", tmp_path / "runs", "cpu", False)
+    study = get_study("dct-noise")
+    cfg = replace(study.profile("ci"), train_images=128, test_images=40, seeds=(0, 1),
+                  settings=("8:0", "8:0.2"))
+    assert isinstance(cfg, DctNoiseConfig)
+    folder, _ = run_study(study, "ci", ctx, config=cfg)
+    parts = study_parts(root, "ci")
+    assert [p.label for p in parts] == ["8:0 seed 0", "8:0 seed 1", "8:0.2 seed 0",
+                                        "8:0.2 seed 1"]
+    assert all(rerun_part(p, ctx) == [] for p in parts)
+    assert draw_parts(root, "ci", 2, None, "abc") == draw_parts(root, "ci", 2, None, "abc")
+    assert draw_parts(root, "ci", 1, 0, "abc") == []  # none took at most 0 s
+    arrays = dict(np.load(folder / "arrays.npz"))
+    arrays["noisy_outcomes"][1, 0, 3] ^= True  # 8:0.2, seed 0, image 3
+    np.savez(folder / "arrays.npz", **arrays)
+    found = {p.label: [m.field for m in rerun_part(p, ctx)] for p in parts}
+    assert found == {"8:0 seed 0": [], "8:0 seed 1": [], "8:0.2 seed 0": ["[noisy_outcomes]"],
+                     "8:0.2 seed 1": []}
+
+
+def test_band_weights_parts_are_its_seeds():
+    from benchmark.studies.band_weights import parts
+
+    cfg = get_study("band-weights").profile("cpu")
+    got = parts(cfg)
+    assert [p.label for p in got] == ["seed 0", "seed 1", "seed 2"]
+    assert got[1].config.seeds == (1,) and got[1].at["outcomes"] == (slice(None), slice(1, 2))
+
+
 def test_the_committed_study_reports_recompute():
     folders = study_folders(REPORTS)
     assert {f.parent.name for f in folders} >= {"compressed-training", "storage", "fourier-heatmap"}

@@ -331,9 +331,9 @@ def _unit_seconds(summary: dict, units: int) -> dict:
     return {None: total / max(units, 1)}
 
 
-def draw_units(units: list[Unit], n: int, key: str) -> list[Unit]:
-    """``n`` units drawn without replacement from ``key`` (a commit): every commit reruns
-    another sample, and any machine draws the same one for the same commit."""
+def draw_units(units: list, n: int, key: str) -> list:
+    """``n`` units (or study parts) drawn without replacement from ``key`` (a commit): every
+    commit reruns another sample, and any machine draws the same one for the same commit."""
     rng = np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest()[:16], 16))
     picked = rng.choice(len(units), size=min(n, len(units)), replace=False)
     return [units[i] for i in sorted(picked)]
@@ -475,14 +475,26 @@ def _describe(a: np.ndarray) -> str:
 
 
 @dataclass(frozen=True)
+class Sample:
+    """``PROFILE:N[:SECONDS]``: N of the profile's units (and N parts of its studies) among
+    those that took at most SECONDS."""
+
+    profile: str
+    n: int
+    most: int | None = None
+
+
+@dataclass(frozen=True)
 class RerunPlan:
     """What ``bench verify --rerun`` reruns from scratch: whole reports (baseline first, so
-    the others' mCE has its rows), units drawn alone, and the profiles whose studies are
-    recomputed."""
+    the others' mCE has its rows), units drawn alone, the profiles whose studies are
+    recomputed whole, and the samples asked for (the studies' parts are drawn by the caller:
+    scoring does not know the studies)."""
 
     reports: tuple[Path, ...] = ()
     units: tuple[Unit, ...] = ()
     study_profiles: tuple[str, ...] = ()
+    samples: tuple[Sample, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.reports or self.units or self.study_profiles)
@@ -490,8 +502,9 @@ class RerunPlan:
 
 RERUN_HELP = ("what to rerun from scratch and compare exactly (comma-separated): all; a "
               "profile (every report and study of it: ci); a report (ID or ID/PROFILE); "
-              "PROFILE:N[:SECONDS] (N units of that profile's reports, drawn from the commit, "
-              "among those that took at most SECONDS to train and evaluate); '' for nothing")
+              "PROFILE:N[:SECONDS] (N units of that profile's reports and N parts of its "
+              "studies, drawn from the commit among those that took at most SECONDS); '' for "
+              "nothing")
 
 
 def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
@@ -501,6 +514,7 @@ def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
     profiles = {f.profile for f in folders}
     reports: dict[Path, None] = {}
     units: list[Unit] = []
+    samples: list[Sample] = []
     studies: dict[str, None] = {}
     for part in (p.strip() for p in selector.split(",") if p.strip()):
         if part == "all":
@@ -521,6 +535,7 @@ def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
                 raise BenchError(f"--rerun {part!r}: no unit of {profile} took at most "
                                  f"{most} s")
             units += draw_units(pool, int(n), key)
+            samples.append(Sample(profile, int(n), int(most) if most else None))
         else:
             sub, _, profile = part.partition("/")
             found = [f.folder for f in folders
@@ -532,7 +547,7 @@ def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
     order = {f.folder: i for i, f in enumerate(folders)}  # run_folders': baseline first
     whole = tuple(sorted(reports, key=order.__getitem__))
     return RerunPlan(whole, tuple(u for u in units if u.folder not in reports),
-                     tuple(studies))
+                     tuple(studies), tuple(s for s in samples if s.profile not in studies))
 
 
 def run_plan(plan: RerunPlan, reports_root: Path, root: Path,

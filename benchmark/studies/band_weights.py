@@ -13,7 +13,7 @@ here); the softmax weights are recorded after every epoch (its band-weight evolu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -39,7 +39,15 @@ from ..scoring.statistics import (
     one_set,
     percentile_interval,
 )
-from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
+from .base import (
+    Claims,
+    Finding,
+    StudyContext,
+    StudyPart,
+    Table,
+    register_study,
+    sign_verdict,
+)
 from .dct_noise import coefficients, conv1d_net
 from .loop import LoopConfig, fit
 
@@ -236,13 +244,24 @@ def _option_rows(a: dict) -> list[dict]:
     return rows
 
 
+def parts(config: BandWeightsConfig) -> list[StudyPart]:
+    """One seed, both arms: ``train_arm`` seeds each alone, so it trains the same alone."""
+    out = []
+    for j, seed in enumerate(config.seeds):
+        arms = (slice(None), slice(j, j + 1))
+        out.append(StudyPart(f"seed {seed}", replace(config, seeds=(seed,)),
+                             {"seeds": (slice(j, j + 1),), "outcomes": arms, "weights": arms,
+                              "loss": arms}))
+    return out
+
+
 @register_study("band-weights", title="Learned DCT band weights (seed 001)", papers=("001",),
                 config=BandWeightsConfig,
                 profiles={"ci": BandWeightsConfig(train_images=256, test_images=100, epochs=2,
                                                   seeds=(0,), source_profile="ci"),
                           "cpu": BandWeightsConfig(train_images=15000, test_images=2000,
                                                    epochs=10, seeds=(0, 1, 2))},
-                summarize=summarize, claims=CLAIMS,
+                summarize=summarize, claims=CLAIMS, parts=parts,
                 description="learned softmax band weights against uniform ones, same seeds")
 def compute(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     train = load_dataset(config.dataset, "train", ctx.data_root).head(config.train_images)

@@ -176,6 +176,17 @@ class StudyContext:
 
 
 @dataclass(frozen=True)
+class StudyPart:
+    """A piece of a study that is recomputed alone (``bench verify --rerun PROFILE:N``): the
+    config narrowed to it, and where its arrays sit in the whole study's (array name ->
+    index); arrays it does not name are the same in the part and the whole."""
+
+    label: str
+    config: object
+    at: dict[str, tuple]
+
+
+@dataclass(frozen=True)
 class Study:
     name: str
     title: str
@@ -195,6 +206,9 @@ class Study:
     # computed from committed run reports alone (seconds, no training): ``bench verify``
     # recomputes its arrays in every profile, not only those it reruns
     from_reports: bool = False
+    # config -> the pieces its arrays can be recomputed in, each alone (seeded apart, so a
+    # piece alone computes what it computed within the whole); none: all or nothing
+    parts: Callable[[object], list[StudyPart]] = field(default=lambda config: [])
 
     def profile(self, name: str):
         if name not in self.profiles:
@@ -214,13 +228,15 @@ def register_study(name: str, *, title: str, papers: tuple[str, ...], config: ty
                    profiles: dict[str, object], summarize: Callable, description: str = "",
                    resolve: Callable | None = None, arguments: Callable | None = None,
                    configure: Callable | None = None, claims: Claims | None = None,
-                   from_reports: bool = False, override: bool = False):
+                   from_reports: bool = False, parts: Callable | None = None,
+                   override: bool = False):
     """Register ``compute(config, ctx) -> arrays`` as the study ``name`` (and the command
     ``bench <name>``)."""
     return REGISTRY.decorator(name, lambda fn: Study(
         name, title, tuple(papers), config, dict(profiles), fn, summarize, description,
         resolve or (lambda c, ctx: c), arguments or (lambda parser: None),
-        configure or (lambda c, args: c), claims or Claims(), from_reports), override=override)
+        configure or (lambda c, args: c), claims or Claims(), from_reports,
+        parts or (lambda c: [])), override=override)
 
 
 def get_study(name: str) -> Study:

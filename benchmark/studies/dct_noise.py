@@ -16,7 +16,7 @@ the original images.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -38,7 +38,15 @@ from ..scoring.statistics import (
     in_points,
     one_set,
 )
-from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
+from .base import (
+    Claims,
+    Finding,
+    StudyContext,
+    StudyPart,
+    Table,
+    register_study,
+    sign_verdict,
+)
 from .loop import LoopConfig, fit
 
 FULL = 28
@@ -287,13 +295,25 @@ def summarize(config: DctNoiseConfig, a: dict) -> dict:
     return {"tables": {"coefficients": table, "image-domain": twin_table}, "verdicts": verdicts}
 
 
+def parts(config: DctNoiseConfig) -> list[StudyPart]:
+    """One setting and seed: ``train_one`` seeds each alone, so it trains the same alone."""
+    out = []
+    for i, s in enumerate(config.settings):
+        for j, seed in enumerate(config.seeds):
+            one, both = (slice(i, i + 1),), (slice(i, i + 1), slice(j, j + 1))
+            out.append(StudyPart(f"{s} seed {seed}", replace(config, settings=(s,), seeds=(seed,)),
+                                 {"setting": one, "seeds": (slice(j, j + 1),),
+                                  "clean_outcomes": both, "noisy_outcomes": both, "loss": both}))
+    return out
+
+
 @register_study("dct-noise", title="DCT masks with noise (seed 000)", papers=("000",),
                 config=DctNoiseConfig,
                 profiles={"ci": DctNoiseConfig(train_images=256, test_images=100, epochs=1,
                                                seeds=(0,), image_profile="ci"),
                           "cpu": DctNoiseConfig(train_images=15000, test_images=2000,
                                                 epochs=10, seeds=(0, 1))},
-                summarize=summarize, claims=CLAIMS,
+                summarize=summarize, claims=CLAIMS, parts=parts,
                 description="the paper's Conv1D on the M x M DCT coefficients, with noise")
 def compute(config: DctNoiseConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     train = load_dataset(config.dataset, "train", ctx.data_root).head(config.train_images)

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,14 @@ from corruptions.errors import IntegrityError
 from corruptions.version import code_version
 
 from ..scoring.reports import read_summary
-from ..scoring.verify import Mismatch, Tolerance, compare_arrays, diff, tolerance_for
+from ..scoring.verify import (
+    Mismatch,
+    Tolerance,
+    compare_arrays,
+    diff,
+    draw_units,
+    tolerance_for,
+)
 from .base import (
     Study,
     StudyContext,
@@ -134,3 +142,46 @@ def rerun_study(folder: Path, ctx: StudyContext) -> list[Mismatch]:
     study, _, config = _load(folder)
     return compare_arrays(read_arrays(folder), study.compute(config, ctx), Path(folder) / ARRAYS,
                           rerun_tolerance(folder))
+
+
+@dataclass(frozen=True)
+class PartRef:
+    """One part of a committed study (``StudyPart``), as ``--rerun PROFILE:N`` draws it."""
+
+    folder: Path
+    label: str
+    seconds: float  # the study's recorded time shared evenly over its parts
+
+
+def study_parts(reports_root: Path, profile: str) -> list[PartRef]:
+    """Every part of every study of ``profile`` that has parts, in a fixed order."""
+    out = []
+    for folder in study_folders(reports_root):
+        if folder.name != profile:
+            continue
+        study, summary, config = _load(folder)
+        parts = study.parts(config)
+        took = float(summary.get("provenance", {}).get("wall_s") or 0.0) / max(len(parts), 1)
+        out += [PartRef(folder, p.label, took) for p in parts]
+    return out
+
+
+def draw_parts(reports_root: Path, profile: str, n: int, most: int | None,
+               key: str) -> list[PartRef]:
+    """``n`` study parts of ``profile`` drawn from ``key`` (a commit) among those that took
+    at most ``most`` seconds; drawn apart from the run units of the same selector."""
+    pool = [p for p in study_parts(reports_root, profile) if most is None or p.seconds <= most]
+    return draw_units(pool, n, f"studies:{key}")
+
+
+def rerun_part(ref: PartRef, ctx: StudyContext) -> list[Mismatch]:
+    """One part recomputed from its inputs and compared with its place in the committed
+    arrays (the rest of them as they are), as ``rerun_study`` compares the whole."""
+    study, _, config = _load(ref.folder)
+    part = next((p for p in study.parts(config) if p.label == ref.label), None)
+    if part is None:
+        raise IntegrityError(f"{ref.folder}: no part {ref.label!r} in its config")
+    whole = read_arrays(ref.folder)
+    reported = {k: (v[part.at[k]] if k in part.at else v) for k, v in whole.items()}
+    return compare_arrays(reported, study.compute(part.config, ctx), Path(ref.folder) / ARRAYS,
+                          rerun_tolerance(ref.folder))
