@@ -4,6 +4,7 @@ entry points, so ``benchmark`` never imports upward): ``leaderboard``, ``verify`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
@@ -42,6 +43,10 @@ def add_parsers(sub) -> None:
                    help="the shipped submissions the reports are held up against: every ci "
                         "report present, no orphan ('' to skip)")
     v.add_argument("--data-root", default=None, help="for the site's corruption previews")
+    v.add_argument("--scratch", default=None, metavar="DIR",
+                   help="keep the reruns' data, runs and reports in DIR (default: a temporary "
+                        "folder, removed); a long rerun (--rerun all) stopped and started again "
+                        "with the same DIR resumes: finished units are read back, not retrained")
     v.set_defaults(func=cmd_verify)
 
     e = sub.add_parser("export", help="reports in another leaderboard's format")
@@ -114,6 +119,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise BenchError(f"--reports {reports}: holds no report (no <submission>/<profile>/"
                          f"{SUMMARY} and no studies/<study>/<profile>/{SUMMARY})")
     # a selector that matches nothing is bad input: said before any check runs
+    if args.scratch and Path(args.scratch).resolve().is_relative_to(reports.resolve()):
+        raise BenchError(f"--scratch {args.scratch}: inside --reports {reports}; its reports "
+                         "would be taken for committed ones")
     key = code_version().removesuffix(".dirty")
     plan = plan_reruns(args.rerun, reports, key)
     if args.submissions:
@@ -161,7 +169,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         timings["zoo"] = time.perf_counter() - t0
     if plan:
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
+        with _scratch(args.scratch) as tmp:
             for r in run_plan(plan, reports, Path(tmp)):
                 across = f", {_across(r.tolerance)}" if r.tolerance else ""
                 what = f"unit {r.unit.param} seed {r.unit.seed} of {r.folder}" if r.unit else r.folder
@@ -201,6 +209,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"verify: {len(folders)} run summaries and {len(studies)} studies, every number "
           f"reproduced ({summary})")
     return 0
+
+
+@contextlib.contextmanager
+def _scratch(kept: str | None):
+    """Where reruns build: ``kept`` (created, left in place, so a stopped rerun resumes) or
+    a temporary folder removed at the end."""
+    if kept is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
+            yield tmp
+        return
+    Path(kept).mkdir(parents=True, exist_ok=True)
+    yield kept
 
 
 def _across(tol) -> str:

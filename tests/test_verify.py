@@ -62,6 +62,25 @@ def test_a_hand_edited_number_fails_verify_naming_file_field_and_both_values(rep
     assert "1 difference(s)" in err
 
 
+def test_a_kept_scratch_lets_a_stopped_rerun_resume(reports, tmp_path, capsys):
+    """``--scratch DIR`` keeps the reruns' runs: started again, a rerun reads its finished
+    units back (the counts files are not rewritten) and compares them as before; a scratch
+    inside the reports is refused."""
+    scratch = tmp_path / "scratch"
+    argv = ["verify", "--reports", str(reports), "--rerun", "baseline/ci", "--no-site",
+            "--no-zoo", "--submissions", "", "--scratch", str(scratch)]
+    assert main(argv) == 0
+    counts = sorted(p for p in (scratch / "runs").rglob("*") if p.is_file())
+    assert counts
+    stamps = {p: p.stat().st_mtime_ns for p in counts}
+    assert main(argv) == 0
+    assert {p: p.stat().st_mtime_ns for p in counts} == stamps
+    assert "rerun from scratch" in capsys.readouterr().out
+    inside = ["verify", "--reports", str(reports), "--rerun", "", "--no-site", "--no-zoo",
+              "--submissions", "", "--scratch", str(reports / "tmp")]
+    assert main(inside) == 2 and not (reports / "tmp").exists()
+
+
 def test_an_edited_baseline_row_moves_every_mce_and_is_caught(reports):
     """The mCE is relative to the baseline's rows: editing those fails the other summary."""
     path = reports / "baseline" / "ci" / "results.parquet"
