@@ -124,6 +124,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
                          "would be taken for committed ones")
     key = code_version().removesuffix(".dirty")
     plan = plan_reruns(args.rerun, reports, key)
+    for note in plan.notes:
+        print(f"note: {note}")
     if args.submissions:
         found = completeness(reports, Path(args.submissions))
         outcome(found.problems(), f"every shipped submission in {args.submissions} has its "

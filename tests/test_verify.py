@@ -425,6 +425,10 @@ def test_rerun_selectors_name_reports_units_or_nothing(tiny):
     for bad in ("typo", "cpu:0", "ci:1", "tiny/ci", "cpu:1:x", "cpu:2:0"):
         with pytest.raises(BenchError):
             plan_reruns(bad, reports, "abc")
+    # samples draw only among units recorded on the verifying machine's CPU kind
+    other = plan_reruns("cpu:2", reports, "abc", kind="elsewhere")
+    assert other.units == () and "none drawn" in other.notes[0]
+    assert plan_reruns("cpu", reports, "abc", kind="elsewhere").reports == plan.reports
 
 
 def test_a_consistently_forged_unit_passes_the_static_checks_and_fails_its_rerun(

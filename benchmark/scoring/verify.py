@@ -305,7 +305,7 @@ class Unit:
     param: str
     seed: int
     seconds: float = 0.0  # what training and evaluating it took, as recorded
-
+    cpu_kind: str | None = None  # the CPU kind its report was recorded on
 
 
 def report_units(reports_root: Path, profile: str) -> list[Unit]:
@@ -315,9 +315,11 @@ def report_units(reports_root: Path, profile: str) -> list[Unit]:
         if f.profile == profile:
             pairs = sorted(f.results()[["param", "seed"]].drop_duplicates().itertuples(
                 index=False, name=None))
-            took = _unit_seconds(f.summary(), len(pairs))
-            out += [Unit(f.folder, str(p), int(s), took.get((str(p), int(s)), took.get(None, 0.0)))
-                    for p, s in pairs]
+            summary = f.summary()
+            took = _unit_seconds(summary, len(pairs))
+            kind = summary["provenance"].get("cpu_kind")
+            out += [Unit(f.folder, str(p), int(s), took.get((str(p), int(s)), took.get(None, 0.0)),
+                         kind) for p, s in pairs]
     return out
 
 
@@ -495,6 +497,7 @@ class RerunPlan:
     units: tuple[Unit, ...] = ()
     study_profiles: tuple[str, ...] = ()
     samples: tuple[Sample, ...] = ()
+    notes: tuple[str, ...] = ()  # what a sample could not draw, and why
 
     def __bool__(self) -> bool:
         return bool(self.reports or self.units or self.study_profiles)
@@ -507,9 +510,15 @@ RERUN_HELP = ("what to rerun from scratch and compare exactly (comma-separated):
               "nothing")
 
 
-def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
+def plan_reruns(selector: str, reports_root: Path, key: str,
+                kind: str | None = None) -> RerunPlan:
     """The reruns ``selector`` names (``RERUN_HELP``); a part that matches nothing is bad
-    input, not an empty check."""
+    input, not an empty check. Samples (``PROFILE:N``) draw only among units recorded on
+    ``kind`` (this machine's CPU kind by default): trained for epochs on another kind, a
+    unit's float rounding compounds past the cross-kind tolerance (measured on ci runs of
+    one epoch), so only there is a sampled rerun a check; a note says when none is."""
+    kind = kind or cpu_kind()
+    notes: list[str] = []
     folders = run_folders(reports_root)
     profiles = {f.profile for f in folders}
     reports: dict[Path, None] = {}
@@ -534,7 +543,11 @@ def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
             if not pool:
                 raise BenchError(f"--rerun {part!r}: no unit of {profile} took at most "
                                  f"{most} s")
-            units += draw_units(pool, int(n), key)
+            alike = [u for u in pool if u.cpu_kind == kind]
+            if not alike:
+                notes.append(f"--rerun {part}: none of the {len(pool)} units was recorded on "
+                             f"this CPU kind ({kind}); none drawn")
+            units += draw_units(alike, int(n), key)
             samples.append(Sample(profile, int(n), int(most) if most else None))
         else:
             sub, _, profile = part.partition("/")
@@ -547,7 +560,8 @@ def plan_reruns(selector: str, reports_root: Path, key: str) -> RerunPlan:
     order = {f.folder: i for i, f in enumerate(folders)}  # run_folders': baseline first
     whole = tuple(sorted(reports, key=order.__getitem__))
     return RerunPlan(whole, tuple(u for u in units if u.folder not in reports),
-                     tuple(studies), tuple(s for s in samples if s.profile not in studies))
+                     tuple(studies), tuple(s for s in samples if s.profile not in studies),
+                     tuple(notes))
 
 
 def run_plan(plan: RerunPlan, reports_root: Path, root: Path,

@@ -151,6 +151,7 @@ class PartRef:
     folder: Path
     label: str
     seconds: float  # the study's recorded time shared evenly over its parts
+    cpu_kind: str | None = None  # the CPU kind the study was computed on
 
 
 def study_parts(reports_root: Path, profile: str) -> list[PartRef]:
@@ -161,16 +162,20 @@ def study_parts(reports_root: Path, profile: str) -> list[PartRef]:
             continue
         study, summary, config = _load(folder)
         parts = study.parts(config)
-        took = float(summary.get("provenance", {}).get("wall_s") or 0.0) / max(len(parts), 1)
-        out += [PartRef(folder, p.label, took) for p in parts]
+        prov = summary.get("provenance", {})
+        took = float(prov.get("wall_s") or 0.0) / max(len(parts), 1)
+        out += [PartRef(folder, p.label, took, prov.get("cpu_kind")) for p in parts]
     return out
 
 
 def draw_parts(reports_root: Path, profile: str, n: int, most: int | None,
                key: str) -> list[PartRef]:
     """``n`` study parts of ``profile`` drawn from ``key`` (a commit) among those that took
-    at most ``most`` seconds; drawn apart from the run units of the same selector."""
-    pool = [p for p in study_parts(reports_root, profile) if most is None or p.seconds <= most]
+    at most ``most`` seconds and were computed on this CPU kind (as ``plan_reruns`` draws
+    units); drawn apart from the run units of the same selector."""
+    here = cpu_kind()
+    pool = [p for p in study_parts(reports_root, profile)
+            if (most is None or p.seconds <= most) and p.cpu_kind == here]
     return draw_units(pool, n, f"studies:{key}")
 
 
