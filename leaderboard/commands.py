@@ -186,7 +186,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 outcome(found, f"{folder}/arrays.npz rerun from scratch "
                                f"({time.perf_counter() - t1:.1f} s{across})")
             for sample in plan.samples:
-                for part in draw_parts(reports, sample.profile, sample.n, sample.most, key):
+                for part in draw_parts(reports, sample, key):
                     t1 = time.perf_counter()
                     found, tol = rerun_part(part, ctx), rerun_tolerance(part.folder)
                     across = f", {_across(tol)}" if tol else ""

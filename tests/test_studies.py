@@ -235,8 +235,10 @@ def test_a_study_part_reruns_alone_and_an_edit_inside_it_is_caught(tmp_path):
     caught by that part's rerun and by no other."""
     from dataclasses import replace
 
+    from benchmark.scoring.verify import Sample
     from benchmark.studies.dct_noise import DctNoiseConfig
     from benchmark.studies.report import draw_parts, rerun_part, study_parts
+    from corruptions.device import cpu_kind
 
     root = tmp_path / "reports"
     shutil.copytree(REPORTS / "dct_noise_aug" / "ci", root / "dct_noise_aug" / "ci")
@@ -250,8 +252,11 @@ def test_a_study_part_reruns_alone_and_an_edit_inside_it_is_caught(tmp_path):
     assert [p.label for p in parts] == ["8:0 seed 0", "8:0 seed 1", "8:0.2 seed 0",
                                         "8:0.2 seed 1"]
     assert all(rerun_part(p, ctx) == [] for p in parts)
-    assert draw_parts(root, "ci", 2, None, "abc") == draw_parts(root, "ci", 2, None, "abc")
-    assert draw_parts(root, "ci", 1, 0, "abc") == []  # none took at most 0 s
+    here = Sample("ci", 2, None, cpu_kind())
+    assert len(draw_parts(root, here, "abc")) == 2
+    assert draw_parts(root, here, "abc") == draw_parts(root, here, "abc")
+    assert draw_parts(root, Sample("ci", 1, 0, cpu_kind()), "abc") == []  # none took <= 0 s
+    assert draw_parts(root, Sample("ci", 2, None, "elsewhere"), "abc") == []  # another kind
     arrays = dict(np.load(folder / "arrays.npz"))
     arrays["noisy_outcomes"][1, 0, 3] ^= True  # 8:0.2, seed 0, image 3
     np.savez(folder / "arrays.npz", **arrays)

@@ -107,9 +107,9 @@ class RunFolder:
     _read: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, folder: Path | RunFolder, memo: bool = False) -> RunFolder:
+    def of(cls, folder: Path | RunFolder) -> RunFolder:
         """A report folder from its path, or the one given."""
-        return folder if isinstance(folder, RunFolder) else cls(Path(folder), memo=memo)
+        return folder if isinstance(folder, RunFolder) else cls(Path(folder))
 
     def _once(self, name: str, read):
         if not self.memo:

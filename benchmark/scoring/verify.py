@@ -41,7 +41,7 @@ from .reports import (
     baseline_results,
     run_folders,
 )
-from .results import OPTIONAL_HISTORY, OUTCOME_KEY, RESULT_COLUMNS, read_outcomes
+from .results import OPTIONAL_HISTORY, OUTCOME_KEY, RESULT_COLUMNS
 from .summary import recompute
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ def check_outcomes(folder: Path | RunFolder) -> list[Mismatch]:
     report = RunFolder.of(folder)
     path = report.path(OUTCOMES)
     rows = report.results()
-    keys, masks = report.outcomes() or read_outcomes(path)  # absent: its one-line error
+    keys, masks = report.required_outcomes()
     if len(keys) != len(rows):
         return [Mismatch(path, "rows", len(rows), len(keys))]
     out = []
@@ -484,6 +484,7 @@ class Sample:
     profile: str
     n: int
     most: int | None = None
+    kind: str | None = None  # the CPU kind drawn among: the verifying machine's
 
 
 @dataclass(frozen=True)
@@ -548,7 +549,7 @@ def plan_reruns(selector: str, reports_root: Path, key: str,
                 notes.append(f"--rerun {part}: none of the {len(pool)} units was recorded on "
                              f"this CPU kind ({kind}); none drawn")
             units += draw_units(alike, int(n), key)
-            samples.append(Sample(profile, int(n), int(most) if most else None))
+            samples.append(Sample(profile, int(n), int(most) if most else None, kind))
         else:
             sub, _, profile = part.partition("/")
             found = [f.folder for f in folders

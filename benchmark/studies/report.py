@@ -22,6 +22,7 @@ from corruptions.version import code_version
 from ..scoring.reports import read_summary
 from ..scoring.verify import (
     Mismatch,
+    Sample,
     Tolerance,
     compare_arrays,
     diff,
@@ -168,15 +169,13 @@ def study_parts(reports_root: Path, profile: str) -> list[PartRef]:
     return out
 
 
-def draw_parts(reports_root: Path, profile: str, n: int, most: int | None,
-               key: str) -> list[PartRef]:
-    """``n`` study parts of ``profile`` drawn from ``key`` (a commit) among those that took
-    at most ``most`` seconds and were computed on this CPU kind (as ``plan_reruns`` draws
-    units); drawn apart from the run units of the same selector."""
-    here = cpu_kind()
-    pool = [p for p in study_parts(reports_root, profile)
-            if (most is None or p.seconds <= most) and p.cpu_kind == here]
-    return draw_units(pool, n, f"studies:{key}")
+def draw_parts(reports_root: Path, sample: Sample, key: str) -> list[PartRef]:
+    """The study parts ``sample`` asks for (``plan_reruns``' sample: its profile, count,
+    time limit and CPU kind, as the units were drawn), from ``key`` (a commit), apart from
+    the run units."""
+    pool = [p for p in study_parts(reports_root, sample.profile)
+            if (sample.most is None or p.seconds <= sample.most) and p.cpu_kind == sample.kind]
+    return draw_units(pool, sample.n, f"studies:{key}")
 
 
 def rerun_part(ref: PartRef, ctx: StudyContext) -> list[Mismatch]:
