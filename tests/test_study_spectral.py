@@ -132,6 +132,26 @@ def test_the_verdicts_are_against_jpeg2000_with_jpeg_beside():
     assert "JPEG 2000 was not measured" in two[0].rule and two[0].measured.startswith("against JPEG:")
 
 
+def test_the_high_band_pairs_are_rate_matched():
+    """A learned setting is held against the JPEG 2000 setting nearest in clean bpp only: a
+    JPEG 2000 setting at eight times the rate, with a larger high-band share, is no pair."""
+    a = _arrays(d_high=(0.1, 0.9), g_high=3.0, r_high=(1.0, 2.5))
+    far = _arrays(d_high=(0.99, 0.9), g_high=3.0, r_high=(1.0, 2.5))
+    three = {"setting": np.array(["jpeg2000:0.5", "jpeg2000:4", "bls:0.01"]),
+             "corruption": a["corruption"], "n_images": a["n_images"],
+             "input_mse": a["input_mse"]}
+    for k in ("bpp_clean", "bpp", "d_band", "d_mse", "g_mse", "r_mse"):
+        three[k] = np.concatenate([a[k][:1], far[k][:1], a[k][1:]])
+    three["bpp_clean"] = three["bpp_clean"] * np.array([[1.0], [8.0], [1.0]])  # 0.5, 4, 0.4
+    study = get_study("spectral")
+    out = study.summarize(study.profile("ci"), three)
+    pairs = [r["measure"] for r in out["tables"]["measures"].rows if "minus jpeg2000" in r["measure"]
+             and "share" in r["measure"]]
+    assert pairs == ["bls:0.01 minus jpeg2000:0.5 high-band share of D"]
+    assert "above classical at the nearest rate beyond noise in 1 of 1" in verdict_named(
+        out, "error-in-high-band").measured
+
+
 def test_the_command_refuses_unknown_codecs_in_one_line(tmp_path, capsys):
     code = main(["spectral", "--profile", "ci", "--codecs", "jpeg,nope",
                  "--reports", str(tmp_path / "r"), "--data-root", str(tmp_path / "d")])
