@@ -140,6 +140,30 @@ def resolve_data_root(data_root: str | Path | None = None) -> Path:
     return Path(data_root).expanduser()
 
 
+# What the benchmark itself writes under a data root (corrupted sets, augmented sets, trained
+# codecs, transformed test sets); everything else there (Kodak, downloaded CIFAR, a
+# submission's weights) was given to it and cannot be rebuilt.
+BUILT_FOLDERS = ("augmented", "codecs", "corrupted", "transformed")
+
+
+def link_sources(data_root: Path, into: Path) -> list[str]:
+    """Link every given (not built) entry of ``data_root`` into the fresh data root ``into``:
+    a rerun from scratch rebuilds what the benchmark builds, but a fresh machine is given
+    the source datasets as this one was. Idempotent (a resumed scratch keeps its links)."""
+    into = Path(into)
+    into.mkdir(parents=True, exist_ok=True)
+    linked = []
+    if not Path(data_root).is_dir():
+        return linked
+    for entry in sorted(Path(data_root).iterdir()):
+        target = into / entry.name
+        if entry.name in BUILT_FOLDERS or target.exists() or target.is_symlink():
+            continue
+        target.symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+        linked.append(entry.name)
+    return linked
+
+
 def load_dataset(spec: str, split: str = "test", data_root: str | Path | None = None) -> Dataset:
     """Load a registered dataset or ``imagefolder:PATH``; the split is checked first so a
     typo fails before any slow read."""

@@ -42,7 +42,9 @@ def add_parsers(sub) -> None:
     v.add_argument("--submissions", default="submissions",
                    help="the shipped submissions the reports are held up against: every ci "
                         "report present, no orphan ('' to skip)")
-    v.add_argument("--data-root", default=None, help="for the site's corruption previews")
+    v.add_argument("--data-root", default=None,
+                   help="where the given datasets (Kodak, ...) live: linked into the reruns' "
+                        "fresh data root, and read for the site's corruption previews")
     v.add_argument("--scratch", default=None, metavar="DIR",
                    help="keep the reruns' data, runs and reports in DIR (default: a temporary "
                         "folder, removed); a long rerun (--rerun all) stopped and started again "
@@ -78,7 +80,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     import tempfile
 
-    from benchmark.datasets import resolve_data_root
+    from benchmark.datasets import link_sources, resolve_data_root
     from benchmark.scoring.audit import check_against_submission, completeness
     from benchmark.scoring.reports import OUTCOMES, STATISTICS, SUMMARY, RunFolder, run_folders
     from benchmark.scoring.verify import (
@@ -172,6 +174,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if plan:
         t0 = time.perf_counter()
         with _scratch(args.scratch) as tmp:
+            link_sources(resolve_data_root(args.data_root), Path(tmp) / "data")
             for r in run_plan(plan, reports, Path(tmp)):
                 across = f", {_across(r.tolerance)}" if r.tolerance else ""
                 what = f"unit {r.unit.param} seed {r.unit.seed} of {r.folder}" if r.unit else r.folder

@@ -285,3 +285,32 @@ def test_resolve_data_root(monkeypatch, tmp_path):
     assert resolve_data_root(tmp_path / "x") == tmp_path / "x"
     with pytest.raises(DataError, match=str(tmp_path / "kodak")):
         load_dataset("kodak")  # the env var reaches the loaders too
+
+
+def test_a_scratch_data_root_gets_the_given_datasets_not_the_built_ones(tmp_path):
+    """`bench verify --rerun` rebuilds what the benchmark builds in a fresh data root; the
+    datasets it was given (Kodak for the spectral study) are linked, or the rerun stops."""
+    from benchmark.augment.cache import augmented_dir
+    from benchmark.augment.registry import get_family
+    from benchmark.augment.zoo import photo_recipe
+    from benchmark.codecs.train import checkpoint_path
+    from benchmark.datasets import BUILT_FOLDERS, link_sources
+    from benchmark.pipeline.eval_transform import transformed_dir
+    from benchmark.pipeline.inputs import corrupted_dir
+
+    given = tmp_path / "data"
+    built = [corrupted_dir(given, "kodak", "test", None),
+             augmented_dir(given, "kodak", "train", get_family("jpeg"), 50),
+             checkpoint_path(given, "kodak", photo_recipe("bls", 3), 0.01).parent,
+             transformed_dir(given, given / "corrupted" / "kodak-c", get_family("jpeg"), 50)]
+    for path in built:  # every builder writes under one of the folders named built
+        assert path.relative_to(given).parts[0] in BUILT_FOLDERS
+        path.mkdir(parents=True)
+    (given / "kodak").mkdir()
+    (given / "kodak" / "kodim13.png").write_bytes(b"png")
+    (given / "weights.pt").write_bytes(b"w")
+    fresh = tmp_path / "scratch" / "data"
+    assert link_sources(given, fresh) == ["kodak", "weights.pt"]
+    assert (fresh / "kodak" / "kodim13.png").read_bytes() == b"png"
+    assert not any((fresh / name).exists() for name in BUILT_FOLDERS)
+    assert link_sources(given, fresh) == []  # a resumed scratch keeps its links
