@@ -9,8 +9,13 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corruptions.errors import BenchError
+
+if TYPE_CHECKING:
+    from benchmark.scoring.reports import RunFolder
+    from benchmark.scoring.verify import RerunPlan
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +133,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     plan = plan_reruns(args.rerun, reports, key)
     for note in plan.notes:
         print(f"note: {note}")
+    _load_sources(plan, folders, studies, reports, key, resolve_data_root(args.data_root))
     if args.submissions:
         found = completeness(reports, Path(args.submissions))
         outcome(found.problems(), f"every shipped submission in {args.submissions} has its "
@@ -214,6 +220,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"verify: {len(folders)} run summaries and {len(studies)} studies, every number "
           f"reproduced ({summary})")
     return 0
+
+
+def _load_sources(plan: RerunPlan, folders: list[RunFolder], studies: list[Path],
+                  reports: Path, key: str, data_root: Path) -> None:
+    """Every dataset the planned reruns read, loaded before any check: a source missing
+    from ``--data-root`` (Kodak, a download) is bad input said at once (exit 2), not a stop
+    after hours of reruns."""
+    from benchmark.datasets import load_dataset
+    from benchmark.studies import get_study
+    from benchmark.studies.report import draw_parts, study_datasets
+
+    rerun = set(plan.reports) | {unit.folder for unit in plan.units}
+    names = {f.summary().get("dataset") for f in folders if f.folder in rerun} - {None}
+    read = {part.folder for sample in plan.samples for part in draw_parts(reports, sample, key)}
+    read |= {f for f in studies if f.name in plan.study_profiles
+             and not get_study(f.parent.name).from_reports}
+    for folder in read:
+        names |= study_datasets(folder)
+    for name in sorted(names):
+        load_dataset(name, "all", data_root)
 
 
 @contextlib.contextmanager

@@ -491,3 +491,21 @@ def test_a_unit_whose_history_is_not_the_yamls_training_is_caught(repo, capsys):
     history.iloc[1:].to_parquet(path, index=False)  # one unit's only epoch gone
     code, err = _verify(repo, capsys)
     assert code == 1 and ".epoch: reported [], recomputed [1]" in err
+
+
+def test_a_source_missing_from_the_data_root_is_refused_before_any_check(tmp_path, capsys):
+    """The spectral cpu rerun reads Kodak; a data root without it is one line and exit 2 at
+    once, before the static checks, the hours of reruns and the scratch folder."""
+    root = tmp_path / "reports"
+    shutil.copytree(REPORTS / "baseline" / "cpu", root / "baseline" / "cpu")
+    shutil.copytree(REPORTS / "studies" / "spectral" / "cpu",
+                    root / "studies" / "spectral" / "cpu")
+    empty, scratch = tmp_path / "empty", tmp_path / "scratch"
+    code = main(["verify", "--reports", str(root), "--rerun", "all", "--data-root", str(empty),
+                 "--scratch", str(scratch), "--no-site", "--no-zoo", "--submissions", ""])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"kodak: folder not found: {empty / 'kodak'}" in err
+    assert "ok " not in out and "FAIL" not in out
+    assert not scratch.exists()

@@ -121,6 +121,14 @@ def _load(folder: Path) -> tuple[Study, dict, object]:
     return study, summary, config_from_json(study, summary["config"])
 
 
+def study_datasets(folder: Path) -> set[str]:
+    """The datasets a rerun of the study reads (its test set, and what its codecs train
+    on), so that ``verify`` can load them before hours of reruns rather than stop midway."""
+    config = _load(folder)[2]
+    return {name for name in (getattr(config, "dataset", None),
+                              getattr(config, "codec_dataset", None)) if name}
+
+
 def check_study(folder: Path) -> list[Mismatch]:
     """The summary's tables and verdicts against ``summarize`` of its own arrays."""
     study, summary, config = _load(folder)
