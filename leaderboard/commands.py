@@ -16,6 +16,7 @@ from corruptions.errors import BenchError
 if TYPE_CHECKING:
     from benchmark.scoring.reports import RunFolder
     from benchmark.scoring.verify import RerunPlan
+    from benchmark.studies.report import PartRef
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     plan = plan_reruns(args.rerun, reports, key)
     for note in plan.notes:
         print(f"note: {note}")
-    _load_sources(plan, folders, studies, reports, key, resolve_data_root(args.data_root))
+    data_root = resolve_data_root(args.data_root)
+    # the study parts the samples draw, drawn once: their datasets are loaded now, their
+    # reruns run after the run units
+    parts = [part for sample in plan.samples for part in draw_parts(reports, sample, key)]
+    _load_sources(plan, folders, studies, parts, data_root)
     if args.submissions:
         found = completeness(reports, Path(args.submissions))
         outcome(found.problems(), f"every shipped submission in {args.submissions} has its "
@@ -157,7 +162,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for folder in studies:
         outcome(check_study(folder), f"{folder}/summary.json")
     # studies computed from run reports alone take seconds: recomputed in every profile
-    here = StudyContext(reports, resolve_data_root(args.data_root), Path("runs"), "cpu", False)
+    here = StudyContext(reports, data_root, Path("runs"), "cpu", False)
     for folder in studies:
         if get_study(folder.parent.name).from_reports and folder.name not in plan.study_profiles:
             outcome(rerun_study(folder, here), f"{folder}/arrays.npz recomputed from the run "
@@ -168,8 +173,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
         t0 = time.perf_counter()
         for dataset in zoo_datasets():
-            for check in verify_zoo(dataset, resolve_data_root(args.data_root),
-                                    sample=args.zoo_sample, key=code_version()):
+            for check in verify_zoo(dataset, data_root, sample=args.zoo_sample,
+                                    key=code_version()):
                 c = check.codec
                 what = (f"RD re-measured on {c.rd.images} images ({c.rd.bpp:.4f} bpp, "
                         f"{c.rd.psnr:.2f} dB{'' if check.exact else ', within the cross-CPU tolerance'})"
@@ -180,7 +185,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if plan:
         t0 = time.perf_counter()
         with _scratch(args.scratch) as tmp:
-            link_sources(resolve_data_root(args.data_root), Path(tmp) / "data")
+            link_sources(data_root, Path(tmp) / "data")
             for r in run_plan(plan, reports, Path(tmp)):
                 across = f", {_across(r.tolerance)}" if r.tolerance else ""
                 what = f"unit {r.unit.param} seed {r.unit.seed} of {r.folder}" if r.unit else r.folder
@@ -194,19 +199,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 across = f", {_across(tol)}" if tol else ""
                 outcome(found, f"{folder}/arrays.npz rerun from scratch "
                                f"({time.perf_counter() - t1:.1f} s{across})")
-            for sample in plan.samples:
-                for part in draw_parts(reports, sample, key):
-                    t1 = time.perf_counter()
-                    found, tol = rerun_part(part, ctx), rerun_tolerance(part.folder)
-                    across = f", {_across(tol)}" if tol else ""
-                    outcome(found, f"{part.folder}/arrays.npz: part {part.label} rerun from "
-                                   f"scratch ({time.perf_counter() - t1:.1f} s{across})")
+            for part in parts:
+                t1 = time.perf_counter()
+                found, tol = rerun_part(part, ctx), rerun_tolerance(part.folder)
+                across = f", {_across(tol)}" if tol else ""
+                outcome(found, f"{part.folder}/arrays.npz: part {part.label} rerun from "
+                               f"scratch ({time.perf_counter() - t1:.1f} s{across})")
         timings[f"reruns ({args.rerun})"] = time.perf_counter() - t0
     if not args.no_site:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
             site = Path(args.site) if args.site else build_site(
-                reports, Path(tmp) / "site", data_root=resolve_data_root(args.data_root),
+                reports, Path(tmp) / "site", data_root=data_root,
                 progress=False).out
             found, checked = check_site(site, reports)
         outcome(found, f"site {args.site or '(built)'}: {checked} numbers")
@@ -223,17 +227,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _load_sources(plan: RerunPlan, folders: list[RunFolder], studies: list[Path],
-                  reports: Path, key: str, data_root: Path) -> None:
+                  parts: list[PartRef], data_root: Path) -> None:
     """Every dataset the planned reruns read, loaded before any check: a source missing
     from ``--data-root`` (Kodak, a download) is bad input said at once (exit 2), not a stop
     after hours of reruns."""
     from benchmark.datasets import load_dataset
     from benchmark.studies import get_study
-    from benchmark.studies.report import draw_parts, study_datasets
+    from benchmark.studies.report import study_datasets
 
     rerun = set(plan.reports) | {unit.folder for unit in plan.units}
     names = {f.summary().get("dataset") for f in folders if f.folder in rerun} - {None}
-    read = {part.folder for sample in plan.samples for part in draw_parts(reports, sample, key)}
+    read = {part.folder for part in parts}
     read |= {f for f in studies if f.name in plan.study_profiles
              and not get_study(f.parent.name).from_reports}
     for folder in read:
