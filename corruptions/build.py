@@ -226,19 +226,10 @@ def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, datase
           backend: str = "engine", device: str = "cpu", workers: int = 1,
           resume: bool = False, progress: bool = True) -> dict:
     """Build (or resume) a corrupted set in ``out``; returns its manifest."""
-    for c in corruptions:
-        registry.get(c)
-    for s in severities:
-        engine.check_severity(s)
-    scale = scale or default_scale_for(images)
-    check_backend(backend, scale)
+    scale = _checked_scale(images, corruptions, severities, scale, backend)
     device = resolve_device(device)
     if device != "cpu":
         workers = 1
-    first = np.asarray(images[0])
-    if first.ndim != 3 or first.dtype != np.uint8 or min(first.shape[:2]) < engine.MIN_SIDE:
-        raise BenchError(f"images must be uint8 (H, W, C) of at least {engine.MIN_SIDE} px, "
-                         f"got {first.dtype} {first.shape}")
     spec = BuildSpec(dataset, split, scale, int(seed), tuple(int(s) for s in severities),
                      limit, backend, choose_layout(images))
     out = Path(out)
@@ -261,21 +252,7 @@ def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, datase
                   smoothing=0.1) as bar:
             for c in todo:
                 bar.set_postfix_str(c)
-                rows = None
-                if spec.layout == "npy":
-                    rows = SharedRows((len(spec.severities) * len(images), *images.shape[1:]))
-                try:
-                    tasks = [Task(c, s, idx, scale, spec.seed, backend, device,
-                                  str(out) if spec.layout == "png" else None, nms,
-                                  rows=None if rows is None else
-                                  (rows.name, rows.shape, k * len(images)))
-                             for k, s in enumerate(spec.severities) for idx, nms in chunks]
-                    results = _run_all(tasks, pool, images, bar)
-                    _finish_corruption(out, manifest, spec, c, None if rows is None else rows.array,
-                                       results)
-                finally:
-                    if rows is not None:
-                        rows.close()
+                _build_one(c, spec, images, chunks, out, manifest, device, pool, bar)
     except KeyboardInterrupt:
         log.warning("interrupted: finished corruptions are kept; rerun with --resume")
         raise
@@ -290,6 +267,42 @@ def build(images, labels: np.ndarray, names: Sequence[str], out: Path, *, datase
         log.info("built %d corruption(s) x %d severities x %d images in %.1f s (%.0f img/s)",
                  len(todo), len(spec.severities), len(images), elapsed, total / max(elapsed, 1e-9))
     return manifest
+
+
+def _checked_scale(images, corruptions: Sequence[str], severities: Sequence[int],
+                   scale: str | None, backend: str) -> str:
+    """The scale to build at, once every name, severity, the backend and the images are
+    known good (bad input is one clear error before anything is written)."""
+    for c in corruptions:
+        registry.get(c)
+    for s in severities:
+        engine.check_severity(s)
+    scale = scale or default_scale_for(images)
+    check_backend(backend, scale)
+    first = np.asarray(images[0])
+    if first.ndim != 3 or first.dtype != np.uint8 or min(first.shape[:2]) < engine.MIN_SIDE:
+        raise BenchError(f"images must be uint8 (H, W, C) of at least {engine.MIN_SIDE} px, "
+                         f"got {first.dtype} {first.shape}")
+    return scale
+
+
+def _build_one(name: str, spec: BuildSpec, images, chunks, out: Path, manifest: dict,
+               device: str, pool, bar) -> None:
+    """One corruption at every severity, its files and manifest entry written whole."""
+    rows = None
+    if spec.layout == "npy":
+        rows = SharedRows((len(spec.severities) * len(images), *images.shape[1:]))
+    try:
+        tasks = [Task(name, s, idx, spec.scale, spec.seed, spec.backend, device,
+                      str(out) if spec.layout == "png" else None, nms,
+                      rows=None if rows is None else (rows.name, rows.shape, k * len(images)))
+                 for k, s in enumerate(spec.severities) for idx, nms in chunks]
+        results = _run_all(tasks, pool, images, bar)
+        _finish_corruption(out, manifest, spec, name, None if rows is None else rows.array,
+                           results)
+    finally:
+        if rows is not None:
+            rows.close()
 
 
 @contextlib.contextmanager

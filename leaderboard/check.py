@@ -14,7 +14,7 @@ from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
-from benchmark.scoring.verify import Mismatch
+from benchmark.verify.compare import Mismatch
 
 from .board import (
     DECIMALS,

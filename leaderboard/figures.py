@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.augment.analysis import REFERENCE
-from benchmark.augment.bjontegaard import DEFAULT_FIT, bd
+from benchmark.codecs.bjontegaard import DEFAULT_FIT, bd
 from benchmark.scoring.reports import HELD_OUT  # the entry every figure shows
 from benchmark.scoring.selection import CLEAN, COMMON, chosen_accuracy, chosen_label
 from corruptions import files

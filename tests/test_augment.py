@@ -18,7 +18,7 @@ from benchmark.augment.cache import (
     load_augmented,
 )
 from benchmark.augment.classic import entropy_coded_bytes
-from benchmark.augment.metrics import psnr, ssim
+from benchmark.codecs.metrics import psnr, ssim
 from benchmark.cli import main
 from benchmark.datasets import load_dataset
 from corruptions.errors import BenchError, IntegrityError

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmark.augment.anchors import KODAK
-from benchmark.augment.bjontegaard import FITS, bd, bd_table
+from benchmark.codecs.bjontegaard import FITS, bd, bd_table
 
 BPP = [0.25, 0.5, 1.0, 2.0, 4.0]
 PSNR = [26.0, 29.5, 32.0, 34.0, 35.5]

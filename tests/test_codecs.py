@@ -81,7 +81,7 @@ def test_a_hyperprior_stream_decodes_whatever_arithmetic_wrote_it():
     on the shipped codec (a handful of latents in the 10000 test images), then coded: the
     writer runs in float64, the reader in float32, and the reader gets the writer's latents
     exactly, because both take the tables from the same float64 CPU computation."""
-    from benchmark.augment.zoo import load_zoo_codec
+    from benchmark.codecs.zoo import load_zoo_codec
 
     model = load_zoo_codec("fashion-mnist", "bmshj", 0.005, "cpu")
     x = _x(load_dataset("fashion-mnist", "test").images)

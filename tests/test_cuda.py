@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import corruptions as C
-from benchmark.augment.zoo import LAMBDAS, load_zoo_codec
+from benchmark.codecs.zoo import LAMBDAS, load_zoo_codec
 from benchmark.datasets import load_dataset
 from benchmark.pipeline.accel import Acceleration
 from benchmark.pipeline.evaluate import correct_mask

@@ -292,7 +292,7 @@ def test_a_scratch_data_root_gets_the_given_datasets_not_the_built_ones(tmp_path
     datasets it was given (Kodak for the spectral study) are linked, or the rerun stops."""
     from benchmark.augment.cache import augmented_dir
     from benchmark.augment.registry import get_family
-    from benchmark.augment.zoo import photo_recipe
+    from benchmark.codecs.zoo import photo_recipe
     from benchmark.codecs.train import checkpoint_path
     from benchmark.datasets import BUILT_FOLDERS, link_sources
     from benchmark.pipeline.eval_transform import transformed_dir

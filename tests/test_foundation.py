@@ -21,28 +21,102 @@ from tests.conftest import natural_crops
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"corruptions": 0, "benchmark": 1, "leaderboard": 2}
+# benchmark's rooms in flow order: each imports only from rooms on lines above it (and
+# from corruptions); rooms on one line do not import each other
+BENCHMARK_LAYERS = [("datasets",), ("models", "codecs"), ("augment",), ("scoring",),
+                    ("pipeline",), ("studies", "perf"), ("verify",), ("api", "commands"),
+                    ("cli",)]
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            out.add(node.module.split(".")[0])
+def _modules() -> dict[str, Path]:
+    """Every module of the three packages by dotted name (a package by its own name)."""
+    out = {}
+    for package in LAYERS:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return out
+
+
+def _imported(name: str, path: Path) -> set[str]:
+    """Every module ``name`` imports, at module level or inside a function, as dotted
+    names (``from . import x`` resolved against the package)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(up + ([node.module] if node.module else []))
+            out |= {f"{base}.{a.name}" for a in node.names}
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module -> the project's modules it imports (a name that is an attribute, not a
+    module, counts as its module)."""
+    modules = _modules()
+
+    def owner(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    return {name: {m for m in map(owner, _imported(name, path)) if m and m != name}
+            for name, path in modules.items()}
+
+
+def _room(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "benchmark" and len(parts) > 1 else None
 
 
 def test_imports_run_one_way():
     """leaderboard -> benchmark -> corruptions: no package imports one above it."""
-    wrong = []
-    for package, level in LAYERS.items():
-        for path in (ROOT / package).rglob("*.py"):
-            for name in _imports(path) & LAYERS.keys():
-                if LAYERS[name] > level:
-                    wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    wrong = [f"{name} imports {target}" for name, targets in _graph().items() for target in targets
+             if LAYERS[target.split(".")[0]] > LAYERS[name.split(".")[0]]]
     assert not wrong, wrong
+
+
+def test_benchmark_rooms_import_downward():
+    """Function-local imports count: a cycle between rooms hidden inside a function (how
+    scoring <-> pipeline came in) is still a cycle."""
+    level = {room: i for i, rooms in enumerate(BENCHMARK_LAYERS) for room in rooms}
+    rooms = {_room(m) for m in _modules()} - {None}
+    assert rooms == set(level), f"rooms without a layer: {sorted(rooms - set(level))}"
+    wrong = []
+    for name, targets in _graph().items():
+        here = _room(name)
+        for target in targets:
+            there = _room(target)
+            if here and there and here != there and level[there] >= level[here]:
+                wrong.append(f"{name} imports {target}")
+    assert not wrong, wrong
+
+
+def test_no_module_imports_itself_round_a_cycle():
+    graph = _graph()
+    cycles = []
+    for start in graph:  # a depth-first walk back to the start, from every module
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    cycles.append(" -> ".join(path + [start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, path + [nxt]))
+    assert not cycles, cycles[:5]
+
+
+def test_the_layering_check_sees_an_import_inside_a_function(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("def f():\n    from ..pipeline.runner import run_units\n")
+    assert "benchmark.pipeline.runner.run_units" in _imported("benchmark.scoring.m", path)
 
 
 def test_a_users_corruption_replaces_a_builtin_only_when_asked():

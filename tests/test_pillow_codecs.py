@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from benchmark.augment import get_family
-from benchmark.augment.metrics import psnr
+from benchmark.codecs.metrics import psnr
 from benchmark.augment.pillow_codecs import (
     isobmff_mdat_bytes,
     j2k_payload_bytes,

@@ -23,7 +23,7 @@ from benchmark.pipeline.train import NonFiniteLoss
 from benchmark.scoring.reports import OUTCOMES
 from benchmark.scoring.results import RESULT_COLUMNS, read_outcomes, read_results
 from benchmark.scoring.summary import recompute
-from benchmark.scoring.verify import check_outcomes
+from benchmark.verify.checks import check_outcomes
 
 REPO = Path(__file__).resolve().parents[1]
 CI_CORRUPTIONS = {"gaussian_noise", "fog", "contrast", "jpeg_compression", "speckle_noise"}

@@ -16,10 +16,8 @@ from benchmark.studies import (
     Claims,
     Finding,
     StudyContext,
-    check_study,
     get_study,
     read_arrays,
-    rerun_study,
     run_study,
     study_folders,
 )
@@ -27,6 +25,7 @@ from benchmark.studies.base import sign_verdict, verdict_named
 from benchmark.studies.compressed import at_equal, log_fit, low_end_gap
 from benchmark.studies.fourier import band_errors, basis, error_map, half_plane, wrong_at
 from benchmark.studies.storage import StorageConfig, smallest_kept
+from benchmark.verify.studies import check_study, rerun_study
 from corruptions.spectrum import band_map
 from tests.made_outcomes import outcomes
 
@@ -235,9 +234,9 @@ def test_a_study_part_reruns_alone_and_an_edit_inside_it_is_caught(tmp_path):
     caught by that part's rerun and by no other."""
     from dataclasses import replace
 
-    from benchmark.scoring.verify import Sample
+    from benchmark.verify.plan import Sample
     from benchmark.studies.dct_noise import DctNoiseConfig
-    from benchmark.studies.report import draw_parts, rerun_part, study_parts
+    from benchmark.verify.studies import draw_parts, rerun_part, study_parts
     from corruptions.device import cpu_kind
 
     root = tmp_path / "reports"

@@ -14,18 +14,16 @@ from benchmark.cli import main
 from corruptions.errors import BenchError
 from benchmark.scoring.reports import OUTCOMES
 from benchmark.scoring.results import read_outcomes, read_results, write_outcomes, write_parquet
-from benchmark.scoring.verify import (
+from benchmark.verify.checks import check_outcomes, check_statistics, check_summary
+from benchmark.verify.compare import (
     CROSS_KIND_FLIPS,
     Tolerance,
-    check_outcomes,
-    check_statistics,
-    check_summary,
     compare_arrays,
     compare_rows,
     diff,
-    rerun,
     tolerance_for,
 )
+from benchmark.verify.rerun import rerun
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 ROOT = REPORTS.parent
@@ -274,7 +272,7 @@ def test_the_headline_says_whether_a_difference_is_beyond_noise():
 
 
 def test_the_demo_profile_compares_the_baseline_with_zoo_codecs():
-    from benchmark.augment.zoo import zoo_recipe
+    from benchmark.codecs.zoo import zoo_recipe
     from benchmark.pipeline.submission import load_submission
 
     base = load_submission(ROOT / "submissions" / "baseline.yaml", "demo")
@@ -319,7 +317,7 @@ def _verify(repo: Path, capsys) -> tuple[int, str]:
 
 
 def test_a_report_agrees_with_its_submission_yaml(repo, capsys):
-    from benchmark.scoring.audit import check_against_submission, completeness
+    from benchmark.verify.audit import check_against_submission, completeness
 
     assert check_against_submission(repo / "reports" / "bls_aug" / "ci") == []
     found = completeness(repo / "reports", repo / "submissions")
@@ -374,7 +372,7 @@ def test_verify_of_a_folder_without_reports_is_one_line_and_exit_2(tmp_path, cap
 
 
 def test_a_rerun_takes_the_thread_count_the_report_recorded():
-    from benchmark.scoring.verify import recorded_threads
+    from benchmark.verify.rerun import recorded_threads
 
     assert recorded_threads({"provenance": {"units": [{"threads": 3}, {"threads": 3}]}}) == 3
     assert recorded_threads({"provenance": {"units": [{"threads": 1}, {"threads": 2}]}}) is None
@@ -410,7 +408,7 @@ def tiny(tmp_path_factory) -> Path:
 
 
 def test_rerun_selectors_name_reports_units_or_nothing(tiny):
-    from benchmark.scoring.verify import plan_reruns
+    from benchmark.verify.plan import plan_reruns
 
     reports = tiny / "reports"
     plan = plan_reruns("cpu", reports, "abc")

@@ -12,14 +12,17 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.augment import get_family, zoo
+from benchmark.augment import get_family
+from benchmark.augment.analysis import jpeg_curve
 from benchmark.augment.learned import codec_transform
 from benchmark.augment.registry import AugmentContext
 from benchmark.cli import main
 from benchmark.codecs.models import CodecConfig
+from benchmark.codecs import zoo
 from benchmark.codecs.recipe import CodecRecipe
 from benchmark.datasets import load_dataset
-from benchmark.scoring.verify import diff
+from benchmark.verify import zoo as zoo_check
+from benchmark.verify.compare import diff
 from corruptions.errors import IntegrityError
 
 DATASET = "fashion-mnist"
@@ -89,9 +92,8 @@ def test_rd_is_deterministic_and_the_family_uses_the_zoo(tmp_path):
 
 _ENCODE = """
 import sys, torch, numpy as np
-from benchmark.augment import zoo
+from benchmark.codecs import zoo
 from benchmark.datasets import load_dataset
-from benchmark.scoring.verify import diff
 x = torch.from_numpy(load_dataset("fashion-mnist", "test").head(8).images).permute(0, 3, 1, 2) / 255
 m = zoo.load_zoo_codec("fashion-mnist", "bmshj", 0.003)
 streams = m.compress(x.float())
@@ -99,7 +101,7 @@ open(sys.argv[1], "wb").write(b"".join(len(s).to_bytes(4, "big") + s for s in st
 """
 _DECODE = """
 import sys, torch, numpy as np
-from benchmark.augment import zoo
+from benchmark.codecs import zoo
 data, streams = open(sys.argv[1], "rb").read(), []
 while data:
     n = int.from_bytes(data[:4], "big"); streams.append(data[4:4 + n]); data = data[4 + n:]
@@ -127,12 +129,13 @@ def test_the_zoo_is_reproduced_from_scratch(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(zoo.ZOO_RECIPES, DATASET, tiny)
     data, out = tmp_path / "data", tmp_path / "zoo"
     index = zoo.train_zoo(DATASET, data, (0.003, 0.05), workers=1, compile=False, out_root=out,
-                          test_images=40)
+                          test_images=40, reference=jpeg_curve)
     assert [(c.family, c.lmbda) for c in index.codecs] == [
         ("bls", 0.003), ("bls", 0.05), ("bmshj", 0.003), ("bmshj", 0.05)]
-    again = zoo.export_zoo(DATASET, data, (0.003, 0.05), out_root=out, test_images=40)
+    again = zoo.export_zoo(DATASET, data, (0.003, 0.05), out_root=out, test_images=40,
+                           reference=jpeg_curve)
     assert again == index  # deterministic: the same files, sha256 and RD
-    assert all(c.problem is None for c in zoo.verify_zoo(DATASET, data, root=out))
+    assert all(c.problem is None for c in zoo_check.verify_zoo(DATASET, data, root=out))
     assert main(["codec", "zoo", "--out", str(out)]) == 0
     shown = capsys.readouterr().out
     assert "BD vs JPEG" in shown and "bmshj" in shown
@@ -170,13 +173,13 @@ def test_a_dataset_without_a_zoo_trains_on_demand_with_the_zoos_recipe(tmp_path)
 
 
 def test_a_sample_of_the_zoo_rotates_with_the_key_and_across_cpus_agrees_within_tolerance(index):
-    picks = [zoo.sample_codecs(index, 2, key) for key in ("a", "b", "c", "d")]
+    picks = [zoo_check.sample_codecs(index, 2, key) for key in ("a", "b", "c", "d")]
     assert all(len(p) == 2 for p in picks) and len(set(map(frozenset, picks))) > 1
-    assert zoo.sample_codecs(index, 2, "a") == picks[0]  # deterministic
-    assert zoo.sample_codecs(index, None) == set(range(len(index.codecs)))
+    assert zoo_check.sample_codecs(index, 2, "a") == picks[0]  # deterministic
+    assert zoo_check.sample_codecs(index, None) == set(range(len(index.codecs)))
     rd = index.codecs[0].rd
     # what AVX2 re-measured of a codec measured on AVX-512: a few bytes and 2e-5 dB apart
     other = zoo.RDPoint(rd.bpp * (1 + 1e-5), rd.psnr + 2e-5, rd.ssim - 1e-6, rd.images)
-    assert zoo.rd_agrees(other, rd, exact=False) and not zoo.rd_agrees(other, rd, exact=True)
+    assert zoo_check.rd_agrees(other, rd, exact=False) and not zoo_check.rd_agrees(other, rd, exact=True)
     edited = zoo.RDPoint(rd.bpp, rd.psnr + 0.01, rd.ssim, rd.images)
-    assert not zoo.rd_agrees(edited, rd, exact=False)
+    assert not zoo_check.rd_agrees(edited, rd, exact=False)

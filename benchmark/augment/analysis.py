@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codecs.bjontegaard import DEFAULT_FIT, bd
+from ..codecs.metrics import psnr, ssim
 from ..datasets import Dataset
 from .anchors import PublishedCurve
-from .bjontegaard import DEFAULT_FIT, bd
 from .cache import ensure_augmented
-from .registry import Family
+from .registry import Family, get_family
 
 REFERENCE = "jpeg"  # every BD number is against JPEG on the same images
 
@@ -34,6 +35,21 @@ def rd_rows(ds: Dataset, families: list[Family], data_root: Path, device: str = 
                          "ssim": m["ssim"]["mean"], "ssim_std": m["ssim"]["std"],
                          "codec": m.get("transform", {}).get("codec")})
     return rows
+
+
+def jpeg_curve(images: np.ndarray) -> list[dict]:
+    """JPEG at its grid on the same images: the reference of every BD number (the codec
+    zoo's ``reference``)."""
+    family = get_family("jpeg")
+    pixels = images.shape[1] * images.shape[2]
+    out = []
+    for q in family.grid:
+        res = family.fn(images, q, None)
+        out.append({"quality": q, "bpp": float(np.mean(res.bits / pixels)),
+                    "psnr": float(np.mean(psnr(images, res.images))),
+                    "ssim": float(np.mean(ssim(images, res.images)))})
+    return out
+
 
 
 def rd_curves(rows: list[dict]) -> dict[str, tuple[list[float], list[float]]]:

@@ -22,7 +22,7 @@ from corruptions.rng import image_rngs
 from corruptions.version import code_version
 
 from ..datasets import Dataset, dataset_slug
-from . import metrics
+from ..codecs import metrics
 from .registry import AugmentContext, Family
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 The transformed image is what the decoder makes of the real bitstream, and its bits are the
 range coder's bytes. Which codec: without recipe overrides, the shipped zoo codec of the
-dataset where one exists (``benchmark.augment.zoo``), else one trained on demand with the
+dataset where one exists (``benchmark.codecs.zoo``), else one trained on demand with the
 zoo's recipe for the dataset's image size; with overrides, the default recipe changed by
 them. Either way a trained codec is cached per (dataset, family, lambda, recipe) (see
 ``benchmark.codecs.train``). Every cached set a codec made records that codec's recipe and
@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from corruptions.errors import BenchError
 
 from ..codecs.models import BITSTREAM_FORMAT, FactorizedPrior
 from ..codecs.published import SOURCE, load_published, published_checkpoint
 from ..codecs.recipe import CodecRecipe, apply_overrides, default_recipe
+from ..codecs.roundtrip import round_trip
 from ..codecs.train import checkpoint_path, train_recipe
+from ..codecs.zoo import LAMBDAS, load_zoo_codec, on_demand_recipe, zoo_provenance, zoo_recipe
 from ..datasets import Dataset, load_dataset
 from .registry import AugmentContext, Transformed, register_family
-from .zoo import LAMBDAS, load_zoo_codec, on_demand_recipe, zoo_provenance, zoo_recipe
 
 
 
@@ -125,19 +125,11 @@ def load_or_train(ctx: AugmentContext, family: str, lmbda: float) -> FactorizedP
     return CODECS.codec(ctx, family, lmbda)
 
 
-def codec_transform(model: FactorizedPrior, images: np.ndarray, device: str = "cpu",
-                    chunk: int = 256) -> Transformed:
-    """Encode to real bitstreams, decode them, and count their bits."""
-    h, w = images.shape[1:3]
-    out, bits, estimate = np.empty_like(images), np.empty(len(images)), np.empty(len(images))
-    for start in range(0, len(images), chunk):
-        x = torch.from_numpy(images[start:start + chunk]).permute(0, 3, 1, 2).to(device) / 255
-        streams = model.compress(x.float())
-        rec = model.decompress(streams, (h, w))
-        out[start:start + len(x)] = torch.round(rec * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu()
-        bits[start:start + len(x)] = [8 * len(s) for s in streams]
-        estimate[start:start + len(x)] = model.estimated_bits(x.float()).cpu().numpy()
-    return Transformed(out, bits, bits.copy(), estimate)  # no container: the stream is the file
+def codec_transform(model: FactorizedPrior, images: np.ndarray, device: str = "cpu") -> Transformed:
+    """The codec's round trip as an augmentation's result (no container: the stream is the
+    file, so its bits are the file's)."""
+    coded = round_trip(model, images, device)
+    return Transformed(coded.images, coded.bits, coded.bits.copy(), coded.estimated_bits)
 
 
 def _check_lambda(lmbda, shape):

@@ -12,7 +12,7 @@ from ..augment import family_names, get_family, parse_params
 from ..augment.analysis import (REFERENCE, bd_summary, mean_log_spectrum, plot_rd, plot_spectrum,
                                 rd_rows)
 from ..augment.anchors import published_curves
-from ..augment.bjontegaard import DEFAULT_FIT, FITS
+from ..codecs.bjontegaard import DEFAULT_FIT, FITS
 from ..augment.cache import check_param, ensure_augmented, load_augmented
 from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset, resolve_data_root

@@ -13,14 +13,15 @@ import numpy as np
 from corruptions.device import resolve_device
 from corruptions.errors import BenchError
 
-from ..augment import get_family
-from ..augment.learned import codec_transform, load_or_train
-from ..augment.metrics import psnr
-from ..augment.registry import AugmentContext
+from ..augment import AugmentContext, get_family
+from ..augment.analysis import jpeg_curve
+from ..augment.learned import load_or_train
+from ..codecs.metrics import psnr
 from ..codecs.models import CODECS
 from ..codecs.recipe import parse_overrides
+from ..codecs.roundtrip import round_trip
+from ..codecs.zoo import FAMILIES, LAMBDAS, ZOO_ROOT, read_index, train_zoo
 from ..datasets import load_dataset, resolve_data_root
-from ..augment.zoo import FAMILIES, LAMBDAS, ZOO_ROOT, read_index, train_zoo
 from .common import add_codec_arg, positive_int
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     test = load_dataset(args.dataset, "test", args.data_root).head(EVAL_IMAGES)
     bits, estimate, pixels, quality = [], [], [], []
     for _, images in test.batches(256):
-        res = codec_transform(model, images, ctx.device)
+        res = round_trip(model, images, ctx.device)
         bits.append(res.bits)
         estimate.append(res.estimated_bits)
         pixels.append(np.full(len(images), images.shape[1] * images.shape[2]))
@@ -85,7 +86,8 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     root = Path(args.out) if args.out else ZOO_ROOT
     if args.train:
         index = train_zoo(args.dataset, resolve_data_root(args.data_root), LAMBDAS, families,
-                          args.workers, not args.no_compile, root)
+                          args.workers, not args.no_compile, root,
+                          reference=jpeg_curve)
     else:
         index = read_index(args.dataset, root)
         if index is None:

@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 
 from ..augment import AugmentContext, get_family
-from ..augment.learned import codec_transform, load_or_train
+from ..augment.learned import load_or_train
+from ..codecs.roundtrip import round_trip
 from ..datasets import load_dataset, resolve_data_root
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = AugmentContext("fashion-mnist", resolve_data_root(args.data_root), "cpu")
     model = load_or_train(ctx, "bls", LAMBDA)  # trained once, then cached
     start = time.perf_counter()
-    codec_transform(model, images)
+    round_trip(model, images)
     bls_s = time.perf_counter() - start
     sample = images[:300]
     start = time.perf_counter()

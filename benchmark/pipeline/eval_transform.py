@@ -22,7 +22,8 @@ from corruptions.errors import BenchError
 from corruptions.rng import image_rngs
 from corruptions.version import code_version
 
-from ..augment import AugmentContext, Family, metrics
+from ..augment import AugmentContext, Family
+from ..codecs import metrics
 from ..augment.cache import CHUNK, check_param, provenance
 from ..datasets import Dataset
 

@@ -14,7 +14,8 @@ from corruptions import files, store
 from corruptions.device import cpu_count
 from corruptions.errors import BenchError, DataError
 
-from ..augment import AugmentContext, get_family, metrics
+from ..augment import AugmentContext, get_family
+from ..codecs import metrics
 from ..augment.analysis import log_spectrum
 from ..augment.cache import check_param, ensure_augmented, load_augmented
 from ..datasets import Dataset, dataset_slug, load_dataset

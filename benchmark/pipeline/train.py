@@ -146,18 +146,10 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
     model = model.to(device, memory_format=torch.channels_last)
     opt, own_opt = _optimizers(cfg, model)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg.schedule, cfg.epochs))
-    history: list[dict] = []
-    start = 0
-    if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        if own_opt is not None:
-            own_opt.load_state_dict(state["own_opt"])
-        sched.load_state_dict(state["sched"])
-        start, history = state["epoch"], state["history"]
-        if start < cfg.epochs:
-            log.info("%s: resuming at epoch %d of %d", name, start + 1, cfg.epochs)
+    parts = {"model": model, "opt": opt, "sched": sched, "own_opt": own_opt}
+    start, history = _resume(checkpoint, parts, device)
+    if 0 < start < cfg.epochs:
+        log.info("%s: resuming at epoch %d of %d", name, start + 1, cfg.epochs)
     x_all = to_device_images(images, device)
     y_all = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
     step_fn = _train_step(model, opt, own_opt, device, accel)
@@ -195,13 +187,22 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
                 history[-1]["band_weights"] = weights
             bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{int(correct) / n:.3f}")
             if checkpoint is not None:
-                state = {"model": model.state_dict(), "opt": opt.state_dict(),
-                         "sched": sched.state_dict(), "epoch": epoch + 1,
-                         "history": history, "config": cfg.as_dict(), "seed": seed}
-                if own_opt is not None:
-                    state["own_opt"] = own_opt.state_dict()
-                files.write_torch(checkpoint, state)
+                files.write_torch(checkpoint, {
+                    **{k: p.state_dict() for k, p in parts.items() if p is not None},
+                    "epoch": epoch + 1, "history": history, "config": cfg.as_dict(), "seed": seed})
     return model.eval(), history
+
+
+def _resume(checkpoint: Path | None, parts: dict, device: str) -> tuple[int, list[dict]]:
+    """The epochs done and their history, with every part (model, optimisers, schedule)
+    loaded from ``checkpoint`` where it exists; else (0, [])."""
+    if checkpoint is None or not checkpoint.exists():
+        return 0, []
+    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    for key, part in parts.items():
+        if part is not None:
+            part.load_state_dict(state[key])
+    return state["epoch"], state["history"]
 
 
 def _train_step(model: nn.Module, opt: torch.optim.Optimizer,

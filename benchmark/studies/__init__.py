@@ -34,9 +34,7 @@ from .base import (
 from .report import (
     ARRAYS,
     STUDIES,
-    check_study,
     read_arrays,
-    rerun_study,
     resummarize,
     run_study,
     study_dir,
@@ -45,6 +43,6 @@ from .report import (
 )
 
 __all__ = ["ARRAYS", "STUDIES", "VERDICTS", "Claims", "Finding", "Study", "StudyContext", "Table",
-           "Verdict", "check_study", "config_from_json", "get_study", "read_arrays", "register_study",
-           "rerun_study", "resummarize", "run_study", "study_dir", "study_folders", "study_names",
+           "Verdict", "config_from_json", "get_study", "read_arrays", "register_study",
+           "resummarize", "run_study", "study_dir", "study_folders", "study_names",
            "verdict_named", "write_study"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..augment.bjontegaard import DEFAULT_FIT, bd
+from ..codecs.bjontegaard import DEFAULT_FIT, bd
 from ..scoring.statistics import Bootstrap, Estimate, beyond_noise, in_points, percentile_interval
 from .base import (
     Claims,

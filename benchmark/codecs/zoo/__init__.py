@@ -5,8 +5,8 @@ on, and training one that does not takes longer than a run should. So, for the e
 classification dataset, the benchmark ships one codec per family and grid lambda, trained
 with ``ZOO_RECIPES`` (``bench codec zoo --train`` reproduces them), with their RD on the
 test split measured from real bitstreams and the Bjøntegaard deltas against JPEG on the same
-images. ``bench verify`` checks each file's sha256 and re-measures its RD: exactly on the CPU
-kind the index records, within ``CROSS_CPU`` on another (``--zoo-sample N`` re-measures N
+images. ``bench verify`` (``benchmark.verify.zoo``) checks each file's sha256 and re-measures its RD: exactly on the CPU
+kind the index records, within a cross-CPU tolerance on another (``--zoo-sample N`` re-measures N
 codecs drawn from the commit, as CI does; every file's sha256 is checked regardless).
 
 Files: ``benchmark/codecs/zoo/<dataset>/<family>-<lambda>.pt.xz``, an LZMA-compressed
@@ -25,6 +25,7 @@ import json
 import logging
 import lzma
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -37,16 +38,17 @@ from corruptions import files
 from corruptions.device import cpu_kind
 from corruptions.errors import BenchError, IntegrityError
 
-from ..codecs.models import CodecConfig, FactorizedPrior, build_codec
-from ..codecs.recipe import SMALL_SIDE, CodecRecipe
-from ..codecs.train import checkpoint_path, train_recipe
-from ..datasets import dataset_slug, load_dataset
-from .bjontegaard import DEFAULT_FIT, bd
-from .metrics import psnr, ssim
+from ...datasets import dataset_slug, load_dataset
+from ..bjontegaard import DEFAULT_FIT, bd
+from ..metrics import psnr, ssim
+from ..models import CodecConfig, FactorizedPrior, build_codec
+from ..recipe import SMALL_SIDE, CodecRecipe
+from ..roundtrip import round_trip
+from ..train import checkpoint_path, train_recipe
 
 log = logging.getLogger(__name__)
 
-ZOO_ROOT = Path(__file__).resolve().parent.parent / "codecs" / "zoo"
+ZOO_ROOT = Path(__file__).resolve().parent  # the code and its weights, side by side
 INDEX = "zoo.json"
 FAMILIES = ("bls", "bmshj")
 LAMBDAS = (0.001, 0.003, 0.005, 0.012, 0.033, 0.05, 0.1)  # the thesis' grid
@@ -239,8 +241,6 @@ def measure(model: FactorizedPrior, images: np.ndarray, threads: int = THREADS) 
     are copied to fresh C-order memory first, because oneDNN's convolutions give results
     that differ in the last bits with the input's strides (a loaded split whose channel axis
     has stride 0 and its ``head()`` copy code some latents differently)."""
-    from .learned import codec_transform
-
     images = np.array(images, order="C", copy=True)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -249,7 +249,7 @@ def measure(model: FactorizedPrior, images: np.ndarray, threads: int = THREADS) 
         pixels = images.shape[1] * images.shape[2]
         for i in range(0, len(images), MEASURE_CHUNK):
             x = images[i:i + MEASURE_CHUNK]
-            res = codec_transform(model, x)
+            res = round_trip(model, x)
             bpp.append(res.bits / pixels)
             q.append(psnr(x, res.images))
             s.append(ssim(x, res.images))
@@ -259,19 +259,9 @@ def measure(model: FactorizedPrior, images: np.ndarray, threads: int = THREADS) 
                    float(np.mean(np.concatenate(s))), len(images))
 
 
-def jpeg_curve(images: np.ndarray) -> list[dict]:
-    """JPEG at its grid on the same images: the reference of every BD number."""
-    from .registry import get_family
-
-    family = get_family("jpeg")
-    pixels = images.shape[1] * images.shape[2]
-    out = []
-    for q in family.grid:
-        res = family.fn(images, q, None)
-        out.append({"quality": q, "bpp": float(np.mean(res.bits / pixels)),
-                    "psnr": float(np.mean(psnr(images, res.images))),
-                    "ssim": float(np.mean(ssim(images, res.images)))})
-    return out
+# JPEG's RD curve on the zoo's test images ({"quality", "bpp", "psnr", "ssim"} per point):
+# given by the caller, since JPEG is an augmentation family, a layer above the codecs
+Reference = Callable[[np.ndarray], list[dict]]
 
 
 def bd_against_jpeg(codecs: list[ZooCodec], jpeg: list[dict], fit: str = DEFAULT_FIT) -> dict:
@@ -296,7 +286,7 @@ def _train_family(dataset: str, family: str, lambdas: tuple[float, ...], data_ro
 def train_zoo(dataset: str, data_root: Path, lambdas: tuple[float, ...],
               families: tuple[str, ...] = FAMILIES, workers: int | None = None,
               compile: bool = True, out_root: Path = ZOO_ROOT,
-              test_images: int | None = None) -> ZooIndex:
+              test_images: int | None = None, *, reference: Reference) -> ZooIndex:
     """Train (resuming what the checkpoint cache holds) every codec of the zoo, one process
     per family, then round, measure and write the zoo files and index."""
     if zoo_recipe(dataset, families[0]) is None:
@@ -312,12 +302,13 @@ def train_zoo(dataset: str, data_root: Path, lambdas: tuple[float, ...],
     else:
         for f in families:
             _train_family(dataset, f, lambdas, str(data_root), threads, compile)
-    return export_zoo(dataset, data_root, lambdas, families, out_root, test_images)
+    return export_zoo(dataset, data_root, lambdas, families, out_root, test_images,
+                      reference=reference)
 
 
 def export_zoo(dataset: str, data_root: Path, lambdas: tuple[float, ...],
                families: tuple[str, ...] = FAMILIES, out_root: Path = ZOO_ROOT,
-               test_images: int | None = None) -> ZooIndex:
+               test_images: int | None = None, *, reference: Reference) -> ZooIndex:
     """The trained checkpoints of the zoo recipe -> shipped files, their RD on the test split
     (its first ``test_images``; default all), the JPEG curve on the same images and the BD
     table; the index written last."""
@@ -344,85 +335,8 @@ def export_zoo(dataset: str, data_root: Path, lambdas: tuple[float, ...],
             rd = measure(_unpack(data), test.images)
             log.info("%s lambda=%g: %.4f bpp, %.2f dB", family, lmbda, rd.bpp, rd.psnr)
             codecs.append(ZooCodec(family, lmbda, name, sha, len(data), recipe.as_dict(), rd))
-    jpeg = jpeg_curve(test.images)
+    jpeg = reference(test.images)
     index = ZooIndex(dataset_slug(dataset), "test", THREADS, tuple(codecs), tuple(jpeg),
                      bd_against_jpeg(codecs, jpeg), cpu_kind())
     files.write_json(folder / INDEX, index.as_dict())
     return index
-
-
-# --------------------------------------------------------------------------- verifying
-# Across CPU kinds the codecs' float convolutions differ in the last bits, so a latent near a
-# rounding boundary can flip: measured between AVX-512 and AVX2, a few bytes in 10,000 images
-# (bpp 1e-5 relative) and 2e-5 dB. The tolerances are ten times that and still far below
-# any digit a table shows; on the recorded kind the re-measure must be exact.
-CROSS_CPU = {"bpp": 1e-4, "psnr": 1e-3, "ssim": 1e-5}  # relative, dB, absolute
-
-
-@dataclass(frozen=True)
-class ZooCheck:
-    codec: ZooCodec
-    problem: str | None  # None: the file verifies and its RD re-measures
-    measured: bool = True  # False: only its sha256 was checked (not in the sample)
-    exact: bool = True  # False: measured on another CPU kind, compared within ``CROSS_CPU``
-
-
-def rd_agrees(measured: RDPoint, recorded: RDPoint, exact: bool) -> bool:
-    if exact or measured.images != recorded.images:
-        return measured == recorded
-    return (abs(measured.bpp - recorded.bpp) <= CROSS_CPU["bpp"] * abs(recorded.bpp)
-            and abs(measured.psnr - recorded.psnr) <= CROSS_CPU["psnr"]
-            and abs(measured.ssim - recorded.ssim) <= CROSS_CPU["ssim"])
-
-
-def _check_one(dataset: str, family: str, lmbda: float, root: str, data_root: str | None,
-               images: int, threads: int, expected: RDPoint, measure_rd: bool,
-               exact: bool) -> str | None:
-    try:
-        model = load_zoo_codec(dataset, family, lmbda, root=Path(root))
-    except IntegrityError as e:
-        return str(e)
-    if not measure_rd:
-        return None
-    split = read_index(dataset, Path(root)).split
-    test = load_dataset(dataset, split, data_root).head(images)
-    rd = measure(model, test.images, threads)
-    if rd_agrees(rd, expected, exact):
-        return None
-    return (f"RD re-measured {rd}, recorded {expected}"
-            + ("" if exact else f" (beyond the cross-CPU tolerance {CROSS_CPU})"))
-
-
-def sample_codecs(index: ZooIndex, sample: int | None, key: str = "") -> set[int]:
-    """Which codecs to re-measure: all (``sample`` None), or ``sample`` of them drawn by
-    ``key`` (CI passes the commit, so successive commits rotate through the zoo)."""
-    n = len(index.codecs)
-    if sample is None or sample >= n:
-        return set(range(n))
-    seed = int(hashlib.sha256(f"{index.dataset}:{key}".encode()).hexdigest()[:16], 16)
-    return {int(i) for i in np.random.default_rng(seed).choice(n, sample, replace=False)}
-
-
-def verify_zoo(dataset: str, data_root: Path | None = None, root: Path = ZOO_ROOT,
-               workers: int | None = None, sample: int | None = None,
-               key: str = "") -> list[ZooCheck]:
-    """Every zoo file against its sha256, and the RD of all (or a ``sample``) re-measured on
-    the images it was measured on (the split's first ``rd.images``), one codec per process
-    with the recorded thread count: exactly on the CPU kind it was recorded on, else within
-    ``CROSS_CPU``."""
-    index = read_index(dataset, root)
-    if index is None:
-        return []
-    chosen = sample_codecs(index, sample, key)
-    exact = bool(index.cpu) and index.cpu == cpu_kind()
-    jobs = [(dataset, c.family, c.lmbda, str(root), None if data_root is None else str(data_root),
-             c.rd.images, index.threads, c.rd, i in chosen, exact)
-            for i, c in enumerate(index.codecs)]
-    workers = workers or max(1, (os.cpu_count() or 1) // index.threads)
-    if workers > 1 and len(chosen) > 1:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            problems = list(pool.map(_check_one, *zip(*jobs)))
-    else:
-        problems = [_check_one(*job) for job in jobs]
-    return [ZooCheck(c, p, i in chosen, exact)
-            for i, (c, p) in enumerate(zip(index.codecs, problems))]

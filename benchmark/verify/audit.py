@@ -22,9 +22,9 @@ from corruptions.errors import BenchError
 
 from ..pipeline.runner import submission_meta, unit_grid
 from ..pipeline.submission import RunSpec, load_submission, load_submissions, profiles_of
-from .reports import HISTORY, RESULTS, SUMMARY, RunFolder, run_folders
-from .summary import SubmissionMeta
-from .verify import Mismatch
+from ..scoring.reports import HISTORY, RESULTS, SUMMARY, RunFolder, run_folders
+from ..scoring.summary import SubmissionMeta
+from .compare import Mismatch
 
 REQUIRED = ("ci",)   # every shipped submission's report of these profiles must exist
 LISTED = ("cpu",)    # a missing report of these is listed, not failed

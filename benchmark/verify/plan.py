@@ -1,0 +1,150 @@
+"""What ``bench verify --rerun SELECTOR`` reruns from scratch: whole reports, units drawn
+alone from a commit, the profiles whose studies are recomputed whole, and the samples whose
+study parts ``studies.draw_parts`` draws."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corruptions.device import cpu_kind
+from corruptions.errors import BenchError
+
+from ..scoring.reports import run_folders
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of a report: what ``--rerun PROFILE:N`` draws and reruns alone."""
+
+    folder: Path
+    param: str
+    seed: int
+    seconds: float = 0.0  # what training and evaluating it took, as recorded
+    cpu_kind: str | None = None  # the CPU kind its report was recorded on
+
+
+def report_units(reports_root: Path, profile: str) -> list[Unit]:
+    """Every unit of every report of ``profile``, in a fixed order."""
+    out = []
+    for f in run_folders(reports_root):
+        if f.profile == profile:
+            pairs = sorted(f.results()[["param", "seed"]].drop_duplicates().itertuples(
+                index=False, name=None))
+            summary = f.summary()
+            took = _unit_seconds(summary, len(pairs))
+            kind = summary["provenance"].get("cpu_kind")
+            out += [Unit(f.folder, str(p), int(s), took.get((str(p), int(s)), took.get(None, 0.0)),
+                         kind) for p, s in pairs]
+    return out
+
+
+def _unit_seconds(summary: dict, units: int) -> dict:
+    """(param, seed) -> seconds from the units' own record; a report from before units kept
+    one gives its mean (key None)."""
+    prov = summary.get("provenance", {})
+    if isinstance(prov.get("units"), list):
+        return {(u["param"], u["seed"]): u["train_s"] + u["eval_s"] for u in prov["units"]}
+    total = sum(prov.get("unit_seconds", {}).values())
+    return {None: total / max(units, 1)}
+
+
+def draw_units(units: list, n: int, key: str) -> list:
+    """``n`` units (or study parts) drawn without replacement from ``key`` (a commit): every
+    commit reruns another sample, and any machine draws the same one for the same commit."""
+    rng = np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest()[:16], 16))
+    picked = rng.choice(len(units), size=min(n, len(units)), replace=False)
+    return [units[i] for i in sorted(picked)]
+
+
+
+@dataclass(frozen=True)
+class Sample:
+    """``PROFILE:N[:SECONDS]``: N of the profile's units (and N parts of its studies) among
+    those that took at most SECONDS."""
+
+    profile: str
+    n: int
+    most: int | None = None
+    kind: str | None = None  # the CPU kind drawn among: the verifying machine's
+
+
+@dataclass(frozen=True)
+class RerunPlan:
+    """What ``bench verify --rerun`` reruns from scratch: whole reports (baseline first, so
+    the others' mCE has its rows), units drawn alone, the profiles whose studies are
+    recomputed whole, and the samples asked for (the studies' parts are drawn by the caller:
+    scoring does not know the studies)."""
+
+    reports: tuple[Path, ...] = ()
+    units: tuple[Unit, ...] = ()
+    study_profiles: tuple[str, ...] = ()
+    samples: tuple[Sample, ...] = ()
+    notes: tuple[str, ...] = ()  # what a sample could not draw, and why
+
+    def __bool__(self) -> bool:
+        return bool(self.reports or self.units or self.study_profiles)
+
+
+RERUN_HELP = ("what to rerun from scratch and compare exactly (comma-separated): all; a "
+              "profile (every report and study of it: ci); a report (ID or ID/PROFILE); "
+              "PROFILE:N[:SECONDS] (N units of that profile's reports and N parts of its "
+              "studies, drawn from the commit among those that took at most SECONDS); '' for "
+              "nothing")
+
+
+def plan_reruns(selector: str, reports_root: Path, key: str,
+                kind: str | None = None) -> RerunPlan:
+    """The reruns ``selector`` names (``RERUN_HELP``); a part that matches nothing is bad
+    input, not an empty check. Samples (``PROFILE:N``) draw only among units recorded on
+    ``kind`` (this machine's CPU kind by default): trained for epochs on another kind, a
+    unit's float rounding compounds past the cross-kind tolerance (measured on ci runs of
+    one epoch), so only there is a sampled rerun a check; a note says when none is."""
+    kind = kind or cpu_kind()
+    notes: list[str] = []
+    folders = run_folders(reports_root)
+    profiles = {f.profile for f in folders}
+    reports: dict[Path, None] = {}
+    units: list[Unit] = []
+    samples: list[Sample] = []
+    studies: dict[str, None] = {}
+    for part in (p.strip() for p in selector.split(",") if p.strip()):
+        if part == "all":
+            reports.update(dict.fromkeys(f.folder for f in folders))
+            studies.update(dict.fromkeys(sorted(profiles)))
+        elif part in profiles:
+            reports.update(dict.fromkeys(f.folder for f in folders if f.profile == part))
+            studies[part] = None
+        elif ":" in part:
+            profile, n, most = (part.split(":") + [""])[:3]
+            if (profile not in profiles or not n.isdigit() or int(n) < 1
+                    or not (most == "" or most.isdigit())):
+                raise BenchError(f"--rerun {part!r}: expected PROFILE:N[:SECONDS] with one of "
+                                 f"{', '.join(sorted(profiles))}, N >= 1")
+            pool = [u for u in report_units(reports_root, profile)
+                    if not most or u.seconds <= int(most)]
+            if not pool:
+                raise BenchError(f"--rerun {part!r}: no unit of {profile} took at most "
+                                 f"{most} s")
+            alike = [u for u in pool if u.cpu_kind == kind]
+            if not alike:
+                notes.append(f"--rerun {part}: none of the {len(pool)} units was recorded on "
+                             f"this CPU kind ({kind}); none drawn")
+            units += draw_units(alike, int(n), key)
+            samples.append(Sample(profile, int(n), int(most) if most else None, kind))
+        else:
+            sub, _, profile = part.partition("/")
+            found = [f.folder for f in folders
+                     if f.submission == sub and (not profile or f.profile == profile)]
+            if not found:
+                raise BenchError(f"--rerun {part!r} matches no report under {reports_root} "
+                                 f"(profiles: {', '.join(sorted(profiles)) or 'none'})")
+            reports.update(dict.fromkeys(found))
+    order = {f.folder: i for i, f in enumerate(folders)}  # run_folders': baseline first
+    whole = tuple(sorted(reports, key=order.__getitem__))
+    return RerunPlan(whole, tuple(u for u in units if u.folder not in reports),
+                     tuple(studies), tuple(s for s in samples if s.profile not in studies),
+                     tuple(notes))
+
+
