@@ -20,12 +20,32 @@ def resolve_device(device: str) -> str:
 
 
 def cpu_kind() -> str:
-    """The instruction set torch's CPU kernels dispatch to (``AVX512``, ``AVX2``, ...).
-    Float results of convolutions (trained weights, codec reconstructions) are reproducible
-    bit for bit only on the same kind; it is recorded beside every such result."""
+    """What float results are reproducible bit for bit on: the instruction set torch's CPU
+    kernels dispatch to, and the processor (vendor, family/model), as in
+    ``AVX512 AuthenticAMD 25/17``. The instruction set alone is not enough: an AMD Zen 4 and
+    the Intel hosts that recorded ``AVX512`` reports train the same ci unit to different
+    last bits (oneDNN picks kernels and blockings by processor), while each reruns itself
+    exactly. Recorded beside every such result; a record of the instruction set alone (the
+    reports from before) matches no machine, so it is compared within the cross-kind
+    tolerance."""
     import torch
 
-    return torch.backends.cpu.get_cpu_capability()
+    isa = torch.backends.cpu.get_cpu_capability()
+    return " ".join([isa, *_processor()])
+
+
+def _processor() -> list[str]:
+    """[vendor, family/model] from /proc/cpuinfo; [] where there is none."""
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return []
+    fields = {}
+    for line in text.split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    vendor, family, model = (fields.get(k) for k in ("vendor_id", "cpu family", "model"))
+    return [vendor, f"{family}/{model}"] if vendor and family and model else []
 
 
 def cpu_count() -> int:

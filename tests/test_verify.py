@@ -507,3 +507,47 @@ def test_a_source_missing_from_the_data_root_is_refused_before_any_check(tmp_pat
     assert f"kodak: folder not found: {empty / 'kodak'}" in err
     assert "ok " not in out and "FAIL" not in out
     assert not scratch.exists()
+
+
+def test_the_committed_rd_table_recomputes_and_an_edited_point_is_caught(tmp_path):
+    """reports/codecs/photos/rd.json (the Kodak BD numbers the README quotes): its BD table
+    follows from its rows; a PSNR moved by 0.1 dB at one point moves it, and is named."""
+    from benchmark.verify.rd import check_rd_table
+
+    table = REPORTS / "codecs" / "photos" / "rd.json"
+    assert check_rd_table(table) == []
+    edited = json.loads(table.read_text())
+    row = next(r for r in edited["rows"] if r["family"] == "bls" and r["param"] == "0.012")
+    row["psnr"] += 0.1
+    path = tmp_path / "rd.json"
+    path.write_text(json.dumps(edited))
+    found = check_rd_table(path)
+    assert found and all(m.field.startswith("bd.") for m in found)
+    assert any(m.field.startswith("bd.bls.") for m in found)
+
+
+def test_an_rd_table_is_measured_again_under_its_own_request(tmp_path, capsys):
+    """bench rd stores its request and provenance; ``--rerun codecs`` measures every row
+    again (classical codecs here: no training) and an edited row fails it."""
+    from benchmark.augment.rd_table import table_bd
+
+    reports, data = tmp_path / "reports", tmp_path / "data"
+    out = reports / "codecs" / "skimage"
+    assert main(["rd", "--dataset", "skimage", "--families", "jpeg,webp", "--params",
+                 "jpeg=10/50;webp=20/60", "--limit", "2", "--data-root", str(data),
+                 "--out", str(out)]) == 0
+    table = json.loads((out / "rd.json").read_text())
+    assert table["request"]["params"] == {"jpeg": ["10", "50"], "webp": ["20", "60"]}
+    assert table["provenance"]["cpu_kind"]
+    argv = ["verify", "--reports", str(reports), "--rerun", "codecs", "--no-site", "--no-zoo",
+            "--submissions", "", "--data-root", str(data)]
+    assert main(argv) == 0
+    assert "every row measured again from scratch" in capsys.readouterr().out
+    table["rows"][1]["psnr"] += 1e-9  # a last-bits edit: the BD table no longer follows
+    table["bd"] = table_bd(table)  # consistent with the edit: only the rerun can tell
+    (out / "rd.json").write_text(json.dumps(table))
+    assert main(argv) == 1
+    assert "jpeg 50|psnr" in capsys.readouterr().err
+    assert main(["verify", "--reports", str(reports), "--rerun", "codecs/nope", "--no-site",
+                 "--no-zoo", "--submissions", ""]) == 2
+    assert "no rate-distortion table" in capsys.readouterr().err

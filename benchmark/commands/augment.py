@@ -9,11 +9,10 @@ from corruptions.device import resolve_device
 from corruptions.errors import BenchError
 
 from ..augment import family_names, get_family, parse_params
-from ..augment.analysis import (REFERENCE, bd_summary, mean_log_spectrum, plot_rd, plot_spectrum,
-                                rd_rows)
-from ..augment.anchors import published_curves
-from ..codecs.bjontegaard import DEFAULT_FIT, FITS
+from ..augment.analysis import REFERENCE, mean_log_spectrum, plot_spectrum
 from ..augment.cache import check_param, ensure_augmented, load_augmented
+from ..augment.rd_table import PLOT, TABLE, RDRequest, measure_table, write_table
+from ..codecs.bjontegaard import DEFAULT_FIT, FITS
 from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset, resolve_data_root
 from .common import add_codec_arg, add_data_args, positive_int, seed_int
@@ -107,32 +106,31 @@ def cmd_rd(args: argparse.Namespace) -> int:
     families = [get_family(n) for n in names]
     if args.fit not in FITS:
         raise BenchError(f"--fit must be one of {', '.join(FITS)}, got {args.fit!r}")
-    codec = parse_overrides(args.codec)
     params = _family_params(args.params, families)
+    request = RDRequest(args.dataset, args.split, tuple(names),
+                        {f: tuple(v) for f, v in params.items()}, parse_overrides(args.codec),
+                        args.limit, args.fit)
     ds = _load_limited(args)
     for family in families:
         for v in params.get(family.name) or family.grid:
             check_param(family, v, ds)
-    rows = rd_rows(ds, families, resolve_data_root(args.data_root), resolve_device(args.device),
-                   codec=codec, params=params)
-    published = published_curves(args.dataset)
-    bd_table = bd_summary(rows, published, args.fit)
+    table = measure_table(request, resolve_data_root(args.data_root), resolve_device(args.device))
     out = Path(args.out or "runs/rd")
-    out.mkdir(parents=True, exist_ok=True)
-    files.write_json(out / "rd.json", {
-        "dataset": args.dataset, "split": args.split, "images": len(ds), "reference": REFERENCE,
-        "fit": args.fit, "rows": rows, "bd": bd_table,
-        "published": [p.as_dict() for p in published]})
-    with files.atomic_path(out / "rd.png") as tmp:
-        plot_rd(rows, f"{args.dataset} [{args.split}], {len(ds)} images", tmp, published, bd_table)
+    write_table(out, table)
+    _print_table(table)
+    print(f"wrote {out / TABLE} and {out / PLOT}")
+    return 0
+
+
+def _print_table(table: dict) -> None:
     print(f"{'family':<8} {'param':>8} {'bpp':>14} {'PSNR dB':>14} {'SSIM':>16}")
-    for r in rows:
+    for r in table["rows"]:
         bpp = f"{r['bpp']:.3f}±{r['bpp_std']:.3f}" if r["bpp"] is not None else "-"
         print(f"{r['family']:<8} {r['param']:>8} {bpp:>14} {r['psnr']:>7.2f}±{r['psnr_std']:<5.2f} "
               f"{r['ssim']:>7.4f}±{r['ssim_std']:<6.4f}")
-    print(f"Bjøntegaard deltas against {REFERENCE} on the same images ({args.fit} fit over "
+    print(f"Bjøntegaard deltas against {REFERENCE} on the same images ({table['fit']} fit over "
           "log10 bpp, overlapping range):")
-    for name, r in bd_table.items():
+    for name, r in table["bd"].items():
         if r["bd_psnr_db"] is None:
             print(f"  {name:<44} no overlapping rate range")
             continue
@@ -140,10 +138,8 @@ def cmd_rd(args: argparse.Namespace) -> int:
         lo, hi = r["bpp_range"]
         print(f"  {name:<44} BD-PSNR {r['bd_psnr_db']:+6.2f} dB  BD-rate {rate:>7}  "
               f"({lo:.3f}-{hi:.3f} bpp)")
-    for p in published:
-        print(f"  published: {p.name} from {p.source} (all 24 Kodak images)")
-    print(f"wrote {out / 'rd.json'} and {out / 'rd.png'}")
-    return 0
+    for p in table["published"]:
+        print(f"  published: {p['name']} from {p['source']} (all 24 Kodak images)")
 
 
 def cmd_spectrum(args: argparse.Namespace) -> int:

@@ -28,16 +28,13 @@ from ..scoring.reports import RunFolder
 from ..scoring.selection import COMMON
 from ..scoring.statistics import (
     CLEAN_CELL,
-    Bootstrap,
     CellOutcomes,
     Comparison,
     accuracy,
     beyond_noise,
     choice_outcomes,
     difference,
-    in_points,
     one_set,
-    percentile_interval,
 )
 from .base import (
     Claims,
@@ -49,6 +46,7 @@ from .base import (
     sign_verdict,
 )
 from .dct_noise import coefficients, conv1d_net
+from .intervals import BOOT, estimate, signed_points
 from .loop import LoopConfig, fit
 
 BANDS = 8
@@ -114,7 +112,6 @@ def train_arm(cfg: BandWeightsConfig, learned: bool, seed: int, train: tuple, te
 
 
 CLAIMS = Claims()
-BOOT = Bootstrap()
 SINGLE_OUT = 0.05  # weights that single out bands differ by more than this between bands
 INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over training seeds and "
              "test images, paired (both arms on the same seeds and images)")
@@ -141,7 +138,7 @@ def _final_weights(a: dict) -> np.ndarray:
 
 
 def _pts(d: Comparison) -> str:
-    return in_points(d.as_dict(), signed=True) + f" points (p {d.p:.3f})"
+    return signed_points(d, f" points (p {d.p:.3f})")
 
 
 @CLAIMS.claim("learned-beat-uniform", paper="001 section 6",
@@ -193,7 +190,7 @@ def weights_single_out_bands(config: BandWeightsConfig, a: dict) -> Finding:
     final = _final_weights(a)
     per_seed = a["weights"][0, :, -1]  # (seeds, bands)
     spread = np.ptp(BOOT.seeds(a["seeds"]) @ per_seed, axis=1)  # each replicate's seed draw
-    e = percentile_interval(float(np.ptp(final)), spread, BOOT.level)
+    e = estimate(float(np.ptp(final)), spread)
     return Finding(
         f"final weights {', '.join(f'{w:.3f}' for w in final)} (uniform 0.125); largest: band "
         f"{int(np.argmax(final)) + 1}; largest minus smallest {e.value:.3f} "

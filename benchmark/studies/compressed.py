@@ -20,7 +20,7 @@ import numpy as np
 from scipy import stats
 
 from ..codecs.bjontegaard import DEFAULT_FIT, bd
-from ..scoring.statistics import Bootstrap, Estimate, beyond_noise, in_points, percentile_interval
+from ..scoring.statistics import beyond_noise
 from .base import (
     Claims,
     Finding,
@@ -30,6 +30,7 @@ from .base import (
     register_study,
     sign_verdict,
 )
+from .intervals import ABOVE_MARGIN, ABOVE_ZERO, BOOT, estimate, measure_row, signed_points
 from .points import accuracy_replicates, clean_outcomes, gather, rows_of
 
 LEARNED = ("bls", "bmshj")
@@ -42,7 +43,6 @@ class CompressedConfig:
     submissions: tuple[str, ...] = ("baseline", "jpeg_aug", "bls_aug", "bmshj_aug")
 
 
-BOOT = Bootstrap()  # the leaderboard's: every entry resampled on the same seeds and images
 MARGIN = 0.01  # "as accurate as": a non-inferiority margin of one point, fixed in advance
 
 
@@ -127,19 +127,6 @@ def spearman(a: dict, family: str, x: str, reps: np.ndarray | None = None):
     return np.nan_to_num(rho)
 
 
-def _estimate(point: float, reps: np.ndarray) -> Estimate:
-    return percentile_interval(point, reps, BOOT.level)
-
-
-def _measure(name: str, family: str, points: int | None, e: Estimate) -> dict:
-    return {"measure": name, "family": family, "points": points, "value": e.value,
-            "low": e.low, "high": e.high}
-
-
-def _pts(e: Estimate) -> str:
-    return in_points(e.as_dict(), signed=True)
-
-
 INTERVALS = ("95% intervals: two-level bootstrap over the training seeds and the test images "
              "(every point on the same draws, so differences are paired)")
 
@@ -178,21 +165,20 @@ def learned_above_jpeg(config: CompressedConfig, a: dict) -> Finding:
         if not len(d):
             continue
         rates = rates_inside(a, "bpp", "jpeg", f)
-        est = [_estimate(v, r) for v, r in zip(d, dr)]
-        mean = _estimate(float(d.mean()), dr.mean(axis=0))
-        measures.append(_measure(f"{f} - jpeg clean accuracy at JPEG's rates (mean)", f, len(d), mean))
-        measures += [_measure(f"{f} - jpeg clean accuracy at {x:.3f} bpp", f, 1, e)
+        est = [estimate(v, r) for v, r in zip(d, dr)]
+        mean = estimate(float(d.mean()), dr.mean(axis=0))
+        measures.append(measure_row(f"{f} - jpeg clean accuracy at JPEG's rates (mean)", mean,
+                                    family=f, points=len(d)))
+        measures += [measure_row(f"{f} - jpeg clean accuracy at {x:.3f} bpp", e, family=f, points=1)
                      for x, e in zip(rates, est)]
         s = [beyond_noise(e) for e in est]
         signs += s
         parts.append(f"{f} above JPEG beyond noise at {s.count(1)} of {len(s)} JPEG rates in "
-                     f"its range, below at {s.count(-1)} (mean {_pts(mean)} points)")
+                     f"its range, below at {s.count(-1)} (mean {signed_points(mean)} points)")
     return Finding(
         "; ".join(parts) or "no JPEG rate inside a learned codec's range", sign_verdict(signs),
         "per JPEG rate inside the learned codec's range, the learned minus JPEG clean accuracy "
-        "(interpolated along the learned curve): reproduced if every 95% interval lies above "
-        "zero, partly if some do, not reproduced if none does and some lie below, within "
-        f"noise if all hold zero. {INTERVALS}", tuple(measures))
+        f"(interpolated along the learned curve): {ABOVE_ZERO} {INTERVALS}", tuple(measures))
 
 
 @CLAIMS.claim("logarithmic-in-rate", paper="003 Fig 3.4",
@@ -206,13 +192,14 @@ def logarithmic_in_rate(config: CompressedConfig, a: dict) -> Finding:
         if fit is None:
             continue
         n = int((a["family"] == f).sum())
-        slope = _estimate(fit[0], slope_replicates(a, f, reps))
-        measures += [_measure(f"{f} slope of clean accuracy in ln(bpp)", f, n, slope),
+        slope = estimate(fit[0], slope_replicates(a, f, reps))
+        measures += [measure_row(f"{f} slope of clean accuracy in ln(bpp)", slope, family=f,
+                                 points=n),
                      {"measure": f"{f} R^2 of the fit", "family": f, "points": n,
                       "value": fit[1], "low": None, "high": None}]
         sign = beyond_noise(slope)
         signs.append(-1 if sign > 0 and fit[1] < 0.5 else sign)
-        parts.append(f"{f}: slope {_pts(slope)} points per ln(bpp), R^2 {fit[1]:.2f}")
+        parts.append(f"{f}: slope {signed_points(slope)} points per ln(bpp), R^2 {fit[1]:.2f}")
     return Finding(
         "; ".join(parts) or "no family with 3 rates", sign_verdict(signs),
         "per family, the least-squares slope b of accuracy = a + b ln(bpp): reproduced if every "
@@ -232,9 +219,9 @@ def correlated_with_quality(config: CompressedConfig, a: dict) -> Finding:
             rho = spearman(a, f, x)
             if rho is None:
                 continue
-            e = _estimate(rho, spearman(a, f, x, reps))
-            measures.append(_measure(f"{f} Spearman rho of clean accuracy and {x}", f,
-                                     int((a["family"] == f).sum()), e))
+            e = estimate(rho, spearman(a, f, x, reps))
+            measures.append(measure_row(f"{f} Spearman rho of clean accuracy and {x}", e, family=f,
+                                        points=int((a["family"] == f).sum())))
             signs.append(beyond_noise(e))
             parts.append(f"{f} {x} rho {e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}]")
     return Finding(
@@ -256,17 +243,15 @@ def jpeg_ahead_at_low_quality(config: CompressedConfig, a: dict) -> Finding:
             gap = low_end_gap(a, x, "jpeg", f)
             if gap is None:
                 continue
-            e = _estimate(gap, low_end_gap(a, x, "jpeg", f, reps))
-            measures.append(_measure(f"jpeg - {f} clean accuracy at the lowest common {x}",
-                                     f, None, e))
+            e = estimate(gap, low_end_gap(a, x, "jpeg", f, reps))
+            measures.append(measure_row(f"jpeg - {f} clean accuracy at the lowest common {x}", e,
+                                        family=f, points=None))
             signs.append(beyond_noise(e))
-            parts.append(f"JPEG minus {f} at the lowest common {x}: {_pts(e)} points")
+            parts.append(f"JPEG minus {f} at the lowest common {x}: {signed_points(e)} points")
     return Finding(
         "; ".join(parts) or "no common range", sign_verdict(signs),
         "JPEG minus each learned codec's clean accuracy at the lowest PSNR and SSIM both reach: "
-        "reproduced if every 95% interval lies above zero, partly if some do, not reproduced if "
-        f"none does and some lie below, within noise if all hold zero. {INTERVALS}",
-        tuple(measures))
+        f"{ABOVE_ZERO} {INTERVALS}", tuple(measures))
 
 
 @CLAIMS.claim("as-accurate-as-original", paper="003 Fig 3.4",
@@ -281,20 +266,18 @@ def as_accurate_as_original(config: CompressedConfig, a: dict) -> Finding:
         for f in _families(a):
             rates, idx = _curve(a, f, "bpp")
             top = idx[-1]  # the family's highest rate: its least compressed training data
-            e = _estimate(float(a["clean_acc"][top] - a["clean_acc"][base[0]]),
+            e = estimate(float(a["clean_acc"][top] - a["clean_acc"][base[0]]),
                           reps[top] - reps[base[0]])
-            measures.append(_measure(f"{f} at its highest rate minus the original data's "
-                                     "clean accuracy", f, 1, e))
+            measures.append(measure_row(f"{f} at its highest rate minus the original data's "
+                                        "clean accuracy", e, family=f, points=1))
             signs.append(beyond_noise(e, -MARGIN))
             parts.append(f"{f} at {rates[-1]:.2f} bpp ({a['param'][top]}) minus the original: "
-                         f"{_pts(e)} points")
+                         f"{signed_points(e)} points")
     return Finding(
         "; ".join(parts) or "no baseline report", sign_verdict(signs),
         f"non-inferiority with a margin of {100 * MARGIN:.0f} point, fixed in advance: each "
-        "family at its highest rate minus the original data's clean accuracy; reproduced if "
-        "every 95% interval lies above minus the margin, partly if some do, not reproduced if "
-        "none does and some lie below it, within noise if all straddle it. " + INTERVALS,
-        tuple(measures))
+        f"family at its highest rate minus the original data's clean accuracy; {ABOVE_MARGIN} "
+        + INTERVALS, tuple(measures))
 
 
 def summarize(config: CompressedConfig, a: dict) -> dict:

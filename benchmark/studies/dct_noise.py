@@ -27,7 +27,6 @@ from ..datasets import load_dataset
 from ..scoring.reports import RunFolder
 from ..scoring.statistics import (
     CLEAN_CELL,
-    Bootstrap,
     CellOutcomes,
     Comparison,
     Estimate,
@@ -35,7 +34,6 @@ from ..scoring.statistics import (
     beyond_noise,
     choice_outcomes,
     difference,
-    in_points,
     one_set,
 )
 from .base import (
@@ -47,6 +45,7 @@ from .base import (
     register_study,
     sign_verdict,
 )
+from .intervals import BOOT, signed_points
 from .loop import LoopConfig, fit
 
 FULL = 28
@@ -155,10 +154,6 @@ def _diff(x: CellOutcomes, y: CellOutcomes) -> Comparison:
     return difference(x, y, [CLEAN_CELL], BOOT)
 
 
-def _pts(d: Comparison) -> str:
-    return in_points(d.as_dict(), signed=True)
-
-
 def _missing(what: str) -> Finding:
     return Finding(f"{what} not measured in this profile", "not testable here",
                    "needs the settings the claim names")
@@ -170,7 +165,6 @@ def _falls(outcomes: list[CellOutcomes]) -> tuple[list[Comparison], list[int]]:
     return steps, [beyond_noise(d) for d in steps]
 
 
-BOOT = Bootstrap()
 COLLAPSE, KEEPS = 0.20, 0.02  # a collapse loses over 20 points; keeping is within 2 (in advance)
 INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over training seeds and "
              "test images, paired (every setting is tested on the same images with the same "
@@ -193,8 +187,8 @@ def threshold_8_vs_16(config: DctNoiseConfig, a: dict) -> Finding:
     loses, collapses, over = (beyond_noise(drop8), beyond_noise(drop8, COLLAPSE),
                               beyond_noise(drop16, KEEPS))
     return Finding(
-        f"Fashion-MNIST, all coefficients minus 16x16: {_pts(drop16)} points; minus 8x8: "
-        f"{_pts(drop8)} points",
+        f"Fashion-MNIST, all coefficients minus 16x16: {signed_points(drop16)} points; minus 8x8: "
+        f"{signed_points(drop8)} points",
         sign_verdict([loses, collapses, -over]),
         f"three parts, each from a 95% interval: 8x8 loses accuracy (its drop lies above zero), "
         f"it collapses (above {100 * COLLAPSE:.0f} points), 16x16 keeps the baseline (its drop "
@@ -214,7 +208,7 @@ def noise_lowers_8(config: DctNoiseConfig, a: dict) -> Finding:
     falls, signs = _falls([_outcomes(a, "noisy_outcomes", at[k]) for k in names])
     return Finding(
         "noisy test at the training sigma, fall per step (0 -> 0.1, 0.1 -> 0.2): "
-        + ", ".join(f"{_pts(d)} points" for d in falls),
+        + ", ".join(f"{signed_points(d)} points" for d in falls),
         sign_verdict(signs), "reproduced if accuracy falls beyond noise at each step of sigma "
         "(the 95% interval of each fall above zero), partly if at one, not reproduced if "
         f"at none and it rises beyond noise at one, within noise otherwise. {INTERVALS}")
@@ -231,7 +225,7 @@ def keeps_baseline_under_noise(config: DctNoiseConfig, a: dict) -> Finding:
                 _outcomes(a, "noisy_outcomes", at["16:0.2"]))
     over = beyond_noise(gap, KEEPS)
     return Finding(
-        f"all coefficients (clean) minus 16x16 at sigma 0.2 (noisy): {_pts(gap)} points",
+        f"all coefficients (clean) minus 16x16 at sigma 0.2 (noisy): {signed_points(gap)} points",
         sign_verdict([-over]),
         f"non-inferiority with a margin of {100 * KEEPS:.0f} points, fixed in advance: "
         "reproduced if the 95% interval of the gap lies below the margin, not reproduced if "
@@ -249,7 +243,7 @@ def threshold_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
     drop = _diff(tw["16"], tw["8"])
     loses, collapses = beyond_noise(drop), beyond_noise(drop, COLLAPSE)
     return Finding(
-        f"{config.image_twin}, M=16 minus M=8 (clean test): {_pts(drop)} points",
+        f"{config.image_twin}, M=16 minus M=8 (clean test): {signed_points(drop)} points",
         sign_verdict([loses, collapses]),
         f"two parts, each from a 95% interval: M=8 loses accuracy against M=16 (above zero), "
         f"and collapses (above {100 * COLLAPSE:.0f} points); reproduced if both, partly if one. "
@@ -268,7 +262,7 @@ def noise_lowers_8_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
     falls, signs = _falls([tw[k] for k in names])
     return Finding(
         f"{config.image_twin} (clean test), fall per step of sigma: "
-        + ", ".join(f"{_pts(d)} points" for d in falls),
+        + ", ".join(f"{signed_points(d)} points" for d in falls),
         sign_verdict(signs), "reproduced if accuracy falls beyond noise at each step of sigma, "
         f"partly if at one, within noise if at neither. {INTERVALS}")
 

@@ -25,15 +25,9 @@ from corruptions.errors import DataError
 
 from ..datasets import load_dataset
 from ..pipeline.submission import load_submission
-from ..scoring.statistics import (
-    Bootstrap,
-    Estimate,
-    beyond_noise,
-    in_points,
-    percentile_interval,
-    replicates,
-)
+from ..scoring.statistics import replicates
 from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
+from .intervals import BOOT, judged, signed_points
 from .trained import BEST, resolve_param, trained_classifiers
 
 DEFAULT_ENTRIES = (("submissions/baseline.yaml", "-"), ("submissions/bls_aug.yaml", BEST),
@@ -118,7 +112,6 @@ def resolve(config: FourierConfig, ctx: StudyContext) -> FourierConfig:
     return replace(config, entries=tuple(dict.fromkeys(entries)))
 
 
-BOOT = Bootstrap()
 INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over the models' training "
              "seeds and the test images, paired (every model probed on the same images and "
              "perturbations)")
@@ -147,15 +140,6 @@ def _rows(config: FourierConfig, a: dict) -> list[dict]:
     return rows
 
 
-def _change(point: float, reps: np.ndarray) -> tuple[Estimate, int]:
-    e = percentile_interval(point, reps, BOOT.level)
-    return e, beyond_noise(e)
-
-
-def _pts(e: Estimate) -> str:
-    return in_points(e.as_dict(), signed=True) + " points"
-
-
 def _entry(config: FourierConfig, name: str) -> str | None:
     """The arrays' key of the probed model named ``submission@param`` (or the baseline)."""
     for path, param in config.entries:
@@ -178,12 +162,13 @@ def baseline_error_grows(config: FourierConfig, a: dict) -> Finding:
     if key is None:
         return NO_BASELINE
     band = _band_reps(a, key)
-    steps = [_change(band[hi][0] - band[lo][0], band[hi][1] - band[lo][1])
+    steps = [judged(band[hi][0] - band[lo][0], band[hi][1] - band[lo][1])
              for lo, hi in (("low", "mid"), ("mid", "high"))]
     return Finding(
         f"baseline error low {100 * band['low'][0]:.1f}%, mid {100 * band['mid'][0]:.1f}%, high "
-        f"{100 * band['high'][0]:.1f}%; mid minus low {_pts(steps[0][0])}, high minus mid "
-        f"{_pts(steps[1][0])}",
+        f"{100 * band['high'][0]:.1f}%; mid minus low {signed_points(steps[0][0])} points, "
+        "high minus mid "
+        f"{signed_points(steps[1][0])} points",
         sign_verdict([s for _, s in steps]),
         "reproduced if the error grows beyond noise from low to mid and from mid to high (each "
         "step's 95% interval above zero), partly if at one step, not reproduced if at neither "
@@ -206,11 +191,12 @@ def less_high_frequency_error(config: FourierConfig, a: dict, case: str) -> Find
     if base_key is None:
         return NO_BASELINE
     base, r = _band_reps(a, base_key), _band_reps(a, _entry(config, case))
-    (high, s_high), (low, s_low) = (_change(r[b][0] - base[b][0], r[b][1] - base[b][1])
+    (high, s_high), (low, s_low) = (judged(r[b][0] - base[b][0], r[b][1] - base[b][1])
                                     for b in ("high", "low"))
     return Finding(
-        f"{case.replace('@', ' ')} minus the baseline: high-band error {_pts(high)}, low-band "
-        f"{_pts(low)}",
+        f"{case.replace('@', ' ')} minus the baseline: high-band error "
+        f"{signed_points(high)} points, low-band "
+        f"{signed_points(low)} points",
         sign_verdict([-s_high, s_low]),
         "two parts, each from a 95% interval: the high-band error drops (below zero) and the "
         "low-band error rises (above zero); reproduced if both, partly if one, not reproduced "

@@ -22,8 +22,9 @@ from ..pipeline.evaluate import CLEAN, correct_mask
 from ..pipeline.inputs import load_eval_splits, prepare_eval
 from ..pipeline.submission import load_submission
 from ..scoring.selection import COMMON
-from ..scoring.statistics import Bootstrap, CellOutcomes, beyond_noise, difference, in_points
+from ..scoring.statistics import CellOutcomes, beyond_noise, difference, in_points
 from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
+from .intervals import BOOT, signed_points
 from .trained import trained_classifiers
 
 NOISE = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")
@@ -53,7 +54,6 @@ def _band(corruption: str) -> str:
     return PUBLISHED_BANDS.get(corruption, "extra")
 
 
-BOOT = Bootstrap()
 INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over the classifier's "
              "training seeds and the test images (an image with all its corrupted versions), "
              "paired: every codec and rate is compared with the same models on the same images")
@@ -170,7 +170,7 @@ def learned_denoise_better(config: PreprocessConfig, a: dict) -> Finding:
     d = difference(*o, _groups(o[0])["high"], BOOT)
     return Finding(
         f"best learned {lead['family']} {lead['param']} minus best JPEG {j['param']} on the high "
-        f"band: {in_points(d.as_dict(), signed=True)} points",
+        f"band: {signed_points(d)} points",
         sign_verdict([beyond_noise(d)]),
         "the best learned codec's high-band accuracy minus the best JPEG quality's (both chosen "
         "on this test set): reproduced if its 95% interval lies above zero, not reproduced if "

@@ -20,7 +20,7 @@ import numpy as np
 from ..datasets import load_dataset
 from ..models import count_parameters, create_model
 from ..pipeline.submission import load_submissions
-from ..scoring.statistics import Bootstrap, Estimate, beyond_noise, percentile_interval
+from ..scoring.statistics import beyond_noise
 from .base import (
     Claims,
     Finding,
@@ -30,6 +30,7 @@ from .base import (
     register_study,
     sign_verdict,
 )
+from .intervals import ABOVE_MARGIN, ABOVE_ZERO, BOOT, estimate, measure_row
 from .points import accuracy_replicates, clean_outcomes, gather
 
 ORIGINAL = "original"
@@ -74,20 +75,11 @@ def _at(a: dict, model: str, d: str) -> int | None:
     return int(m[0]) if len(m) else None
 
 
-BOOT = Bootstrap()  # the leaderboard's; every entry on the same seeds and images (paired)
 MARGIN = 1.0  # "comparable to": a non-inferiority margin of one percent, fixed in advance
 PAIRED = ("two-level bootstrap over the training seeds and the test images, every entry on the "
           "same draws (the compressed arm is tested on the same images, coded), so differences "
           "are paired")
 INTERVALS = f"95% intervals: {PAIRED}"
-
-
-def _estimate(point: float, reps: np.ndarray) -> Estimate:
-    return percentile_interval(point, reps, BOOT.level)
-
-
-def _measure(name: str, e: Estimate) -> dict:
-    return {"measure": name, "points": 1, "value": e.value, "low": e.low, "high": e.high}
 
 
 CLAIMS = Claims()
@@ -110,8 +102,8 @@ def original_above_compressed(config: ReducedConfig, a: dict) -> Finding:
             c = _at(a, model, d)
             if c is None:
                 continue
-            e = _estimate(float(a["clean_acc"][o] - a["clean_acc"][c]), reps[o] - reps[c])
-            measures.append(_measure(f"{model}: original minus {d} clean accuracy", e))
+            e = estimate(float(a["clean_acc"][o] - a["clean_acc"][c]), reps[o] - reps[c])
+            measures.append(measure_row(f"{model}: original minus {d} clean accuracy", e, points=1))
             found.append(beyond_noise(e))
         signs += found
         if found:
@@ -120,10 +112,8 @@ def original_above_compressed(config: ReducedConfig, a: dict) -> Finding:
                          f"{found.count(-1)}")
     return Finding(
         "; ".join(parts) or "no model in both arms", sign_verdict(signs),
-        "per (model, rate), the original minus the compressed data's clean accuracy: "
-        "reproduced if every 95% interval lies above zero, partly if some do, not reproduced "
-        f"if none does and some lie below, within noise if all hold zero. {INTERVALS}",
-        tuple(measures))
+        f"per (model, rate), the original minus the compressed data's clean accuracy: {ABOVE_ZERO} "
+        f"{INTERVALS}", tuple(measures))
 
 
 @CLAIMS.claim("compressed-loses-no-faster", paper="003 Fig 3.6",
@@ -145,8 +135,8 @@ def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
         if c is None:
             continue
         # the compressed change minus the original's: above zero, compressed data lose less
-        e = _estimate(float(change[c] - change[o]), reps[c] - reps[o])
-        measures.append(_measure(f"{smallest}: {d} minus original percent change", e))
+        e = estimate(float(change[c] - change[o]), reps[c] - reps[o])
+        measures.append(measure_row(f"{smallest}: {d} minus original percent change", e, points=1))
         signs.append(beyond_noise(e, -MARGIN))
         parts.append(f"{d}: {change[c]:+.2f}% ({e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}] "
                      "against the original)")
@@ -155,9 +145,7 @@ def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
         sign_verdict(signs),
         "per rate, the smallest model's percent change from the largest on compressed data "
         f"minus that on the original data; non-inferiority with a margin of {MARGIN:.0f}% "
-        "fixed in advance: reproduced if every 95% interval lies above minus the margin, "
-        "partly if some do, not reproduced if none does and some lie below it, within noise "
-        f"if all straddle it. {INTERVALS}", tuple(measures))
+        f"fixed in advance: {ABOVE_MARGIN} {INTERVALS}", tuple(measures))
 
 
 @CLAIMS.claim("resnet18-loses-faster-on-original", paper="003 Fig 3.6",

@@ -46,7 +46,7 @@ from ..codecs.recipe import parse_overrides
 from ..datasets import load_dataset
 from ..pipeline.inputs import ensure_corrupted
 from ..scoring.selection import COMMON
-from ..scoring.statistics import Bootstrap, Estimate, beyond_noise, percentile_interval
+from ..scoring.statistics import Bootstrap, Estimate, beyond_noise
 from .base import (
     Claims,
     Finding,
@@ -56,6 +56,7 @@ from .base import (
     register_study,
     sign_verdict,
 )
+from .intervals import BOOT, estimate_draws
 
 MAP_SIDE = 32  # side of the stored (block-averaged, centred) heat maps
 LEARNED = ("bls", "bmshj")
@@ -128,7 +129,6 @@ def group_of(corruption: str) -> str:
     return PUBLISHED_BANDS.get(corruption, "extra")
 
 
-BOOT = Bootstrap()
 INTERVALS = ("95% intervals: bootstrap over the test images (the leaderboard's draws, shared "
              "by every setting, so differences are paired)")
 
@@ -177,10 +177,6 @@ def measured(a: dict, boot: Bootstrap = BOOT) -> Measured:
         bpp_shift=shift.mean(axis=1))
 
 
-def _estimate(draws: np.ndarray) -> Estimate:
-    return percentile_interval(float(draws[0]), draws[1:], BOOT.level)
-
-
 def summarize(config: SpectralConfig, a: dict) -> dict:
     m = measured(a)
     rows = [{"setting": s, "bpp": float(m.bpp[i, 0]), "psnr": float(m.psnr[i, 0]),
@@ -226,7 +222,7 @@ class _Checked:
 
 
 def _signs(measures) -> list[int]:
-    return [beyond_noise(_estimate(d)) for _, d in measures]
+    return [beyond_noise(estimate_draws(d)) for _, d in measures]
 
 
 def _tally(measures, what: str) -> str:
@@ -250,7 +246,7 @@ def _against(a: dict, measure, rule: str) -> Finding:
                      f"(would be {found[f].verdict})" for f in classical if f != anchor)
     which = (" The verdict is against JPEG 2000, the seed's classical codec; " if anchor == ANCHOR
              else f" JPEG 2000 was not measured: the verdict is against {name}; ")
-    rows = tuple({"measure": what, "points": 1, **_estimate(d).as_dict()}
+    rows = tuple({"measure": what, "points": 1, **estimate_draws(d).as_dict()}
                  for what, d in found[anchor].measures)
     return Finding(f"against {name}: {found[anchor].text}{beside}", found[anchor].verdict,
                    rule.format(classical=name) + which
@@ -287,7 +283,7 @@ def error_in_high_band(config: SpectralConfig, a: dict) -> Finding:
                + tuple((f"{m.labels[j]} largest other share of D minus its high-band share",
                         -top(j)) for j in classic))
         text = ("high-band share of D: " + ", ".join(
-            f"{m.labels[i]} {_value(_estimate(sh[i, hi]))}" for i in m.learned + classic)
+            f"{m.labels[i]} {_value(estimate_draws(sh[i, hi]))}" for i in m.learned + classic)
             + f"; {_tally(apart, 'learned above classical at the nearest rate')} pairs; "
             + f"{_tally(own, 'high the largest share (learned) or not (classical)')} settings")
         return _Checked(text, sign_verdict(_signs(apart + own)), apart + own)
@@ -330,7 +326,7 @@ def denoise_high_better(config: SpectralConfig, a: dict) -> Finding:
         cases = tuple((f"{m.labels[i]} minus {m.labels[j]} R on the high group (dB)",
                        m.r["high"][i] - m.r["high"][j]) for i, j in pairs)
         text = "; ".join(f"{m.labels[i]} ({bpp[i]:.2f} bpp) vs {m.labels[j]} ({bpp[j]:.2f} bpp): "
-                         f"{_value(_estimate(d), '+.2f')} dB on the high group"
+                         f"{_value(estimate_draws(d), '+.2f')} dB on the high group"
                          for (i, j), (_, d) in zip(pairs, cases))
         return _Checked(text, sign_verdict(_signs(cases)), cases)
     return _against(a, measure,

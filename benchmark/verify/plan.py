@@ -12,6 +12,7 @@ import numpy as np
 from corruptions.device import cpu_kind
 from corruptions.errors import BenchError
 
+from ..augment.rd_table import rd_tables
 from ..scoring.reports import run_folders
 
 @dataclass(frozen=True)
@@ -58,7 +59,6 @@ def draw_units(units: list, n: int, key: str) -> list:
     return [units[i] for i in sorted(picked)]
 
 
-
 @dataclass(frozen=True)
 class Sample:
     """``PROFILE:N[:SECONDS]``: N of the profile's units (and N parts of its studies) among
@@ -74,24 +74,27 @@ class Sample:
 class RerunPlan:
     """What ``bench verify --rerun`` reruns from scratch: whole reports (baseline first, so
     the others' mCE has its rows), units drawn alone, the profiles whose studies are
-    recomputed whole, and the samples asked for (the studies' parts are drawn by the caller:
-    scoring does not know the studies)."""
+    recomputed whole, the rate-distortion tables measured again, and the samples asked for
+    (their study parts are drawn by ``studies.draw_parts``)."""
 
     reports: tuple[Path, ...] = ()
     units: tuple[Unit, ...] = ()
     study_profiles: tuple[str, ...] = ()
+    rd_tables: tuple[Path, ...] = ()
     samples: tuple[Sample, ...] = ()
     notes: tuple[str, ...] = ()  # what a sample could not draw, and why
 
     def __bool__(self) -> bool:
-        return bool(self.reports or self.units or self.study_profiles)
+        return bool(self.reports or self.units or self.study_profiles or self.rd_tables)
 
 
+CODECS = "codecs"  # the selector of the rate-distortion tables (reports/codecs/<dataset>)
 RERUN_HELP = ("what to rerun from scratch and compare exactly (comma-separated): all; a "
               "profile (every report and study of it: ci); a report (ID or ID/PROFILE); "
-              "PROFILE:N[:SECONDS] (N units of that profile's reports and N parts of its "
-              "studies, drawn from the commit among those that took at most SECONDS); '' for "
-              "nothing")
+              "codecs or codecs/DATASET (the rate-distortion tables, their learned codecs "
+              "trained where not cached); PROFILE:N[:SECONDS] (N units of that profile's "
+              "reports and N parts of its studies, drawn from the commit among those that took "
+              "at most SECONDS); '' for nothing")
 
 
 def plan_reruns(selector: str, reports_root: Path, key: str,
@@ -102,49 +105,70 @@ def plan_reruns(selector: str, reports_root: Path, key: str,
     unit's float rounding compounds past the cross-kind tolerance (measured on ci runs of
     one epoch), so only there is a sampled rerun a check; a note says when none is."""
     kind = kind or cpu_kind()
-    notes: list[str] = []
     folders = run_folders(reports_root)
     profiles = {f.profile for f in folders}
+    tables = rd_tables(reports_root)
     reports: dict[Path, None] = {}
-    units: list[Unit] = []
-    samples: list[Sample] = []
     studies: dict[str, None] = {}
+    codecs: dict[Path, None] = {}
+    units, samples, notes = [], [], []
     for part in (p.strip() for p in selector.split(",") if p.strip()):
         if part == "all":
             reports.update(dict.fromkeys(f.folder for f in folders))
             studies.update(dict.fromkeys(sorted(profiles)))
+            codecs.update(dict.fromkeys(tables))
         elif part in profiles:
             reports.update(dict.fromkeys(f.folder for f in folders if f.profile == part))
             studies[part] = None
+        elif part.partition("/")[0] == CODECS:
+            codecs.update(dict.fromkeys(_tables(part, tables, reports_root)))
         elif ":" in part:
-            profile, n, most = (part.split(":") + [""])[:3]
-            if (profile not in profiles or not n.isdigit() or int(n) < 1
-                    or not (most == "" or most.isdigit())):
-                raise BenchError(f"--rerun {part!r}: expected PROFILE:N[:SECONDS] with one of "
-                                 f"{', '.join(sorted(profiles))}, N >= 1")
-            pool = [u for u in report_units(reports_root, profile)
-                    if not most or u.seconds <= int(most)]
-            if not pool:
-                raise BenchError(f"--rerun {part!r}: no unit of {profile} took at most "
-                                 f"{most} s")
-            alike = [u for u in pool if u.cpu_kind == kind]
-            if not alike:
-                notes.append(f"--rerun {part}: none of the {len(pool)} units was recorded on "
-                             f"this CPU kind ({kind}); none drawn")
-            units += draw_units(alike, int(n), key)
-            samples.append(Sample(profile, int(n), int(most) if most else None, kind))
+            sample, drawn, note = _sample(part, reports_root, profiles, kind, key)
+            samples.append(sample)
+            units += drawn
+            notes += [note] if note else []
         else:
-            sub, _, profile = part.partition("/")
-            found = [f.folder for f in folders
-                     if f.submission == sub and (not profile or f.profile == profile)]
-            if not found:
-                raise BenchError(f"--rerun {part!r} matches no report under {reports_root} "
-                                 f"(profiles: {', '.join(sorted(profiles)) or 'none'})")
-            reports.update(dict.fromkeys(found))
+            reports.update(dict.fromkeys(_reports(part, folders, reports_root, profiles)))
     order = {f.folder: i for i, f in enumerate(folders)}  # run_folders': baseline first
     whole = tuple(sorted(reports, key=order.__getitem__))
-    return RerunPlan(whole, tuple(u for u in units if u.folder not in reports),
-                     tuple(studies), tuple(s for s in samples if s.profile not in studies),
-                     tuple(notes))
+    return RerunPlan(reports=whole, units=tuple(u for u in units if u.folder not in reports),
+                     study_profiles=tuple(studies), rd_tables=tuple(codecs),
+                     samples=tuple(s for s in samples if s.profile not in studies),
+                     notes=tuple(notes))
 
 
+def _sample(part: str, reports_root: Path, profiles: set[str], kind: str,
+            key: str) -> tuple[Sample, list[Unit], str | None]:
+    """``PROFILE:N[:SECONDS]``: the sample, the units it draws, and a note where none of
+    its pool was recorded on this CPU kind."""
+    profile, n, most = (part.split(":") + [""])[:3]
+    if (profile not in profiles or not n.isdigit() or int(n) < 1
+            or not (most == "" or most.isdigit())):
+        raise BenchError(f"--rerun {part!r}: expected PROFILE:N[:SECONDS] with one of "
+                         f"{', '.join(sorted(profiles))}, N >= 1")
+    pool = [u for u in report_units(reports_root, profile) if not most or u.seconds <= int(most)]
+    if not pool:
+        raise BenchError(f"--rerun {part!r}: no unit of {profile} took at most {most} s")
+    alike = [u for u in pool if u.cpu_kind == kind]
+    note = None if alike else (f"--rerun {part}: none of the {len(pool)} units was recorded on "
+                               f"this CPU kind ({kind}); none drawn")
+    return (Sample(profile, int(n), int(most) if most else None, kind),
+            draw_units(alike, int(n), key), note)
+
+
+def _reports(part: str, folders: list, reports_root: Path, profiles: set[str]) -> list[Path]:
+    sub, _, profile = part.partition("/")
+    found = [f.folder for f in folders if f.submission == sub and (not profile or f.profile == profile)]
+    if not found:
+        raise BenchError(f"--rerun {part!r} matches no report under {reports_root} "
+                         f"(profiles: {', '.join(sorted(profiles)) or 'none'})")
+    return found
+
+
+def _tables(part: str, tables: list[Path], reports_root: Path) -> list[Path]:
+    dataset = part.partition("/")[2]
+    found = [t for t in tables if not dataset or t.parent.name == dataset]
+    if not found:
+        raise BenchError(f"--rerun {part!r}: no rate-distortion table under {reports_root}/"
+                         f"{CODECS} (found: {', '.join(t.parent.name for t in tables) or 'none'})")
+    return found

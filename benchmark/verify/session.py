@@ -19,6 +19,7 @@ from pathlib import Path
 from corruptions.errors import BenchError
 from corruptions.version import code_version
 
+from ..augment.rd_table import read_table, rd_tables
 from ..datasets import link_sources, load_dataset
 from ..scoring.reports import OUTCOMES, STATISTICS, SUMMARY, RunFolder, run_folders
 from ..studies import StudyContext, get_study, study_folders
@@ -27,6 +28,8 @@ from .audit import check_against_submission, completeness
 from .checks import check_outcomes, check_statistics, check_summary
 from .compare import Mismatch, Tolerance
 from .plan import RerunPlan, plan_reruns
+from .rd import check_rd_table, rerun_rd_table
+from .rd import rerun_tolerance as rd_tolerance
 from .rerun import run_plan
 from .studies import PartRef, check_study, draw_parts, rerun_part, rerun_study, rerun_tolerance
 from ..codecs.zoo import zoo_datasets
@@ -85,9 +88,10 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
     reports = options.reports
     folders = [RunFolder(f.folder, memo=True) for f in run_folders(reports)]  # read once
     studies = study_folders(reports)
-    if not folders and not studies:
+    if not folders and not studies and not rd_tables(reports):
         raise BenchError(f"--reports {reports}: holds no report (no <submission>/<profile>/"
-                         f"{SUMMARY} and no studies/<study>/<profile>/{SUMMARY})")
+                         f"{SUMMARY}, no studies/<study>/<profile>/{SUMMARY}, no "
+                         "codecs/<dataset>/rd.json)")
     if options.scratch and options.scratch.resolve().is_relative_to(reports.resolve()):
         raise BenchError(f"--scratch {options.scratch}: inside --reports {reports}; its reports "
                          "would be taken for committed ones")
@@ -105,6 +109,9 @@ def _checks(options: VerifyOptions, plan: RerunPlan, folders: list[RunFolder],
         yield from _completeness(options.reports, options.submissions)
     yield from _run_reports(folders)
     yield from _studies(options, plan, studies)
+    for table in rd_tables(options.reports):
+        yield Outcome(f"{table}: its BD table from its rows, its anchor curves",
+                      tuple(check_rd_table(table)))
     yield Stage("summaries", time.perf_counter() - t0)
     if options.zoo:
         t0 = time.perf_counter()
@@ -185,6 +192,11 @@ def _reruns(options: VerifyOptions, plan: RerunPlan, studies: list[Path],
             found, tol = rerun_part(part, ctx), rerun_tolerance(part.folder)
             yield Outcome(f"{part.folder}/arrays.npz: part {part.label} rerun from scratch "
                           f"({time.perf_counter() - t0:.1f} s{across(tol)})", tuple(found))
+        for table in plan.rd_tables:
+            t0 = time.perf_counter()
+            found, tol = rerun_rd_table(table, tmp / "data"), rd_tolerance(table)
+            yield Outcome(f"{table}: every row measured again from scratch "
+                          f"({time.perf_counter() - t0:.1f} s{across(tol)})", tuple(found))
 
 
 def load_sources(plan: RerunPlan, folders: list[RunFolder], studies: list[Path],
@@ -199,6 +211,7 @@ def load_sources(plan: RerunPlan, folders: list[RunFolder], studies: list[Path],
              and not get_study(f.parent.name).from_reports}
     for folder in read:
         names |= study_datasets(folder)
+    names |= {read_table(table)["dataset"] for table in plan.rd_tables}
     for name in sorted(names):
         load_dataset(name, "all", data_root)
 

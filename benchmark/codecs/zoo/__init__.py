@@ -5,9 +5,10 @@ on, and training one that does not takes longer than a run should. So, for the e
 classification dataset, the benchmark ships one codec per family and grid lambda, trained
 with ``ZOO_RECIPES`` (``bench codec zoo --train`` reproduces them), with their RD on the
 test split measured from real bitstreams and the Bjøntegaard deltas against JPEG on the same
-images. ``bench verify`` (``benchmark.verify.zoo``) checks each file's sha256 and re-measures its RD: exactly on the CPU
-kind the index records, within a cross-CPU tolerance on another (``--zoo-sample N`` re-measures N
-codecs drawn from the commit, as CI does; every file's sha256 is checked regardless).
+images. ``bench verify`` (``benchmark.verify.zoo``) checks each file's sha256 and re-measures
+its RD: exactly on the CPU kind the index records, within a cross-CPU tolerance on another
+(``--zoo-sample N`` re-measures N codecs drawn from the commit, as CI does; every file's sha256
+is checked regardless).
 
 Files: ``benchmark/codecs/zoo/<dataset>/<family>-<lambda>.pt.xz``, an LZMA-compressed
 ``torch.save`` of the state dict: parameters rounded to float16 (half the bytes; the frozen
