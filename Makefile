@@ -67,16 +67,17 @@ demo: setup
 	@$(BENCH) statistics --reports runs/demo/reports | grep -v "^wrote"
 
 # the tests, then every committed number recomputed (ci reruns from scratch, one cpu unit
-# drawn from the commit among those that took at most 60 s, site read back)
+# drawn from the commit among those that took at most 60 s, one demo unit likewise, site
+# read back)
 test: setup browser
 	$(VENV)/bin/python -m pytest -n 2 tests
-	$(BENCH) verify --zoo-sample 2 --rerun ci,cpu:1:60
+	$(BENCH) verify --zoo-sample 2 --rerun ci,cpu:1:60,demo:1:60
 
 leaderboard: setup
 	$(BENCH) leaderboard
 
 verify: setup
-	$(BENCH) verify --zoo-sample 2 --rerun ci,cpu:1:60
+	$(BENCH) verify --zoo-sample 2 --rerun ci,cpu:1:60,demo:1:60
 
 # the CUDA path on one GPU (tests against the CPU, perf, the reduced gpu profiles, the thesis
 # grid's projection), every result under OUT; without a GPU it says so and skips (exit 0)

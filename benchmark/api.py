@@ -25,8 +25,7 @@ from corruptions.device import resolve_device
 from .datasets import resolve_data_root
 from .pipeline.evaluate import evaluate
 from .pipeline.inputs import eval_manifests, load_eval_splits, prepare_eval
-from .pipeline.runner import rows_of
-from .pipeline.units import UnitProvenance, UnitResult
+from .pipeline.units import UnitProvenance, UnitResult, rows_of
 from .scoring.results import read_results
 from .scoring.selection import MODES
 from .scoring.summary import SubmissionMeta, summarize
@@ -43,8 +42,7 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
     ``results.parquet`` for mCE (e.g. ``reports/baseline/cpu/results.parquet``)."""
     root = resolve_data_root(data_root)
     device = resolve_device(device)
-    names = tuple(C.parse_names(corruptions if isinstance(corruptions, str)
-                                else ",".join(corruptions)))
+    names = tuple(C.parse_names(corruptions))
     severities = tuple(sorted(severities))
     start = time.perf_counter()
     sets = prepare_eval(dataset, root, test_images, validation_images, names, severities,

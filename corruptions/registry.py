@@ -100,11 +100,13 @@ def names(subset: str = "all") -> list[str]:
     raise ValueError(subset)
 
 
-def parse_names(spec: str) -> list[str]:
-    """``common`` | ``all`` | ``extra`` | comma-separated names (validated)."""
-    if spec in ("common", "all", "extra"):
+def parse_names(spec: str | Sequence[str]) -> list[str]:
+    """``common`` | ``all`` | ``extra`` | comma-separated names, or a list of names (each
+    validated)."""
+    if isinstance(spec, str) and spec in ("common", "all", "extra"):
         return names(spec)
-    out = [s.strip() for s in spec.split(",") if s.strip()]
+    parts = spec.split(",") if isinstance(spec, str) else [str(s) for s in spec]
+    out = [s.strip() for s in parts if s.strip()]
     for n in out:
         get(n)
     if not out:

@@ -86,6 +86,8 @@ class SpectrumAccumulator:
             "flat": flat,
             "mse": float(self.band_power.sum() / max(self.band_bins.sum(), 1)),
             "psnr": round(self.psnr_sum / max(self.images, 1), 3),
+            # every image left exactly as it was (saturate on grey images): no corruption
+            "identity": bool(self.images > 0 and not self.band_power.any()),
             "radial_power": [float(f"{v:.4g}") for v in radial],
             "images": self.images,
         }

@@ -49,6 +49,23 @@ def read_manifest(folder: Path) -> dict | None:
         raise IntegrityError(f"{path}: damaged manifest ({e})") from None
 
 
+def identity_corruptions(manifest: dict) -> list[str]:
+    """The corruptions of a built set that left every image of it exactly as it was, at
+    every severity (``saturate`` on grey images): measured by the builder, which finds no
+    difference power at all. A manifest from before the flag was written says the same by
+    a mean squared difference of exactly zero."""
+    out = []
+    for name in manifest.get("corruptions", []):
+        entry = manifest.get("profiles", {}).get(name, {})
+        flag = entry.get("identity")
+        if flag is None:
+            severities = entry.get("severity", {}).values()
+            flag = bool(severities) and all(s.get("mse") == 0 for s in severities)
+        if flag:
+            out.append(name)
+    return out
+
+
 def files_verify(folder: Path, files: dict[str, str]) -> bool:
     """True when every file exists and matches its recorded sha256."""
     return all((Path(folder) / f).is_file() and sha256_file(Path(folder) / f) == h

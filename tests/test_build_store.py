@@ -375,3 +375,23 @@ def test_imagecorruptions_backend_builds_the_reference_set(tmp_path):
         got = store.open_corrupted(tmp_path).images(name, 2)
         want = reference.corrupt(images, name, 2, seed=0, indices=range(3))
         assert np.array_equal(np.stack(got), want)
+
+
+def test_a_corruption_that_changes_nothing_is_flagged_identity(fm, tmp_path):
+    """saturate on grey images: every image at every severity exactly as it was, flagged in
+    the manifest (the PSNR would be infinite); contrast changes them and is not flagged. A
+    manifest from before the flag says the same by its zero mean squared difference."""
+    m = _build(fm, tmp_path / "out", corruptions=("saturate", "contrast"), severities=(1, 5))
+    assert m["profiles"]["saturate"]["identity"] is True
+    assert all(s["identity"] for s in m["profiles"]["saturate"]["severity"].values())
+    assert m["profiles"]["contrast"]["identity"] is False
+    assert store.identity_corruptions(m) == ["saturate"]
+    from benchmark.commands.corruptions import format_profiles
+
+    table = format_profiles(m["profiles"]).splitlines()
+    row = next(line for line in table if line.startswith("saturate"))
+    assert row.count(" inf") == 2 and "identity" in row
+    assert not any("identity" in line for line in table if line.startswith("contrast"))
+    for entry in m["profiles"].values():
+        del entry["identity"]
+    assert store.identity_corruptions(m) == ["saturate"]

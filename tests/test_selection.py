@@ -172,3 +172,22 @@ def test_bdads_chooses_per_severity_where_bdad_cannot():
     assert out["bdad"]["oracle"]["corrupt_acc"] == pytest.approx((.50 + .85) / 2)
     assert out["bdads"]["oracle"]["chosen"]["fog"] == {"1": "P", "2": "Q"}
     assert out["bdads"]["oracle"]["corrupt_acc"] == pytest.approx((.90 + .85) / 2)
+
+
+def test_an_identity_corruption_is_out_of_the_unseen_pick_and_the_thesis_ten(rows):
+    """Told that saturate left the images unchanged, the unseen source ranks by the other
+    extra corruptions (here none are in the table: no unseen entry) and the thesis' ten is
+    the mean over the rest (gaussian_noise and fog here), not over saturate's clean copy."""
+    plain = select(rows, ["A", "B", "C"], modes=["bda"])
+    without = select(rows, ["A", "B", "C"], modes=["bda"], identity=["saturate"])
+    assert "unseen" in plain["bda"] and "unseen" not in without["bda"]
+    oracle = without["bda"]["oracle"]
+    pick = oracle["chosen"]  # BDA: one parameter
+    ten = [TEST[pick][c] for c in TEST[pick] if c[0] in ("gaussian_noise", "fog")]
+    assert oracle["corrupt_acc_thesis10"] == pytest.approx(sum(ten) / len(ten))
+    from benchmark.scoring.summary import per_param
+
+    with_copy, without_copy = (per_param(rows, ["A", "B", "C"], {}, identity)["C"]
+                               for identity in ((), ("saturate",)))
+    assert with_copy["corrupt_acc_thesis10"] == pytest.approx((.3 + .2 + .95 + .9 + .9 + .8) / 6)
+    assert without_copy["corrupt_acc_thesis10"] == pytest.approx((.3 + .2 + .95 + .9) / 4)

@@ -70,32 +70,43 @@ _MAY_BE_ZERO = {"seed", "patch", "init_lmbda", "init_steps"}
 
 
 def parse_overrides(text: str | None) -> tuple[tuple[str, object], ...]:
-    """``"N=64,M=96"`` -> (("M", 96), ("N", 64)): sorted, hashable, checked."""
-    if not text:
-        return ()
-    out = {}
-    for part in text.split(","):
+    """``"N=64,M=96"`` (the ``--codec`` option) -> (("M", 96), ("N", 64)): sorted,
+    hashable, checked."""
+    pairs = []
+    for part in (text or "").split(","):
         if not part.strip():
             continue
         key, sep, value = (s.strip() for s in part.partition("="))
         if not sep or key not in _KEYS:
             raise BenchError(f"--codec: cannot read {part.strip()!r}; expected KEY=VALUE with "
                              f"KEY one of {', '.join(_KEYS)}")
+        pairs.append((key, value))
+    return check_overrides(pairs, "--codec: ")
+
+
+def check_overrides(pairs, prefix: str = "") -> tuple[tuple[str, object], ...]:
+    """Recipe overrides as (key, value) pairs (a submission's ``codec:`` mapping, or the
+    option's text read by ``parse_overrides``), each read by its key's type and checked;
+    errors start with ``prefix``."""
+    out = {}
+    for key, value in pairs:
+        if key not in _KEYS:
+            raise BenchError(f"{prefix}unknown key {key!r}; expected one of {', '.join(_KEYS)}")
         try:
             v = _KEYS[key](value)
         except ValueError:
-            raise BenchError(f"--codec: {key} must be {_KEYS[key].__name__}, got {value!r}") from None
+            raise BenchError(f"{prefix}{key} must be {_KEYS[key].__name__}, got {value!r}") from None
         if key not in ("quant", "source") and not (v > 0 or (key in _MAY_BE_ZERO and v == 0)):
             bound = ">= 0" if key in _MAY_BE_ZERO else "> 0"
-            raise BenchError(f"--codec: {key} must be {bound}, got {value!r}")
+            raise BenchError(f"{prefix}{key} must be {bound}, got {value!r}")
         out[key] = v
     if out.get("quant", "noise") not in QUANT_MODES:
-        raise BenchError(f"--codec: quant must be one of {', '.join(QUANT_MODES)}, "
+        raise BenchError(f"{prefix}quant must be one of {', '.join(QUANT_MODES)}, "
                          f"got {out['quant']!r}")
     if out.get("source", SOURCES[0]) not in SOURCES:
-        raise BenchError(f"--codec: source must be {', '.join(SOURCES)}, got {out['source']!r}")
+        raise BenchError(f"{prefix}source must be {', '.join(SOURCES)}, got {out['source']!r}")
     if bool(out.get("init_lmbda")) != bool(out.get("init_steps")):
-        raise BenchError("--codec: a warm start needs both init_lmbda and init_steps")
+        raise BenchError(f"{prefix}a warm start needs both init_lmbda and init_steps")
     return tuple(sorted(out.items()))
 
 

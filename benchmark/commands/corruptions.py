@@ -14,6 +14,7 @@ from corruptions import files, store
 from corruptions.device import cpu_count, resolve_device
 from corruptions.errors import BenchError
 from corruptions.spectrum import BANDS
+from corruptions.store import identity_corruptions
 
 from ..datasets import Dataset, dataset_slug, load_dataset, resolve_data_root
 from .common import add_data_args, int_list, positive_int, seed_int
@@ -112,6 +113,7 @@ def format_profiles(profiles: dict) -> str:
     head = (f"{'corruption':<18} {'category':<8} {'set':<6} {'published':<9} {'measured':<12} "
             f"{'low/mid/high density share':<27} {'band':<5} {'PSNR s1..s5 (dB)'}")
     lines = [head, "-" * len(head)]
+    identity = identity_corruptions({"corruptions": list(profiles), "profiles": profiles})
     for name, p in profiles.items():
         m = p["measured"]
         shares = "/".join(f"{m['shares'][b]:.2f}" for b in BANDS)
@@ -119,12 +121,19 @@ def format_profiles(profiles: dict) -> str:
         mark = ""
         if p["published_band"] and p["published_band"] != p["measured_band"]:
             mark = "  <- measured differs"
-        psnr = " ".join(f"{p['severity'][s]['psnr']:5.1f}" for s in sorted(p["severity"]))
+        if name in identity:
+            mark = "  <- the identity on these images: left out of the averages"
+        psnr = " ".join("  inf" if p["severity"][s].get("identity") or name in identity
+                        else f"{p['severity'][s]['psnr']:5.1f}" for s in sorted(p["severity"]))
         lines.append(f"{name:<18} {p['category']:<8} {'common' if p['common'] else 'extra':<6} "
                      f"{p['published_band'] or '-':<9} {measured:<12} {shares:<27} "
                      f"{p['band']:<5} {psnr}{mark}")
     lines.append("band: the published grouping (Lieberman et al. 2023) for the 15 common "
                  "corruptions, the measured one for the extra 4; flat~ = densest band < 2x sparsest.")
+    if identity:
+        lines.append(f"identity ({', '.join(identity)}): every image left exactly as it was at "
+                     "every severity (PSNR infinite); a run names it in its summary and leaves it "
+                     "out of the unseen pick and the thesis-ten average.")
     return "\n".join(lines)
 
 

@@ -93,15 +93,28 @@ class AugmentedSet:
     manifest: dict
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """What a report says of the training data, computed once when the sets are prepared:
+    the original images' size (``original_stats``), each grid entry's bpp, bytes, stored
+    size, PSNR and SSIM (``data_stats``), and the mean spectra (thesis Fig 4.7)."""
+
+    original: dict
+    per_param: dict[str, dict]
+    spectra: dict[str, np.ndarray]
+
+
 @dataclass
 class Inputs:
     """What every unit of a run reads: the training split, the augmented sets per member
-    parameter, the evaluation sets."""
+    parameter, the evaluation sets; and what the report says of them."""
 
     train: Dataset
     augmented: dict[str, AugmentedSet]  # by member label
     eval_sets: tuple[EvalSet, ...]
     manifests: dict[str, str]  # name -> sha256 of a manifest file (provenance)
+    training: TrainingData
+    weights: Path | None = None  # a checkpoint-only submission's file, resolved and checked
     seconds: dict[str, float] = field(default_factory=dict)
     # evaluation.transform: parameter label -> split -> its transformed evaluation set
     transformed: dict[str, dict[str, EvalSet]] = field(default_factory=dict)
@@ -134,6 +147,13 @@ def prepare_eval(dataset: str, data_root: Path, test_images: int | None,
 def eval_manifests(sets: tuple[EvalSet, ...]) -> dict[str, str]:
     """The provenance names of the corrupted sets' manifests."""
     return {f"corrupted-{e.split}": e.manifest_sha256 for e in sets}
+
+
+def identity_corruptions(corruptions: tuple[str, ...], sets: tuple[EvalSet, ...]) -> list[str]:
+    """Those of ``corruptions`` that left every image of every evaluated split unchanged, as
+    the corrupted sets' builder measured (``saturate`` on grey images)."""
+    found = [set(store.identity_corruptions(store.read_manifest(e.folder) or {})) for e in sets]
+    return sorted(set(corruptions).intersection(*found)) if found else []
 
 
 def transformed_manifests(label: str, sets: dict[str, EvalSet]) -> dict[str, str]:
@@ -188,9 +208,10 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     seconds["corrupted sets"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    augmented = {}
+    augmented, weights = {}, None
     if spec.weights:  # its bytes, not its path, decide the unit (and go into provenance)
-        manifests["weights"] = files.sha256_file(weights_path(spec, data_root))
+        weights = weights_path(spec, data_root)
+        manifests["weights"] = files.sha256_file(weights)
     else:
         for member in members:
             folder, manifest = ensure_augmented(train, family, member.values[0], data_root,
@@ -206,8 +227,9 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
         for label, sets in transformed.items():
             manifests.update(transformed_manifests(label, sets))
         seconds["evaluation sets transformed"] = time.perf_counter() - t0
+    training = describe_training(spec, train, augmented)
     return Inputs(train=train, augmented=augmented, eval_sets=eval_sets, manifests=manifests,
-                  seconds=seconds, transformed=transformed)
+                  training=training, weights=weights, seconds=seconds, transformed=transformed)
 
 
 def prepare_transformed(spec: RunSpec, eval_sets: tuple[EvalSet, ...], data_root: Path,
@@ -229,25 +251,43 @@ def prepare_transformed(spec: RunSpec, eval_sets: tuple[EvalSet, ...], data_root
     return out
 
 
-def original_stats(inputs: Inputs) -> dict:
+def describe_training(spec: RunSpec, train: Dataset,
+                      augmented: dict[str, AugmentedSet]) -> TrainingData:
+    """The report's view of the training data, each augmented set read once (for its
+    spectrum, and for its PNG size where it is no codec's output)."""
+    pixels = int(np.prod(train.images.shape[1:3])) if train.fixed_size else None
+    spectra = ({"original": log_spectrum(np.asarray(train.images))}
+               if train.fixed_size and not spec.weights else {})
+    stored = {}
+    for label, a in augmented.items():
+        images = None
+        if "file_bpp" not in a.manifest or spectra:
+            images = load_augmented(a.folder, verify=False)[0]
+        stored[label] = _stored_bytes(a.manifest, pixels, images)
+        if spectra:
+            spectra[label] = log_spectrum(images)
+    original = original_stats(train)
+    return TrainingData(original, data_stats(spec, train, augmented, stored, original), spectra)
+
+
+def original_stats(train: Dataset) -> dict:
     """The training images a run starts from, as stored: raw uint8 bytes and one PNG file
     each (the "original size" every relative size is measured against, seed 004)."""
-    train = inputs.train
     return {"images": len(train), "raw_bytes": int(sum(im.size for im in train.images)),
             "png_bytes": metrics.png_bytes(train.images)}
 
 
-def data_stats(spec: RunSpec, inputs: Inputs, original: dict | None = None) -> dict[str, dict]:
+def data_stats(spec: RunSpec, train: Dataset, augmented: dict[str, AugmentedSet],
+               stored: dict[str, float | None], original: dict) -> dict[str, dict]:
     """Per grid entry: bpp and bytes of the payload (entropy-coded bits; raw uint8 for
-    families that do not compress), ``file_bytes`` as stored (a codec's whole files; PNG files
-    for the others), ``relative_size`` = file_bytes over the original's PNG bytes, PSNR and
-    SSIM against the originals. A union sums the bytes and averages the rest."""
+    families that do not compress), ``file_bytes`` as stored (``stored``, per member: a
+    codec's whole files; PNG files for the others), ``relative_size`` = file_bytes over the
+    original's PNG bytes, PSNR and SSIM against the originals. A union sums the bytes and
+    averages the rest."""
     out = {}
-    train = inputs.train
     pixels = int(np.prod(train.images.shape[1:3])) if train.fixed_size else None
-    original = original or original_stats(inputs)
     for s in spec.grid:
-        parts = [inputs.augmented[m.label] for m in s.members()] if inputs.augmented else []
+        parts = [augmented[m.label] for m in s.members()] if augmented else []
         if not parts:
             out[s.label] = dict.fromkeys(("bpp", "bytes", "file_bytes", "relative_size", "psnr",
                                           "ssim"))
@@ -255,8 +295,8 @@ def data_stats(spec: RunSpec, inputs: Inputs, original: dict | None = None) -> d
         man = [a.manifest for a in parts]
         bpp = [m["bpp"]["mean"] if "bpp" in m else 8.0 * train.channels for m in man]
         size = [b * m["n_images"] * pixels / 8 if pixels else None for b, m in zip(bpp, man)]
-        stored = [_stored_bytes(a.folder, a.manifest, pixels) for a in parts]
-        total = int(round(sum(stored))) if None not in stored else None
+        sizes = [stored[m.label] for m in s.members()]
+        total = int(round(sum(sizes))) if None not in sizes else None
         out[s.label] = {"bpp": float(np.mean(bpp)),
                         "bytes": int(round(sum(size))) if None not in size else None,
                         "file_bytes": total,
@@ -266,20 +306,9 @@ def data_stats(spec: RunSpec, inputs: Inputs, original: dict | None = None) -> d
     return out
 
 
-def _stored_bytes(folder: Path, manifest: dict, pixels: int | None) -> float | None:
+def _stored_bytes(manifest: dict, pixels: int | None, images: np.ndarray | None) -> float | None:
     """A set's size on disk as a user would keep it: a codec's files (JPEG with its headers,
-    a learned codec's bitstreams), else its images as PNG files."""
+    a learned codec's bitstreams), else its ``images`` as PNG files."""
     if "file_bpp" in manifest:
         return manifest["file_bpp"]["mean"] * manifest["n_images"] * pixels / 8 if pixels else None
-    return float(metrics.png_bytes(load_augmented(folder, verify=False)[0]))
-
-
-def training_spectra(spec: RunSpec, inputs: Inputs) -> dict[str, np.ndarray]:
-    """Mean log-magnitude spectrum of the original training images (``original``) and of
-    each augmented set (thesis Fig 4.7); empty for images of mixed sizes or a checkpoint run."""
-    if spec.weights or not inputs.train.fixed_size:
-        return {}
-    out = {"original": log_spectrum(np.asarray(inputs.train.images))}
-    for label, a in inputs.augmented.items():
-        out[label] = log_spectrum(load_augmented(a.folder, verify=False)[0])
-    return out
+    return float(metrics.png_bytes(images))

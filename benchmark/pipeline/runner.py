@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime
-import json
 import logging
 import multiprocessing as mp
 import time
@@ -28,22 +27,19 @@ from corruptions.version import code_version
 
 from ..augment import AugmentSpec
 from ..scoring.reports import BASELINE, RunFolder, baseline_results
-from ..scoring.results import HISTORY_COLUMNS, OPTIONAL_HISTORY, RESULT_COLUMNS, frame
 from ..scoring.statistics import comparable_baseline, report_statistics
-from ..scoring.summary import SubmissionMeta, summarize
+from ..scoring.summary import summarize
 from .inputs import (
     EvalSet,
     Inputs,
-    data_stats,
     eval_manifests,
-    original_stats,
+    identity_corruptions,
     prepare,
-    training_spectra,
     transformed_manifests,
 )
 from .submission import RunSpec, digest
 from .train import NonFiniteLoss
-from .units import UnitResult, UnitTask, run_unit
+from .units import UnitResult, UnitTask, outcomes_of, rows_of, run_unit
 
 log = logging.getLogger(__name__)
 EXECUTORS = ("local", "ray")
@@ -117,7 +113,7 @@ def training_hash(spec: RunSpec, weights_sha256: str | None = None) -> str:
     """What decides a unit's weights besides its parameter and seed (both in its path): the
     grid and the seed list are left out, so adding a parameter or a seed retrains nothing;
     a checkpoint-only submission's file counts by its bytes."""
-    cfg = json.loads(spec.resolved)
+    cfg = spec.resolved
     training = {k: v for k, v in cfg["training"].items() if k != "seeds"}
     what = {"dataset": cfg["dataset"], "model": cfg["model"], "training": training,
             "family": cfg["augmentation"]["family"], "codec": cfg["codec"]}
@@ -155,7 +151,7 @@ def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device
                            data_root=Path(data_root), train_sets=train_sets,
                            eval_sets=eval_sets, eval_hash=eval_hash,
                            num_classes=len(inputs.train.classes), device=device,
-                           threads=threads, progress=progress)
+                           threads=threads, progress=progress, weights=inputs.weights)
                   for seed in seeds]
     return tasks
 
@@ -171,27 +167,6 @@ def unit_evaluation(spec: RunSpec, inputs: Inputs, label: str) -> tuple[tuple[Ev
     if transformed:
         what["transformed"] = transformed_manifests(label, transformed)
     return sets, digest(what)
-
-
-def rows_of(base: dict, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The results and history tables of finished units; ``base`` holds the columns every
-    row shares (submission, profile, dataset, model, family)."""
-    rows, hist = [], []
-    for r in results:
-        for c in r.counts:
-            rows.append({**base, "split": c.split, "param": r.param, "seed": r.seed,
-                         "corruption": c.corruption, "severity": c.severity, "band": c.band,
-                         "n": c.n, "correct": c.correct, "accuracy": c.correct / c.n})
-        for h in r.history:
-            hist.append({"submission": base["submission"], "profile": base["profile"], "param": r.param,
-                         "seed": r.seed, **h})
-    extra = [c for c in OPTIONAL_HISTORY if any(c in h for h in hist)]
-    return frame(rows, RESULT_COLUMNS), frame(hist, HISTORY_COLUMNS + extra)
-
-
-def outcomes_of(results: list[UnitResult]) -> list:
-    """The per-image outcomes of every row ``rows_of`` makes, in the same order."""
-    return [c.outcomes for r in results for c in r.counts]
 
 
 def _agreed(values: list):
@@ -255,7 +230,7 @@ def run_units(spec: RunSpec, *, data_root: Path, runs_root: Path, device: str = 
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise failed[0]
-    rows, history = rows_of(submission_meta(spec).row_fields(), results)
+    rows, history = rows_of(spec.meta().row_fields(), results)
     return UnitsRun(inputs, tasks, results, rows, history)
 
 
@@ -269,7 +244,6 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
                      executor=executor, ray_address=ray_address, progress=progress,
                      threads=threads)
     inputs, tasks, results = done.inputs, done.tasks, done.results
-    meta = submission_meta(spec)
     rows, history = done.rows, done.history
     seconds = dict(inputs.seconds)
     seconds["training (units)"] = sum(r.provenance.train_s for r in results if not r.skipped)
@@ -279,11 +253,11 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     baseline_rows = _baseline(spec, rows, Path(reports_root))
     provenance = run_provenance(spec, inputs, results)
     order = list(dict.fromkeys(t.param.label for t in tasks))
-    original = original_stats(inputs)
-    summary = summarize(meta, rows, order, modes=spec.selection,
-                        data=data_stats(spec, inputs, original), baseline_rows=baseline_rows,
-                        provenance=provenance, original=original)
-    spectra = training_spectra(spec, inputs)
+    summary = summarize(spec.meta(), rows, order, modes=spec.selection,
+                        data=inputs.training.per_param, baseline_rows=baseline_rows,
+                        provenance=provenance, original=inputs.training.original,
+                        identity=identity_corruptions(spec.corruptions, inputs.eval_sets))
+    spectra = inputs.training.spectra
     masks = done.outcomes
     base = comparable_baseline(summary, rows, Path(reports_root), spec.profile)
     statistics = report_statistics(summary, rows, rows, masks, base)
@@ -294,13 +268,6 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     folder.write(summary, rows, history, masks, spectra, statistics)
     return RunReport(folder.folder, summary, seconds, len(tasks),
                      sum(1 for r in results if r.skipped))
-
-
-def submission_meta(spec: RunSpec) -> SubmissionMeta:
-    """What a report says about its submission."""
-    return SubmissionMeta(submission=spec.id, name=spec.name, authors=spec.authors,
-                          description=spec.description, url=spec.url, dataset=spec.dataset,
-                          profile=spec.profile, model=spec.model, family=spec.family)
 
 
 def _baseline(spec: RunSpec, rows: pd.DataFrame, reports_root: Path) -> pd.DataFrame | None:

@@ -14,9 +14,10 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -33,10 +34,11 @@ from corruptions import registry as corruption_registry
 from corruptions.errors import BenchError
 
 from ..augment import AugmentSpec, get_family
-from ..codecs.recipe import parse_overrides
+from ..codecs.recipe import check_overrides
 from ..models import check_model_name
 from ..models.bands import BandConfig
 from ..scoring.selection import MODES
+from ..scoring.summary import SubmissionMeta
 from .train import OPTIMIZERS, SCHEDULES, TrainConfig
 
 
@@ -151,7 +153,7 @@ class EvaluationSection(_Strict):
 
     def corruption_names(self) -> tuple[str, ...]:
         v = self.corruptions
-        return tuple(corruption_registry.parse_names(v if isinstance(v, str) else ",".join(v)))
+        return tuple(corruption_registry.parse_names(v))
 
 
 class SubmissionModel(_Strict):
@@ -180,7 +182,7 @@ class SubmissionModel(_Strict):
     @field_validator("codec")
     @classmethod
     def _codec(cls, v: dict) -> dict:
-        _as_value_error(parse_overrides, ",".join(f"{k}={x}" for k, x in v.items()))
+        _as_value_error(check_overrides, v.items())
         return v
 
     @model_validator(mode="after")
@@ -238,7 +240,7 @@ class RunSpec:
     corruption_seed: int
     selection: tuple[str, ...]
     codec: tuple[tuple[str, object], ...]
-    resolved: str  # the merged profile as canonical JSON (what config_hash digests)
+    resolved: Mapping[str, Any]  # the merged profile as JSON data (what config_hash digests)
     source: str
     test_transform: bool = False  # evaluation images through the unit's own parameter
     sweep: str | None = None  # the file's id when its model list was expanded into runs
@@ -248,12 +250,17 @@ class RunSpec:
     def labels(self) -> list[str]:
         return [s.label for s in self.grid]
 
+    def meta(self) -> SubmissionMeta:
+        """What a report says about its submission (its first fields, and every row's)."""
+        return SubmissionMeta(submission=self.id, name=self.name, authors=self.authors,
+                              description=self.description, url=self.url,
+                              dataset=self.dataset, profile=self.profile, model=self.model,
+                              family=self.family)
+
     def config_hash(self, *parts: str) -> str:
         """Digest of the resolved configuration (descriptive fields excluded), or of the
         named sections only."""
-        cfg = json.loads(self.resolved)
-        for key in DESCRIPTIVE:
-            cfg.pop(key, None)
+        cfg = {k: v for k, v in self.resolved.items() if k not in DESCRIPTIVE}
         if parts:
             cfg = {k: cfg.get(k) for k in parts}
         return digest(cfg)
@@ -403,7 +410,6 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         corruptions=m.evaluation.corruption_names(), severities=tuple(m.evaluation.severities),
         test_images=m.evaluation.test_images, validation_images=m.evaluation.validation_images,
         corruption_seed=m.evaluation.seed, selection=tuple(m.selection),
-        codec=parse_overrides(",".join(f"{k}={v}" for k, v in m.codec.items())),
-        resolved=json.dumps(resolved, sort_keys=True), source=str(path),
+        codec=check_overrides(m.codec.items()), resolved=resolved, source=str(path),
         test_transform=m.evaluation.transform, sweep=m.id if swept else None,
         bands=BandConfig(**m.model.bands.model_dump()) if m.model.bands else None)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from corruptions import files
@@ -21,9 +22,16 @@ from corruptions.version import code_version
 from ..augment import AugmentSpec
 from ..augment.cache import load_augmented
 from ..models import Normalized, create_model
-from ..scoring.results import read_masks, write_masks
+from ..scoring.results import (
+    HISTORY_COLUMNS,
+    OPTIONAL_HISTORY,
+    RESULT_COLUMNS,
+    frame,
+    read_masks,
+    write_masks,
+)
 from .evaluate import Count, evaluate
-from .inputs import EvalSet, load_eval_splits, weights_path
+from .inputs import EvalSet, load_eval_splits
 from .submission import RunSpec
 from .train import build_classifier, train_classifier
 
@@ -44,6 +52,7 @@ class UnitTask:
     device: str
     threads: int
     progress: bool = True
+    weights: Path | None = None  # a checkpoint-only submission's file, as prepare resolved it
 
     @property
     def name(self) -> str:
@@ -125,15 +134,15 @@ def _model(task: UnitTask, images: np.ndarray, num_classes: int) -> Normalized:
     spec = task.spec
     torch.manual_seed(task.seed)
     if spec.weights:
-        return load_weights(spec, task.data_root, images, num_classes)
+        return load_weights(spec, task.weights, images, num_classes)
     return build_classifier(spec.model, images, num_classes, spec.pretrained, spec.bands)
 
 
-def load_weights(spec: RunSpec, data_root: Path, images: np.ndarray, num_classes: int) -> Normalized:
-    """A checkpoint-only submission's weights: a file under the data root, read with
-    ``weights_only=True``. A ``bench run`` model.pt (normalisation included) or a bare network
-    state dict (then the network takes [0, 1] images)."""
-    path = weights_path(spec, data_root)
+def load_weights(spec: RunSpec, path: Path, images: np.ndarray, num_classes: int) -> Normalized:
+    """A checkpoint-only submission's weights (``path``, checked to lie under the data root
+    when the inputs were prepared), read with ``weights_only=True``. A ``bench run`` model.pt
+    (normalisation included) or a bare network state dict (then the network takes [0, 1]
+    images)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -197,3 +206,23 @@ def run_unit(task: UnitTask) -> UnitResult:
                                         "eval_s": eval_s, "provenance": provenance.as_dict()})
     return UnitResult(task.param.label, task.seed, tuple(counts), tuple(history), provenance)
 
+
+def rows_of(base: dict, results: list[UnitResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The results and history tables of finished units; ``base`` holds the columns every
+    row shares (submission, profile, dataset, model, family)."""
+    rows, hist = [], []
+    for r in results:
+        for c in r.counts:
+            rows.append({**base, "split": c.split, "param": r.param, "seed": r.seed,
+                         "corruption": c.corruption, "severity": c.severity, "band": c.band,
+                         "n": c.n, "correct": c.correct, "accuracy": c.correct / c.n})
+        for h in r.history:
+            hist.append({"submission": base["submission"], "profile": base["profile"], "param": r.param,
+                         "seed": r.seed, **h})
+    extra = [c for c in OPTIONAL_HISTORY if any(c in h for h in hist)]
+    return frame(rows, RESULT_COLUMNS), frame(hist, HISTORY_COLUMNS + extra)
+
+
+def outcomes_of(results: list[UnitResult]) -> list:
+    """The per-image outcomes of every row ``rows_of`` makes, in the same order."""
+    return [c.outcomes for r in results for c in r.counts]

@@ -53,6 +53,7 @@ class EvaluationProtocol:
     dataset: str
     cells: tuple[tuple[str, str, int, int], ...]
     transformed: tuple[str, ...] = ()
+    identity: tuple[str, ...] = ()  # corruptions that left the images unchanged: not averaged
 
     def describe(self) -> str:
         """What "corrupt" means under this protocol, in words: a track's title line."""
@@ -71,6 +72,10 @@ class EvaluationProtocol:
         if self.transformed:
             text += ("; tested on images passed through each training parameter's transform ("
                      + ", ".join(self.transformed) + ")")
+        if self.identity:
+            text += (f"; {', '.join(self.identity)} left these images unchanged (the identity: "
+                     "its accuracy is the clean one), so it is out of the unseen pick and the "
+                     "thesis-ten average")
         return text
 
 
@@ -83,6 +88,7 @@ def evaluation_protocol(summary: dict, rows: pd.DataFrame) -> EvaluationProtocol
     cells = rows[["split", "corruption", "severity", "n"]].drop_duplicates()
     return EvaluationProtocol(
         dataset=summary.get("dataset"), transformed=transformed,
+        identity=tuple(summary.get("identity", ())),
         cells=tuple(sorted((str(a), str(b), int(c), int(d))
                            for a, b, c, d in cells.itertuples(index=False))))
 

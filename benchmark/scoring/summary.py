@@ -12,7 +12,7 @@ from corruptions import files
 from corruptions.errors import IntegrityError
 
 from ..augment import get_family
-from .selection import BASELINE, CLEAN, COMMON, THESIS_TEN, Baseline, select, wide
+from .selection import BASELINE, CLEAN, COMMON, THESIS_TEN, Baseline, select, wide, without_identity
 
 FORMAT = "summary/1"
 
@@ -48,7 +48,8 @@ class SubmissionMeta:
 DATA_FIELDS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim")
 
 
-def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict]) -> dict:
+def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict],
+              identity: Sequence[str] = ()) -> dict:
     """Each parameter on its own (seed mean and spread): the points of accuracy against
     bpp / PSNR / SSIM (thesis Figs 3.4, 3.5)."""
     test = wide(rows, "test", order)
@@ -56,7 +57,7 @@ def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict]) -
     for param in dict.fromkeys(test.index.get_level_values("param")):
         part = test.loc[param]
         common = [c for c in part.columns if c[0] in COMMON]
-        ten = [c for c in part.columns if c[0] in THESIS_TEN]
+        ten = [c for c in part.columns if c[0] in without_identity(THESIS_TEN, identity)]
         corrupt = part[common].mean(axis=1) if common else None
         out[param] = {
             "clean_acc": float(part[(CLEAN, 0)].mean()),
@@ -72,8 +73,11 @@ def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict]) -
 def summarize(meta: SubmissionMeta, rows: pd.DataFrame, order: Sequence[str], *,
               modes: Sequence[str], data: dict[str, dict],
               baseline_rows: pd.DataFrame | None, provenance: dict,
-              original: dict | None = None) -> dict:
-    """The whole summary; ``original``: the untransformed training images' size."""
+              original: dict | None = None, identity: Sequence[str] = ()) -> dict:
+    """The whole summary; ``original``: the untransformed training images' size;
+    ``identity``: the corruptions that left the evaluated images unchanged (as their
+    corrupted sets' manifests measured), named in the summary and left out of the averages
+    they would inflate."""
     baseline = Baseline.from_rows(baseline_rows) if baseline_rows is not None else None
     family = get_family(meta.family)
     return {
@@ -82,10 +86,11 @@ def summarize(meta: SubmissionMeta, rows: pd.DataFrame, order: Sequence[str], *,
         "params": list(order),
         "seeds": sorted(int(s) for s in rows["seed"].unique()),
         "corruptions": sorted(set(rows["corruption"]) - {CLEAN}),
+        "identity": sorted(identity),
         "baseline": {"submission": BASELINE, "found": baseline is not None},
         "selection": select(rows, order, modes=modes, resembles=family.resembles,
-                            baseline=baseline, data=data),
-        "per_param": per_param(rows, order, data),
+                            baseline=baseline, data=data, identity=identity),
+        "per_param": per_param(rows, order, data, identity),
         "training_data": data,
         "original_data": original,
         "provenance": provenance,
@@ -116,6 +121,7 @@ def recompute(summary: dict, rows: pd.DataFrame, baseline_rows: pd.DataFrame | N
     """A summary recomputed from its results table, with the inputs the table does not hold
     (the training data's statistics, provenance) taken from the summary itself: what
     ``bench verify`` compares against the file, field by field."""
-    return summarize(SubmissionMeta.from_summary(summary), rows, summary["params"], modes=list(summary["selection"]),
-                     data=summary["training_data"], baseline_rows=baseline_rows,
-                     provenance=summary["provenance"], original=summary.get("original_data"))
+    return summarize(SubmissionMeta.from_summary(summary), rows, summary["params"],
+                     modes=list(summary["selection"]), data=summary["training_data"],
+                     baseline_rows=baseline_rows, provenance=summary["provenance"],
+                     original=summary.get("original_data"), identity=summary.get("identity", ()))

@@ -28,9 +28,16 @@ from .base import (
     Table,
     measures_table,
     register_study,
-    sign_verdict,
 )
-from .intervals import ABOVE_MARGIN, ABOVE_ZERO, BOOT, estimate, measure_row, signed_points
+from .intervals import (
+    ABOVE_MARGIN,
+    ABOVE_ZERO,
+    BOOT,
+    Cases,
+    estimate,
+    measure_row,
+    signed_points,
+)
 from .points import accuracy_replicates, clean_outcomes, gather, rows_of
 
 LEARNED = ("bls", "bmshj")
@@ -159,7 +166,7 @@ CLAIMS = Claims()
               reported="CIFAR-10, VGG11 and ResNet18: learned above JPEG at all rates")
 def learned_above_jpeg(config: CompressedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
-    parts, measures, signs = [], [], []
+    cases = Cases()
     for f in _learned(a):
         d, dr = at_equal(a, "bpp", "jpeg", f), at_equal(a, "bpp", "jpeg", f, reps)
         if not len(d):
@@ -167,18 +174,18 @@ def learned_above_jpeg(config: CompressedConfig, a: dict) -> Finding:
         rates = rates_inside(a, "bpp", "jpeg", f)
         est = [estimate(v, r) for v, r in zip(d, dr)]
         mean = estimate(float(d.mean()), dr.mean(axis=0))
-        measures.append(measure_row(f"{f} - jpeg clean accuracy at JPEG's rates (mean)", mean,
-                                    family=f, points=len(d)))
-        measures += [measure_row(f"{f} - jpeg clean accuracy at {x:.3f} bpp", e, family=f, points=1)
-                     for x, e in zip(rates, est)]
+        cases.measures.append(measure_row(f"{f} - jpeg clean accuracy at JPEG's rates (mean)", mean,
+                                          family=f, points=len(d)))
+        cases.measures += [measure_row(f"{f} - jpeg clean accuracy at {x:.3f} bpp", e, family=f,
+                                       points=1) for x, e in zip(rates, est)]
         s = [beyond_noise(e) for e in est]
-        signs += s
-        parts.append(f"{f} above JPEG beyond noise at {s.count(1)} of {len(s)} JPEG rates in "
-                     f"its range, below at {s.count(-1)} (mean {signed_points(mean)} points)")
-    return Finding(
-        "; ".join(parts) or "no JPEG rate inside a learned codec's range", sign_verdict(signs),
+        cases.signs += s
+        cases.parts.append(f"{f} above JPEG beyond noise at {s.count(1)} of {len(s)} JPEG rates in "
+                           f"its range, below at {s.count(-1)} (mean {signed_points(mean)} points)")
+    return cases.finding(
+        "no JPEG rate inside a learned codec's range",
         "per JPEG rate inside the learned codec's range, the learned minus JPEG clean accuracy "
-        f"(interpolated along the learned curve): {ABOVE_ZERO} {INTERVALS}", tuple(measures))
+        f"(interpolated along the learned curve): {ABOVE_ZERO} {INTERVALS}")
 
 
 @CLAIMS.claim("logarithmic-in-rate", paper="003 Fig 3.4",
@@ -186,26 +193,27 @@ def learned_above_jpeg(config: CompressedConfig, a: dict) -> Finding:
               reported="stated from the curves, after [11]")
 def logarithmic_in_rate(config: CompressedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
-    signs, parts, measures = [], [], []
+    cases = Cases()
     for f in _families(a):
         fit = log_fit(a, f)
         if fit is None:
             continue
         n = int((a["family"] == f).sum())
         slope = estimate(fit[0], slope_replicates(a, f, reps))
-        measures += [measure_row(f"{f} slope of clean accuracy in ln(bpp)", slope, family=f,
-                                 points=n),
-                     {"measure": f"{f} R^2 of the fit", "family": f, "points": n,
-                      "value": fit[1], "low": None, "high": None}]
+        cases.measures += [measure_row(f"{f} slope of clean accuracy in ln(bpp)", slope, family=f,
+                                       points=n),
+                           {"measure": f"{f} R^2 of the fit", "family": f, "points": n,
+                            "value": fit[1], "low": None, "high": None}]
         sign = beyond_noise(slope)
-        signs.append(-1 if sign > 0 and fit[1] < 0.5 else sign)
-        parts.append(f"{f}: slope {signed_points(slope)} points per ln(bpp), R^2 {fit[1]:.2f}")
-    return Finding(
-        "; ".join(parts) or "no family with 3 rates", sign_verdict(signs),
+        cases.signs.append(-1 if sign > 0 and fit[1] < 0.5 else sign)
+        cases.parts.append(f"{f}: slope {signed_points(slope)} points per ln(bpp), "
+                           f"R^2 {fit[1]:.2f}")
+    return cases.finding(
+        "no family with 3 rates",
         "per family, the least-squares slope b of accuracy = a + b ln(bpp): reproduced if every "
         "family's 95% interval of b lies above zero with R^2 >= 0.5 (a growth that is not "
         "logarithmic counts against), partly if some, within noise if every interval holds "
-        f"zero. {INTERVALS}", tuple(measures))
+        f"zero. {INTERVALS}")
 
 
 @CLAIMS.claim("correlated-with-quality", paper="003 Fig 3.5",
@@ -213,22 +221,22 @@ def logarithmic_in_rate(config: CompressedConfig, a: dict) -> Finding:
               reported="positive for JPEG, BLS, BMSHJ")
 def correlated_with_quality(config: CompressedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
-    signs, parts, measures = [], [], []
+    cases = Cases()
     for f in _families(a):
         for x in ("psnr", "ssim"):
             rho = spearman(a, f, x)
             if rho is None:
                 continue
             e = estimate(rho, spearman(a, f, x, reps))
-            measures.append(measure_row(f"{f} Spearman rho of clean accuracy and {x}", e, family=f,
-                                        points=int((a["family"] == f).sum())))
-            signs.append(beyond_noise(e))
-            parts.append(f"{f} {x} rho {e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}]")
-    return Finding(
-        "; ".join(parts) or "too few points", sign_verdict(signs),
+            cases.measures.append(measure_row(f"{f} Spearman rho of clean accuracy and {x}", e,
+                                              family=f, points=int((a["family"] == f).sum())))
+            cases.signs.append(beyond_noise(e))
+            cases.parts.append(f"{f} {x} rho {e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}]")
+    return cases.finding(
+        "too few points",
         "reproduced if the 95% interval of Spearman's rho lies above zero for every family and "
         "metric, partly if for some, not reproduced if for none and some lie below, within "
-        f"noise if all hold zero. {INTERVALS}", tuple(measures))
+        f"noise if all hold zero. {INTERVALS}")
 
 
 @CLAIMS.claim("jpeg-ahead-at-low-quality", paper="003 Fig 3.5",
@@ -237,21 +245,22 @@ def correlated_with_quality(config: CompressedConfig, a: dict) -> Finding:
               reported="JPEG above at low quality (CIFAR-10)")
 def jpeg_ahead_at_low_quality(config: CompressedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
-    signs, parts, measures = [], [], []
+    cases = Cases()
     for f in _learned(a):
         for x in ("psnr", "ssim"):
             gap = low_end_gap(a, x, "jpeg", f)
             if gap is None:
                 continue
             e = estimate(gap, low_end_gap(a, x, "jpeg", f, reps))
-            measures.append(measure_row(f"jpeg - {f} clean accuracy at the lowest common {x}", e,
-                                        family=f, points=None))
-            signs.append(beyond_noise(e))
-            parts.append(f"JPEG minus {f} at the lowest common {x}: {signed_points(e)} points")
-    return Finding(
-        "; ".join(parts) or "no common range", sign_verdict(signs),
+            cases.measures.append(measure_row(
+                f"jpeg - {f} clean accuracy at the lowest common {x}", e, family=f, points=None))
+            cases.signs.append(beyond_noise(e))
+            cases.parts.append(f"JPEG minus {f} at the lowest common {x}: {signed_points(e)} "
+                               "points")
+    return cases.finding(
+        "no common range",
         "JPEG minus each learned codec's clean accuracy at the lowest PSNR and SSIM both reach: "
-        f"{ABOVE_ZERO} {INTERVALS}", tuple(measures))
+        f"{ABOVE_ZERO} {INTERVALS}")
 
 
 @CLAIMS.claim("as-accurate-as-original", paper="003 Fig 3.4",
@@ -260,7 +269,7 @@ def jpeg_ahead_at_low_quality(config: CompressedConfig, a: dict) -> Finding:
               reported="ResNet18 equal or above; VGG11 slightly below")
 def as_accurate_as_original(config: CompressedConfig, a: dict) -> Finding:
     base = np.flatnonzero(a["family"] == "none")
-    signs, parts, measures = [], [], []
+    cases = Cases()
     if len(base):
         reps = accuracy_replicates(a, BOOT)
         for f in _families(a):
@@ -268,16 +277,16 @@ def as_accurate_as_original(config: CompressedConfig, a: dict) -> Finding:
             top = idx[-1]  # the family's highest rate: its least compressed training data
             e = estimate(float(a["clean_acc"][top] - a["clean_acc"][base[0]]),
                           reps[top] - reps[base[0]])
-            measures.append(measure_row(f"{f} at its highest rate minus the original data's "
-                                        "clean accuracy", e, family=f, points=1))
-            signs.append(beyond_noise(e, -MARGIN))
-            parts.append(f"{f} at {rates[-1]:.2f} bpp ({a['param'][top]}) minus the original: "
-                         f"{signed_points(e)} points")
-    return Finding(
-        "; ".join(parts) or "no baseline report", sign_verdict(signs),
+            cases.measures.append(measure_row(f"{f} at its highest rate minus the original data's "
+                                              "clean accuracy", e, family=f, points=1))
+            cases.signs.append(beyond_noise(e, -MARGIN))
+            cases.parts.append(f"{f} at {rates[-1]:.2f} bpp ({a['param'][top]}) minus the "
+                               f"original: {signed_points(e)} points")
+    return cases.finding(
+        "no baseline report",
         f"non-inferiority with a margin of {100 * MARGIN:.0f} point, fixed in advance: each "
         f"family at its highest rate minus the original data's clean accuracy; {ABOVE_MARGIN} "
-        + INTERVALS, tuple(measures))
+        + INTERVALS)
 
 
 def summarize(config: CompressedConfig, a: dict) -> dict:

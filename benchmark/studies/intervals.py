@@ -4,9 +4,12 @@ and the rule sentences that more than one claim states. A study that judges the 
 says so in the same words, so a reader compares verdicts across studies."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from ..scoring.statistics import Bootstrap, Estimate, beyond_noise, in_points, percentile_interval
+from .base import Finding, sign_verdict
 
 # the leaderboard's: every entry resampled on the same training seeds and test images, so
 # differences between entries are paired
@@ -47,3 +50,19 @@ def measure_row(name: str, e: Estimate, **fields) -> dict:
     """One row of a study's measures table: the name, the fields that place it, the
     estimate."""
     return {"measure": name, **fields, "value": e.value, "low": e.low, "high": e.high}
+
+
+@dataclass
+class Cases:
+    """The cases a claim is judged on, as it goes through them: each case's sign beyond
+    noise, its words and its rows of the measures table; then the finding they make."""
+
+    signs: list[int] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+    measures: list[dict] = field(default_factory=list)
+
+    def finding(self, empty: str, rule: str) -> Finding:
+        """The cases' words (``empty`` when there was none), the verdict of their signs, the
+        rule it was judged by."""
+        return Finding("; ".join(self.parts) or empty, sign_verdict(self.signs), rule,
+                       tuple(self.measures))

@@ -30,7 +30,7 @@ from .base import (
     register_study,
     sign_verdict,
 )
-from .intervals import ABOVE_MARGIN, ABOVE_ZERO, BOOT, estimate, measure_row
+from .intervals import ABOVE_MARGIN, ABOVE_ZERO, BOOT, Cases, estimate, measure_row
 from .points import accuracy_replicates, clean_outcomes, gather
 
 ORIGINAL = "original"
@@ -92,7 +92,7 @@ CLAIMS = Claims()
 def original_above_compressed(config: ReducedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
     compressed = [d for d in _data(a) if d != ORIGINAL]
-    signs, parts, measures = [], [], []
+    cases = Cases()
     for model in _models(a):
         o = _at(a, model, ORIGINAL)
         if o is None:
@@ -103,17 +103,18 @@ def original_above_compressed(config: ReducedConfig, a: dict) -> Finding:
             if c is None:
                 continue
             e = estimate(float(a["clean_acc"][o] - a["clean_acc"][c]), reps[o] - reps[c])
-            measures.append(measure_row(f"{model}: original minus {d} clean accuracy", e, points=1))
+            cases.measures.append(measure_row(f"{model}: original minus {d} clean accuracy", e,
+                                              points=1))
             found.append(beyond_noise(e))
-        signs += found
+        cases.signs += found
         if found:
-            parts.append(f"{model}: original {100 * a['clean_acc'][o]:.2f}%, above beyond "
-                         f"noise at {found.count(1)} of {len(found)} rates, below at "
-                         f"{found.count(-1)}")
-    return Finding(
-        "; ".join(parts) or "no model in both arms", sign_verdict(signs),
+            cases.parts.append(f"{model}: original {100 * a['clean_acc'][o]:.2f}%, above beyond "
+                               f"noise at {found.count(1)} of {len(found)} rates, below at "
+                               f"{found.count(-1)}")
+    return cases.finding(
+        "no model in both arms",
         f"per (model, rate), the original minus the compressed data's clean accuracy: {ABOVE_ZERO} "
-        f"{INTERVALS}", tuple(measures))
+        f"{INTERVALS}")
 
 
 @CLAIMS.claim("compressed-loses-no-faster", paper="003 Fig 3.6",
@@ -129,23 +130,24 @@ def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
                        "needs both arms' smallest and largest models")
     change = percent_change(a)
     reps = percent_change(a, accuracy_replicates(a, BOOT))
-    signs, parts, measures = [], [], []
+    cases = Cases()
     for d in _data(a):
         c = _at(a, smallest, d) if d != ORIGINAL else None
         if c is None:
             continue
         # the compressed change minus the original's: above zero, compressed data lose less
         e = estimate(float(change[c] - change[o]), reps[c] - reps[o])
-        measures.append(measure_row(f"{smallest}: {d} minus original percent change", e, points=1))
-        signs.append(beyond_noise(e, -MARGIN))
-        parts.append(f"{d}: {change[c]:+.2f}% ({e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}] "
-                     "against the original)")
+        cases.measures.append(measure_row(f"{smallest}: {d} minus original percent change", e,
+                                          points=1))
+        cases.signs.append(beyond_noise(e, -MARGIN))
+        cases.parts.append(f"{d}: {change[c]:+.2f}% ({e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}] "
+                           "against the original)")
     return Finding(
-        f"{smallest} against {largest}: original {change[o]:+.2f}%; " + ", ".join(parts),
-        sign_verdict(signs),
+        f"{smallest} against {largest}: original {change[o]:+.2f}%; " + ", ".join(cases.parts),
+        sign_verdict(cases.signs),
         "per rate, the smallest model's percent change from the largest on compressed data "
         f"minus that on the original data; non-inferiority with a margin of {MARGIN:.0f}% "
-        f"fixed in advance: {ABOVE_MARGIN} {INTERVALS}", tuple(measures))
+        f"fixed in advance: {ABOVE_MARGIN} {INTERVALS}", tuple(cases.measures))
 
 
 @CLAIMS.claim("resnet18-loses-faster-on-original", paper="003 Fig 3.6",

@@ -20,7 +20,7 @@ import numpy as np
 
 from corruptions.errors import BenchError
 
-from ..pipeline.runner import submission_meta, unit_grid
+from ..pipeline.runner import unit_grid
 from ..pipeline.submission import RunSpec, load_submission, load_submissions, profiles_of
 from ..scoring.reports import HISTORY, RESULTS, SUMMARY, RunFolder, run_folders
 from ..scoring.summary import SubmissionMeta
@@ -47,7 +47,7 @@ def expected_summary_fields(spec: RunSpec) -> dict:
     writes them: its meta, parameter order, seeds, corruptions, selection modes and
     configuration hash (``provenance.source`` is how the spec was found)."""
     grid, seeds = unit_grid(spec)
-    return {**submission_meta(spec).as_dict(),
+    return {**spec.meta().as_dict(),
             "params": [s.label for s in grid],
             "seeds": sorted(seeds),
             "corruptions": sorted(spec.corruptions),
@@ -90,7 +90,7 @@ def check_against_submission(folder: Path | RunFolder) -> list[Mismatch]:
                 want = (f"{want} by {summary['provenance']['source']} [{spec.profile}] now: "
                         "stale, rerun it")
             out.append(Mismatch(path, key, got, want))
-    out += check_rows(report, submission_meta(spec))
+    out += check_rows(report, spec.meta())
     out += check_history(report, spec)
     return out
 

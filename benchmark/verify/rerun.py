@@ -17,7 +17,6 @@ import pandas as pd
 from corruptions.errors import BenchError, DataError
 
 from ..augment import AugmentSpec
-from ..pipeline.inputs import data_stats, original_stats
 from ..pipeline.runner import run_submission, run_units
 from ..scoring.reports import HISTORY, OUTCOMES, RESULTS, SPECTRA, SUMMARY, RunFolder
 from ..scoring.results import OPTIONAL_HISTORY, OUTCOME_KEY
@@ -71,9 +70,8 @@ def rerun_unit(unit: Unit, reports_root: Path, scratch: Path, device: str = "cpu
     t0 = time.perf_counter()
     done = run_units(narrowed, data_root=scratch / "data", runs_root=scratch / "runs",
                      device=device, progress=False, threads=recorded_threads(summary))
-    original = original_stats(done.inputs)
-    data = {"training_data": data_stats(narrowed, done.inputs, original),
-            "original_data": original}
+    data = {"training_data": done.inputs.training.per_param,
+            "original_data": done.inputs.training.original}
     out = compare_units(report, done.rows, done.history,
                         _outcome_arrays(done.rows, done.outcomes),
                         json.loads(json.dumps(data)), tol, only=(unit.param, unit.seed))
