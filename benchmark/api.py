@@ -24,7 +24,7 @@ from corruptions.device import resolve_device
 
 from .datasets import resolve_data_root
 from .pipeline.evaluate import evaluate
-from .pipeline.inputs import eval_manifests, load_eval_splits, prepare_eval
+from .pipeline.inputs import eval_manifests, identity_corruptions, load_eval_splits, prepare_eval
 from .pipeline.units import UnitProvenance, UnitResult, rows_of
 from .scoring.results import read_results
 from .scoring.selection import MODES
@@ -59,5 +59,6 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
         meta, rows, ["-"],
         modes=MODES, data={}, baseline_rows=read_results(Path(baseline)) if baseline else None,
         provenance={**unit.as_dict(), "data": manifests,
-                    "wall_s": round(time.perf_counter() - start, 1)})
+                    "wall_s": round(time.perf_counter() - start, 1)},
+        identity=identity_corruptions(names, sets))
     return rows, summary

@@ -368,7 +368,7 @@ def profile_entry(name: str, spec: BuildSpec, accs: dict[int, SpectrumAccumulato
         "band": published or measured["band"],
         "measured": measured,
         "severity": {str(s): accs[s].profile() for s in sorted(accs)},
-        "identity": all(accs[s].profile()["identity"] for s in accs),
+        "identity": bool(accs) and all(accs[s].profile()["identity"] for s in accs),
     }
 
 

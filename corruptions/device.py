@@ -1,7 +1,9 @@
 """Where work runs: the torch device a user asked for, and how many CPU cores there are."""
 from __future__ import annotations
 
+import functools
 import os
+from pathlib import Path
 
 from .errors import BenchError
 
@@ -19,6 +21,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
+@functools.cache
 def cpu_kind() -> str:
     """What float results are reproducible bit for bit on: the instruction set torch's CPU
     kernels dispatch to, and the processor (vendor, family/model), as in
@@ -37,7 +40,7 @@ def cpu_kind() -> str:
 def _processor() -> list[str]:
     """[vendor, family/model] from /proc/cpuinfo; [] where there is none."""
     try:
-        text = open("/proc/cpuinfo").read()
+        text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return []
     fields = {}

@@ -39,7 +39,8 @@ from corruptions.files import check_name
 
 SOURCES = {
     "val": "held out, chosen on the corrupted validation split",
-    "unseen": "held out, chosen on the 4 extra corruptions of the validation split (BDA only)",
+    "unseen": "held out, chosen on the extra corruptions of the validation split that change "
+              "its images (BDA only)",
     "oracle": "chosen on the very test corruptions it reports, as the thesis did (not held out)",
 }
 DEFAULT_SOURCE = "val"

@@ -8,15 +8,18 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from benchmark.scoring.reports import run_folders
-from benchmark.studies import study_folders
-from benchmark.verify import RERUN_HELP
+if TYPE_CHECKING:
+    from benchmark.verify.session import VerifyOptions
+
 
 log = logging.getLogger(__name__)
 
 
 def add_parsers(sub) -> None:
+    from benchmark.verify.plan import RERUN_HELP
+
     p = sub.add_parser("leaderboard", help="render the static leaderboard site from reports/")
     p.add_argument("--reports", default="reports", help="the reports folder")
     p.add_argument("--out", default="leaderboard/site", help="the site folder (replaced whole)")
@@ -78,8 +81,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from benchmark.datasets import resolve_data_root
-    from benchmark.verify import Note, Outcome, Stage, VerifyOptions, verify
-
+    from benchmark.scoring.reports import run_folders
+    from benchmark.studies import study_folders
+    from benchmark.verify.session import Note, Outcome, Stage, VerifyOptions, verify
 
     options = VerifyOptions(
         reports=Path(args.reports), data_root=resolve_data_root(args.data_root),
@@ -114,7 +118,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_site(site: str | None, options) -> tuple[list, int]:
+def _check_site(site: str | None, options: VerifyOptions) -> tuple[list, int]:
     """The given site, or one built now from the reports, read back against them."""
     import tempfile
 

@@ -551,3 +551,41 @@ def test_an_rd_table_is_measured_again_under_its_own_request(tmp_path, capsys):
     assert main(["verify", "--reports", str(reports), "--rerun", "codecs/nope", "--no-site",
                  "--no-zoo", "--submissions", ""]) == 2
     assert "no rate-distortion table" in capsys.readouterr().err
+
+
+def test_a_corruption_named_the_identity_must_classify_as_the_clean_images(tmp_path):
+    """The summary's identity list decides what the thesis-ten and unseen numbers leave
+    out, so it is checked: saturate (the identity on grey images) classifies every image as
+    the clean set does; fog added to the list is caught by its outcomes, and a name that is
+    not one of the corruptions by the list itself."""
+    from benchmark.verify.checks import check_identity
+
+    folder = tmp_path / "baseline" / "demo"
+    shutil.copytree(REPORTS / "baseline" / "demo", folder)
+    assert json.loads((folder / "summary.json").read_text())["identity"] == ["saturate"]
+    assert check_identity(folder) == []
+    for forged, field in ((["fog", "saturate"], "identity: fog"), (["nope"], "identity")):
+        summary = json.loads((folder / "summary.json").read_text())
+        summary["identity"] = forged
+        (folder / "summary.json").write_text(json.dumps(summary))
+        found = check_identity(folder)
+        assert found and all(m.field.startswith(field) for m in found)
+
+
+def test_resummarize_measures_the_identity_of_a_report_from_before_it_was_recorded(tmp_path):
+    """A summary written before identity corruptions were recorded is not rewritten with an
+    empty list (which would count saturate's clean copy as a corruption again): its
+    corrupted sets are built from its YAML and measured."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPORTS / "baseline" / "demo", root / "reports" / "baseline" / "demo")
+    (root / "submissions").mkdir()
+    shutil.copy(ROOT / "submissions" / "baseline.yaml", root / "submissions")
+    path = root / "reports" / "baseline" / "demo" / "summary.json"
+    summary = json.loads(path.read_text())
+    del summary["identity"]
+    path.write_text(json.dumps(summary))
+    assert check_summary(path.parent)  # the recomputation has the field, the file not
+    assert main(["resummarize", "--reports", str(root / "reports"), "--profile", "demo",
+                 "--data-root", str(tmp_path / "data")]) == 0
+    assert json.loads(path.read_text())["identity"] == ["saturate"]
+    assert check_summary(path.parent) == []

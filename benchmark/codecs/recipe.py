@@ -93,7 +93,7 @@ def check_overrides(pairs, prefix: str = "") -> tuple[tuple[str, object], ...]:
         if key not in _KEYS:
             raise BenchError(f"{prefix}unknown key {key!r}; expected one of {', '.join(_KEYS)}")
         try:
-            v = _KEYS[key](value)
+            v = _KEYS[key](str(value))  # as written: 2.5 is no int, True no number
         except ValueError:
             raise BenchError(f"{prefix}{key} must be {_KEYS[key].__name__}, got {value!r}") from None
         if key not in ("quant", "source") and not (v > 0 or (key in _MAY_BE_ZERO and v == 0)):

@@ -45,6 +45,10 @@ def add_parsers(sub) -> None:
                        "rerun: every mCE is relative to it)")
     p.add_argument("--reports", default="reports", help="the reports root")
     p.add_argument("--profile", required=True, help="whose reports (e.g. cpu)")
+    p.add_argument("--data-root", default=None,
+                   help="where a report from before identity corruptions were recorded has its "
+                        "corrupted sets measured (built there when missing; default: "
+                        "$BENCH_DATA, else ./data)")
     p.set_defaults(func=cmd_resummarize)
 
 
@@ -145,6 +149,18 @@ def cmd_statistics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _identity(summary: dict, reports_root: Path, data_root: Path) -> list[str]:
+    """The corruptions that leave a report's evaluated images unchanged, measured on its
+    corrupted sets as ``bench run`` builds them (from its submission YAML)."""
+    from ..pipeline.inputs import identity_corruptions, prepare_eval
+    from ..verify.audit import submission_of
+
+    spec = submission_of(summary, reports_root)
+    sets = prepare_eval(spec.dataset, data_root, spec.test_images, spec.validation_images,
+                        spec.corruptions, spec.severities, spec.corruption_seed, "cpu", False)
+    return identity_corruptions(spec.corruptions, sets)
+
+
 def cmd_resummarize(args: argparse.Namespace) -> int:
     """Each report of the profile: its summary recomputed by ``summary.recompute`` from its
     own rows and the baseline's (what ``bench verify`` checks it against), provenance kept
@@ -161,6 +177,9 @@ def cmd_resummarize(args: argparse.Namespace) -> int:
     base = baseline_results(Path(args.reports), args.profile)
     for folder in folders:
         summary, rows = folder.summary(), folder.results()
+        if "identity" not in summary:  # written before it was recorded: measured now
+            summary["identity"] = _identity(summary, Path(args.reports),
+                                            resolve_data_root(args.data_root))
         fresh = recompute(summary, rows, rows if folder.submission == BASELINE else base)
         fresh["provenance"] = {**summary["provenance"], "summarized_by": code_version()}
         folder.write_summary(fresh)

@@ -15,8 +15,9 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -240,7 +241,9 @@ class RunSpec:
     corruption_seed: int
     selection: tuple[str, ...]
     codec: tuple[tuple[str, object], ...]
-    resolved: Mapping[str, Any]  # the merged profile as JSON data (what config_hash digests)
+    # the merged profile as JSON data, read-only (what config_hash digests); left out of the
+    # hash, which the fields above decide
+    resolved: Mapping[str, Any] = field(hash=False)
     source: str
     test_transform: bool = False  # evaluation images through the unit's own parameter
     sweep: str | None = None  # the file's id when its model list was expanded into runs
@@ -410,6 +413,7 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         corruptions=m.evaluation.corruption_names(), severities=tuple(m.evaluation.severities),
         test_images=m.evaluation.test_images, validation_images=m.evaluation.validation_images,
         corruption_seed=m.evaluation.seed, selection=tuple(m.selection),
-        codec=check_overrides(m.codec.items()), resolved=resolved, source=str(path),
+        codec=check_overrides(m.codec.items()), resolved=MappingProxyType(resolved),
+        source=str(path),
         test_transform=m.evaluation.transform, sweep=m.id if swept else None,
         bands=BandConfig(**m.model.bands.model_dump()) if m.model.bands else None)

@@ -1,7 +1,7 @@
 """What a run report must agree with besides its own rows: the submission file that made it,
 its rows' own arithmetic, and the set of shipped submissions.
 
-``verify.check_summary`` recomputes a summary from its ``results.parquet``, so a forger who
+``checks.check_summary`` recomputes a summary from its ``results.parquet``, so a forger who
 edits both passes it; and it takes the descriptive fields, the parameter list and the
 provenance from the summary itself. Here they are derived from the submission YAML instead
 (what ``bench run`` would write today), so an edited name, parameter or seed list is named;

@@ -23,6 +23,7 @@ from ..scoring.reports import (
     baseline_results,
 )
 from ..scoring.results import OUTCOME_KEY
+from ..scoring.selection import CLEAN
 from ..scoring.statistics import Bootstrap, folder_statistics
 from ..scoring.summary import recompute
 from .compare import ROW_KEY, Mismatch, diff, row_label, plain
@@ -74,6 +75,30 @@ def check_outcomes(folder: Path | RunFolder) -> list[Mismatch]:
     bad = np.flatnonzero(rows["correct"].to_numpy() != marked)
     return [Mismatch(report.path(RESULTS), f"row{row_label(tuple(rows[k].iat[i] for k in ROW_KEY))}"
                      ".correct", plain(rows["correct"].iat[i]), int(marked[i])) for i in bad[:20]]
+
+
+def check_identity(folder: Path | RunFolder) -> list[Mismatch]:
+    """The corruptions a summary names as the identity on its images (left out of the
+    unseen pick and the thesis-ten average): each among its corruptions and, where the
+    report kept per-image outcomes, each of its rows classified image for image as the clean
+    row of the same split, parameter and seed (the same images, the same model)."""
+    report = RunFolder.of(folder)
+    path, summary = report.path(SUMMARY), report.summary()
+    identity = summary.get("identity", [])
+    out = [Mismatch(path, "identity", c, "not one of its corruptions")
+           for c in identity if c not in summary["corruptions"]]
+    found = report.outcomes()
+    if out or not identity or found is None:
+        return out
+    keys, masks = found
+    clean = {(k.split, k.param, k.seed): m for k, m in zip(keys.itertuples(), masks)
+             if k.corruption == CLEAN}
+    for k, m in zip(keys.itertuples(), masks):
+        if k.corruption in identity and not np.array_equal(m, clean.get((k.split, k.param, k.seed))):
+            out.append(Mismatch(report.path(OUTCOMES), f"identity: {k.corruption} {k.severity} "
+                                f"[{k.split}, {k.param}, seed {k.seed}]",
+                                "classified as the clean images", "classified otherwise"))
+    return out[:20]
 
 
 def check_statistics(folder: Path | RunFolder) -> list[Mismatch]:

@@ -59,8 +59,8 @@ def compare_table_rows(table: dict, fresh: dict, path: Path,
             for k in both if mine[k]["codec"] != theirs[k]["codec"]]
     if table["images"] != fresh["images"]:
         out.append(Mismatch(path, "images", table["images"], fresh["images"]))
-    numbers = {f"{k}|{n}": np.array(np.nan if mine[k][n] is None else mine[k][n], np.float64)
-               for k in both for n in ROW_NUMBERS}
-    again = {f"{k}|{n}": np.array(np.nan if theirs[k][n] is None else theirs[k][n], np.float64)
-             for k in both for n in ROW_NUMBERS}
-    return out + compare_arrays(numbers, again, path, tol)
+    def numbers(rows: dict) -> dict[str, np.ndarray]:
+        return {f"{k}|{n}": np.array(np.nan if rows[k].get(n) is None else rows[k][n], np.float64)
+                for k in both for n in ROW_NUMBERS}
+
+    return out + compare_arrays(numbers(mine), numbers(theirs), path, tol)

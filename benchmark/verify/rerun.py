@@ -17,6 +17,7 @@ import pandas as pd
 from corruptions.errors import BenchError, DataError
 
 from ..augment import AugmentSpec
+from ..pipeline.inputs import identity_corruptions
 from ..pipeline.runner import run_submission, run_units
 from ..scoring.reports import HISTORY, OUTCOMES, RESULTS, SPECTRA, SUMMARY, RunFolder
 from ..scoring.results import OPTIONAL_HISTORY, OUTCOME_KEY
@@ -50,7 +51,8 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     out = compare_units(report, fresh.results(), fresh.history(),
                         _outcome_arrays(*outcomes) if outcomes else {},
                         {"training_data": made["training_data"],
-                         "original_data": made["original_data"]}, tol)
+                         "original_data": made["original_data"], "identity": made["identity"]},
+                        tol)
     mine, theirs = report.path(SPECTRA), fresh.path(SPECTRA)
     if mine.is_file() or theirs.is_file():
         out += compare_arrays(report.spectra() or {}, fresh.spectra() or {}, mine, tol)
@@ -71,7 +73,8 @@ def rerun_unit(unit: Unit, reports_root: Path, scratch: Path, device: str = "cpu
     done = run_units(narrowed, data_root=scratch / "data", runs_root=scratch / "runs",
                      device=device, progress=False, threads=recorded_threads(summary))
     data = {"training_data": done.inputs.training.per_param,
-            "original_data": done.inputs.training.original}
+            "original_data": done.inputs.training.original,
+            "identity": identity_corruptions(narrowed.corruptions, done.inputs.eval_sets)}
     out = compare_units(report, done.rows, done.history,
                         _outcome_arrays(done.rows, done.outcomes),
                         json.loads(json.dumps(data)), tol, only=(unit.param, unit.seed))
@@ -85,12 +88,12 @@ def compare_units(report: RunFolder, rows: pd.DataFrame, history: pd.DataFrame |
                   outcomes: dict[str, np.ndarray], data: dict,
                   tol: Tolerance | None, only: tuple[str, int] | None = None) -> list[Mismatch]:
     """A rerun's rows, per-image outcomes, training history and data statistics (``data``:
-    ``training_data`` and ``original_data``, as a summary has them) against the report's;
-    ``only`` narrows the report's to one unit (param, seed)."""
+    ``training_data``, ``original_data`` and ``identity``, as a summary has them) against the
+    report's; ``only`` narrows the report's to one unit (param, seed)."""
     summary = report.summary()
     mine = report.results()
     hist = report.history()
-    reported = {k: summary[k] for k in data}
+    reported = {k: summary.get(k) for k in data}
     kept = report.outcomes()
     reported_outcomes = _outcome_arrays(*kept) if kept else None
     if only is not None:

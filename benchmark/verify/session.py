@@ -25,7 +25,7 @@ from ..scoring.reports import OUTCOMES, STATISTICS, SUMMARY, RunFolder, run_fold
 from ..studies import StudyContext, get_study, study_folders
 from ..studies.report import study_datasets
 from .audit import check_against_submission, completeness
-from .checks import check_outcomes, check_statistics, check_summary
+from .checks import check_identity, check_outcomes, check_statistics, check_summary
 from .compare import Mismatch, Tolerance
 from .plan import RerunPlan, plan_reruns
 from .rd import check_rd_table, rerun_rd_table
@@ -137,6 +137,8 @@ def _run_reports(folders: list[RunFolder]) -> Iterator[Event]:
     for report in folders:
         folder = report.folder
         yield Outcome(f"{folder}/{SUMMARY}", tuple(check_summary(report)))
+        yield Outcome(f"{folder}: the corruptions it names the identity on its images",
+                      tuple(check_identity(report)))
         yield Outcome(f"{folder}: its submission YAML, rows and folder",
                       tuple(check_against_submission(report)))
         if report.path(OUTCOMES).is_file():
@@ -163,7 +165,7 @@ def _studies(options: VerifyOptions, plan: RerunPlan, studies: list[Path]) -> It
 def _zoo(options: VerifyOptions) -> Iterator[Event]:
     for dataset in zoo_datasets():
         for check in verify_zoo(dataset, options.data_root, sample=options.zoo_sample,
-                                key=code_version()):
+                                key=options.key):
             c = check.codec
             tolerance = "" if check.exact else ", within the cross-CPU tolerance"
             what = (f"RD re-measured on {c.rd.images} images ({c.rd.bpp:.4f} bpp, "

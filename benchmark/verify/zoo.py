@@ -17,6 +17,7 @@ from corruptions.errors import IntegrityError
 from ..codecs.zoo import ZOO_ROOT, RDPoint, ZooCodec, ZooIndex, load_zoo_codec, measure, read_index
 from ..datasets import load_dataset
 
+# Across CPU kinds the codecs' float convolutions differ in the last bits, so a latent near a
 # rounding boundary can flip: measured between AVX-512 and AVX2, a few bytes in 10,000 images
 # (bpp 1e-5 relative) and 2e-5 dB. The tolerances are ten times that and still far below
 # any digit a table shows; on the recorded kind the re-measure must be exact.
