@@ -51,7 +51,6 @@ def jpeg_curve(images: np.ndarray) -> list[dict]:
     return out
 
 
-
 def rd_curves(rows: list[dict]) -> dict[str, tuple[list[float], list[float]]]:
     """family -> (bpp, PSNR) of the rows that have a rate."""
     out: dict[str, tuple[list[float], list[float]]] = {}

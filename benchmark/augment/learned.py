@@ -28,7 +28,6 @@ from ..datasets import Dataset, load_dataset
 from .registry import AugmentContext, Transformed, register_family
 
 
-
 @dataclass(frozen=True)
 class CodecEntry:
     """Where the codec for (dataset, family, lambda, recipe) lives, and its recipe."""

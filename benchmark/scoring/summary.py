@@ -97,7 +97,6 @@ def summarize(meta: SubmissionMeta, rows: pd.DataFrame, order: Sequence[str], *,
     }
 
 
-
 # every summary's fields besides the meta's, in the order ``summarize`` writes them
 FIELDS = ("format", "params", "seeds", "corruptions", "baseline", "selection", "per_param",
           "training_data", "original_data", "provenance")

@@ -133,7 +133,6 @@ def _same(a, b, rtol: float = FLOAT_RTOL) -> bool:
     return a == b
 
 
-
 def compare_rows(reported: pd.DataFrame, rerun: pd.DataFrame, file: Path,
                  limit: int = 20, tol: Tolerance | None = None) -> list[Mismatch]:
     """Row by row, every column exactly (or the numbers within ``tol``, across CPU kinds); a
@@ -166,7 +165,6 @@ def row_label(key) -> str:
 
 def plain(v):
     return v.item() if hasattr(v, "item") else v
-
 
 
 def compare_arrays(reported: dict[str, np.ndarray], rerun: dict[str, np.ndarray],

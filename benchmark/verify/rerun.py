@@ -59,7 +59,6 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     return RerunResult(report.folder, out, time.perf_counter() - t0, tol)
 
 
-
 def rerun_unit(unit: Unit, reports_root: Path, scratch: Path, device: str = "cpu") -> RerunResult:
     """One unit rerun from nothing (its submission narrowed to its parameter and seed, in
     ``scratch``, with the threads its report recorded): its rows, outcomes, history and
@@ -153,7 +152,6 @@ def _outcome_arrays(keys: pd.DataFrame, masks: list[np.ndarray]) -> dict[str, np
     """Outcomes by row key (``split|param|seed|corruption|severity``)."""
     return {"|".join(str(v) for v in k): m
             for k, m in zip(keys[OUTCOME_KEY].itertuples(index=False), masks)}
-
 
 
 def run_plan(plan: RerunPlan, reports_root: Path, root: Path,

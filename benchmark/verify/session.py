@@ -20,6 +20,7 @@ from corruptions.errors import BenchError
 from corruptions.version import code_version
 
 from ..augment.rd_table import read_table, rd_tables
+from ..codecs.zoo import zoo_datasets
 from ..datasets import link_sources, load_dataset
 from ..scoring.reports import OUTCOMES, STATISTICS, SUMMARY, RunFolder, run_folders
 from ..studies import StudyContext, get_study, study_folders
@@ -32,7 +33,6 @@ from .rd import check_rd_table, rerun_rd_table
 from .rd import rerun_tolerance as rd_tolerance
 from .rerun import run_plan
 from .studies import PartRef, check_study, draw_parts, rerun_part, rerun_study, rerun_tolerance
-from ..codecs.zoo import zoo_datasets
 from .zoo import verify_zoo
 
 
