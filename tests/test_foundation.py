@@ -229,3 +229,14 @@ def test_corrupter_gives_the_engines_rows(workers):
         want = engine.corrupt(images, "gaussian_noise", s, scale="cifar", seed=0,
                               indices=range(6))
         assert np.array_equal(rows[k * 6:(k + 1) * 6], want)
+
+
+def test_the_cpu_kind_names_the_instruction_set_and_the_processor():
+    """Two AVX-512 processors (an AMD Zen 4, the Intel hosts) train the same unit to other
+    last bits, so the kind that decides exact reruns names the processor too."""
+    from corruptions.device import cpu_kind
+
+    kind = cpu_kind().split()
+    assert kind[0] in ("AVX512", "AVX2", "DEFAULT", "ZVECTOR", "VSX")
+    if Path("/proc/cpuinfo").is_file() and "vendor_id" in Path("/proc/cpuinfo").read_text():
+        assert len(kind) == 3 and "/" in kind[2]

@@ -88,6 +88,12 @@ def test_profiles_override_fields_and_unions_parse(tmp_path):
     (("model: {name: small_cnn}", "model: {name: small_cnn}\nevaluation: {corruptions: [fog, smog]}"),
      r"evaluation.corruptions: unknown corruption 'smog'"),
     (("model: {name: small_cnn}", "model: {name: small_cnn}\ncodec: {N: -1}"), r"codec: N must be > 0"),
+    (("model: {name: small_cnn}", "model: {name: small_cnn}\ncodec: {steps: 2.5}"),
+     r"codec: steps must be int, got 2.5"),
+    (("model: {name: small_cnn}", "model: {name: small_cnn}\ncodec: {N: true}"),
+     r"codec.N"),
+    (("model: {name: small_cnn}", "model: {name: small_cnn}\ncodec: {width: 3}"),
+     r"codec: unknown key 'width'"),
     (("model: {name: small_cnn}", "model: {name: small_cnn, weights: w.pt}"),
      r"a checkpoint submission \(model.weights\) trains nothing"),
 ])
@@ -171,3 +177,10 @@ def test_band_weights_are_a_model_option_kept_out_of_the_hash_when_unset(tmp_pat
     with pytest.raises(SubmissionError, match=r"model.bands.count: Input should be greater than 0"):
         load_submission(_write(tmp_path, GOOD.replace(
             "model: {name: small_cnn}", "model: {name: small_cnn, bands: {count: 0}}")))
+
+
+def test_a_run_spec_is_hashable_and_its_resolved_config_read_only(tmp_path):
+    spec = load_submission(_write(tmp_path, GOOD), "quick")
+    assert hash(spec) == hash(load_submission(_write(tmp_path, GOOD), "quick"))
+    with pytest.raises(TypeError):
+        spec.resolved["dataset"] = "mnist"  # the config hash digests it

@@ -25,6 +25,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -169,7 +172,8 @@ class SubmissionModel(_Strict):
     training: TrainingSection = TrainingSection()
     evaluation: EvaluationSection = EvaluationSection()
     selection: list[Literal[MODES]] = Field(default_factory=lambda: list(MODES))  # type: ignore[valid-type]
-    codec: dict[str, int | float | str] = Field(default_factory=dict)  # learned-codec recipe overrides
+    # learned-codec recipe overrides, as written (a YAML true is no number)
+    codec: dict[str, StrictInt | StrictFloat | StrictStr] = Field(default_factory=dict)
 
     @field_validator("dataset")
     @classmethod
