@@ -28,7 +28,8 @@ from .pipeline.inputs import eval_manifests, identity_corruptions, load_eval_spl
 from .pipeline.units import UnitProvenance, UnitResult, rows_of
 from .scoring.results import read_results
 from .scoring.selection import MODES
-from .scoring.summary import SubmissionMeta, summarize
+from .scoring.report import Provenance, SubmissionMeta, Summary
+from .scoring.summary import summarize
 
 
 def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "model",
@@ -36,9 +37,10 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
               severities: Sequence[int] = C.SEVERITIES, test_images: int | None = None,
               validation_images: int | None = None, corruption_seed: int = 0,
               device: str = "auto", profile: str = "api", baseline: str | Path | None = None,
-              progress: bool = True) -> tuple[pd.DataFrame, dict]:
+              progress: bool = True) -> tuple[pd.DataFrame, Summary]:
     """Evaluate ``model`` on the clean and corrupted test (and validation) images of
-    ``dataset``; returns the results rows and the summary. ``baseline`` is a baseline run's
+    ``dataset``; returns the results rows and the summary (``Summary``: ``to_dict()`` gives
+    what ``summary.json`` holds). ``baseline`` is a baseline run's
     ``results.parquet`` for mCE (e.g. ``reports/baseline/cpu/results.parquet``)."""
     root = resolve_data_root(data_root)
     device = resolve_device(device)
@@ -58,7 +60,7 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
     summary = summarize(
         meta, rows, ["-"],
         modes=MODES, data={}, baseline_rows=read_results(Path(baseline)) if baseline else None,
-        provenance={**unit.as_dict(), "data": manifests,
-                    "wall_s": round(time.perf_counter() - start, 1)},
+        provenance=Provenance(**unit.as_dict(), data=manifests,
+                              wall_s=round(time.perf_counter() - start, 1)),
         identity=identity_corruptions(names, sets))
     return rows, summary

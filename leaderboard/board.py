@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -22,8 +22,8 @@ from benchmark.scoring.reports import (
     evaluation_protocol,
     read_summary,
     run_folders,
-    selection_entry,
 )
+from benchmark.scoring.report import SelectionEntry, Summary
 from benchmark.scoring.selection import COMMON, MODES, chosen_label
 from benchmark.scoring.statistics import (
     Bootstrap,
@@ -51,7 +51,7 @@ class Report:
     """One ``reports/<id>/<profile>/`` folder."""
 
     folder: Path
-    summary: dict
+    summary: Summary
     date: str  # when its run finished (read once: older reports ask git)
     statistics: dict | None = None  # statistics.json: intervals and paired comparisons
 
@@ -67,15 +67,15 @@ class Report:
 
     @property
     def id(self) -> str:
-        return self.summary["submission"]
+        return self.summary.meta.submission
 
     @property
     def profile(self) -> str:
-        return self.summary["profile"]
+        return self.summary.meta.profile
 
     @property
     def dataset(self) -> str:
-        return self.summary["dataset"]
+        return self.summary.meta.dataset
 
     @property
     def slug(self) -> str:
@@ -90,8 +90,8 @@ class Report:
     def run(self) -> RunFolder:
         return RunFolder(self.folder)
 
-    def entry(self, mode: str, source: str) -> dict | None:
-        return selection_entry(self.summary, mode, source)
+    def entry(self, mode: str, source: str) -> SelectionEntry | None:
+        return self.summary.entry(mode, source)
 
     def stats(self, mode: str, source: str) -> dict | None:
         return (self.statistics or {}).get("selection", {}).get(mode, {}).get(source)
@@ -112,7 +112,7 @@ def load_reports(root: Path) -> list[Report]:
     reports = []
     for report in run_folders(root):
         folder, summary = report.folder, report.summary()
-        date = summary.get("provenance", {}).get("date") or _git_date(folder)
+        date = summary.provenance.date or _git_date(folder)
         reports.append(Report(folder, summary, date, report.statistics()))
     if not reports:
         raise IntegrityError(f"{root}: no reports (expected <id>/<profile>/summary.json)")
@@ -142,12 +142,17 @@ ROW_FIELDS = ("rank", "rank_range", "tied", "submission", "model", "family", "mo
               "date")
 
 
-def lookup(entry: dict, path: str):
+def lookup(entry, path: str):
+    """The value at a dotted ``path`` into a selection entry (its fields, then the dicts
+    they hold: ``band_acc.low``) or a statistics entry; None where there is none."""
     value = entry
     for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif is_dataclass(value) and part in {f.name for f in fields(value)}:
+            value = getattr(value, part)
+        else:
             return None
-        value = value[part]
     return value
 
 
@@ -215,26 +220,26 @@ class Row:
     report: Report
     mode: str
     source: str
-    entry: dict
+    entry: SelectionEntry
     rank: int = 0
     rank_range: str = ""  # "2–4": the rank's 95% interval
     tied: str = ""        # "≈" when indistinguishable from the row above
 
     @property
     def submission(self) -> str:
-        return self.report.summary.get("name") or self.report.id
+        return self.report.summary.meta.name or self.report.id
 
     @property
     def model(self) -> str:
-        return self.report.summary["model"]
+        return self.report.summary.meta.model
 
     @property
     def family(self) -> str:
-        return self.report.summary["family"]
+        return self.report.summary.meta.family
 
     @property
     def chosen(self) -> str:
-        return chosen_label(self.entry.get("chosen"))
+        return chosen_label(self.entry.chosen)
 
     @property
     def date(self) -> str:
@@ -280,7 +285,7 @@ def _outcomes(folder: Path):
 
 def _choice(row: Row) -> CellOutcomes | None:
     found = _outcomes(row.report.folder)
-    return None if found is None else choice_outcomes(*found, row.entry["chosen"])
+    return None if found is None else choice_outcomes(*found, row.entry.chosen)
 
 
 def rank_ranges(group: list[Row]) -> tuple[list[str], list[str]]:
@@ -310,11 +315,11 @@ def ranked(rows: Iterable[Row]) -> list[Row]:
     for r in rows:
         groups.setdefault((r.mode, r.source), []).append(r)
     for (mode, source), group in groups.items():
-        group.sort(key=lambda r: (-(r.entry.get("corrupt_acc") or -1.0), r.report.id))
+        group.sort(key=lambda r: (-(r.entry.corrupt_acc or -1.0), r.report.id))
         ranges, tied = rank_ranges(group)
         rank, last = 0, None
         for i, r in enumerate(group, 1):
-            acc = r.entry.get("corrupt_acc")
+            acc = r.entry.corrupt_acc
             if acc != last:
                 rank, last = i, acc
             out.append(Row(r.report, mode, source, r.entry, rank, ranges[i - 1], tied[i - 1]))
@@ -329,7 +334,7 @@ def tables(reports: list[Report]) -> list[Table]:
     submission x mode x source; the track most reports share first."""
     keyed: dict[tuple[str, str], dict[tuple, list[Row]]] = {}
     for rep in reports:
-        for mode, sources in rep.summary["selection"].items():
+        for mode, sources in rep.summary.selection.items():
             for source, entry in sources.items():
                 keyed.setdefault((rep.dataset, rep.profile), {}).setdefault(
                     rep.protocol, []).append(Row(rep, mode, source, entry))

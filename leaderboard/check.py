@@ -199,7 +199,7 @@ def check_site(site: Path, reports_root: Path) -> tuple[list[Mismatch], int]:
     ranks = {(r.report.id, r.report.profile, r.mode, r.source): r for t in boards for r in t.rows}
     site = Path(site)
     expected = Counter((r.id, r.profile, mode, source) for r in reports.values()
-                       for mode, sources in r.summary["selection"].items() for source in sources)
+                       for mode, sources in r.summary.selection.items() for source in sources)
     out: list[Mismatch] = []
     checked = 0
     for st in load_studies(Path(reports_root)):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.scoring.report import SelectionEntry
 from benchmark.scoring.selection import COMMON, chosen_accuracy
 from corruptions import files
 from corruptions.errors import BenchError
@@ -29,32 +30,31 @@ def _pct(x) -> str:
     return f"{100 * x:.2f}"
 
 
-def model_info(report: Report, entry: dict) -> dict:
-    s = report.summary
+def model_info(report: Report, entry: SelectionEntry) -> dict:
+    m = report.summary.meta
     info = {
-        "link": s.get("url") or "",
-        "name": s.get("name") or report.id,
-        "authors": ", ".join(s.get("authors") or []),
+        "link": m.url or "",
+        "name": m.name or report.id,
+        "authors": ", ".join(m.authors),
         "additional_data": False,
         "number_forward_passes": 1,
         "dataset": report.dataset,
         "venue": "",
-        "architecture": s["model"],
+        "architecture": m.model,
         "eps": None,
-        "clean_acc": _pct(entry["clean_acc"]),
+        "clean_acc": _pct(entry.clean_acc),
         "reported": "",
-        "corruptions_acc": _pct(entry["corrupt_acc"]),
+        "corruptions_acc": _pct(entry.corrupt_acc),
     }
-    if entry.get("mce") is not None:
-        info["corruptions_mce"] = _pct(entry["mce"])
+    if entry.mce is not None:
+        info["corruptions_mce"] = _pct(entry.mce)
     return info
 
 
-def cell_accuracies(report: Report, entry: dict) -> pd.Series:
+def cell_accuracies(report: Report, entry: SelectionEntry) -> pd.Series:
     """The chosen parameter's seed-mean test accuracy in every common (corruption, severity)
     cell (BDAD / BDADS: each cell's own choice)."""
-    acc = chosen_accuracy(report.rows,
-                          report.summary["params"], entry["chosen"])
+    acc = chosen_accuracy(report.rows, report.summary.params, entry.chosen)
     acc = acc[[c for c in acc.index if c[0] in COMMON]]
     acc.index = pd.MultiIndex.from_tuples([(c, int(s)) for c, s in acc.index])
     return acc.rename(model_name(report))
@@ -68,7 +68,7 @@ def export_robustbench(reports_root: Path, out: Path, mode: str = "bda",
     by_dataset: dict[str, list[tuple[Report, dict]]] = {}
     for rep in reports:
         entry = rep.entry(mode, source)
-        if entry is None or entry.get("corrupt_acc") is None:
+        if entry is None or entry.corrupt_acc is None:
             continue
         by_dataset.setdefault(rep.dataset, []).append((rep, entry))
     if not by_dataset:

@@ -68,14 +68,14 @@ def severity_curves(reports: Sequence[Report], this: Report, out: Path) -> Figur
     words = []
     for i, rep in enumerate(reports):
         e = held_out(rep)
-        if not e or not e.get("severity_acc"):
+        if not e or not e.severity_acc:
             continue
-        xs = [0] + [int(s) for s in e["severity_acc"]]
-        ys = [100 * e["clean_acc"]] + [100 * v for v in e["severity_acc"].values()]
+        xs = [0] + [int(s) for s in e.severity_acc]
+        ys = [100 * e.clean_acc] + [100 * v for v in e.severity_acc.values()]
         me = rep is this
         ax.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], ls=STYLES[i % len(STYLES)],
                 lw=2.4 if me else 1.0, alpha=1 if me else 0.7,
-                label=f"{rep.id} ({rep.summary['family']})" + (" ◀" if me else ""))
+                label=f"{rep.id} ({rep.summary.meta.family})" + (" ◀" if me else ""))
         if me:
             words = [f"severity {x}: {y:.1f}%" for x, y in zip(xs, ys)]
     ax.set_xlabel("severity (0 = clean)")
@@ -95,9 +95,9 @@ def heatmap(rows: pd.DataFrame, report: Report, out: Path) -> Figure | None:
     e = held_out(report)
     if not e:
         return None
-    line = chosen_accuracy(rows, report.summary["params"], e["chosen"])
-    label = chosen_label(e["chosen"])
-    corr = [c for c in report.summary["corruptions"] if c != CLEAN]
+    line = chosen_accuracy(rows, report.summary.params, e.chosen)
+    label = chosen_label(e.chosen)
+    corr = [c for c in report.summary.corruptions if c != CLEAN]
     sev = sorted({s for c, s in line.index if c != CLEAN})
     grid = np.array([[line.get((c, s), np.nan) for s in sev] for c in corr]) * 100
     plt = _plt()
@@ -128,22 +128,22 @@ def scatter(reports: Sequence[Report], this: Report, out: Path) -> Figure:
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     for i, rep in enumerate(reports):
         e = held_out(rep)
-        if not e or e.get("corrupt_acc") is None:
+        if not e or e.corrupt_acc is None:
             continue
         me = rep is this
-        ax.scatter(100 * e["clean_acc"], 100 * e["corrupt_acc"], marker=MARKERS[i % len(MARKERS)],
+        ax.scatter(100 * e.clean_acc, 100 * e.corrupt_acc, marker=MARKERS[i % len(MARKERS)],
                    s=70 if me else 30, edgecolor="black" if me else "none", zorder=3 if me else 2)
-        ax.annotate(rep.id, (100 * e["clean_acc"], 100 * e["corrupt_acc"]), fontsize=6,
+        ax.annotate(rep.id, (100 * e.clean_acc, 100 * e.corrupt_acc), fontsize=6,
                     xytext=(4, 3), textcoords="offset points",
                     fontweight="bold" if me else "normal")
     ax.set_xlabel("clean accuracy %")
     ax.set_ylabel("corrupt accuracy %")
     _save(fig, out)
-    e = held_out(this) or {}
+    e = held_out(this)
     return Figure(out.name, "Clean against corrupt accuracy",
                   f"Scatter plot of clean against corrupt accuracy, one labelled point per "
-                  f"submission; {this.id} is at {_pct(e.get('clean_acc'))} clean, "
-                  f"{_pct(e.get('corrupt_acc'))} corrupt.",
+                  f"submission; {this.id} is at {_pct(e and e.clean_acc)} clean, "
+                  f"{_pct(e and e.corrupt_acc)} corrupt.",
                   "BDA, held-out choice (thesis Fig 4.3).")
 
 
@@ -158,7 +158,7 @@ def _x_of(points: dict[str, dict], key: str = "bpp") -> tuple[list, str, list[st
 
 def param_curves(report: Report, out: Path) -> Figure:
     """Thesis Fig 3.4: clean and corrupt accuracy of every parameter against its bpp."""
-    points = report.summary.get("per_param", {})
+    points = {p: v.to_dict() for p, v in report.summary.per_param.items()}
     xs, xlabel, labels = _x_of(points)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(4.8, 3.2))
@@ -189,7 +189,7 @@ def param_curves(report: Report, out: Path) -> Figure:
 
 
 def _rd_points(rep: Report) -> list[tuple[float, float, str]]:
-    data = {p: d for p, d in rep.summary.get("training_data", {}).items()
+    data = {p: d for p, d in rep.summary.training_data.items()
             if "+" not in p and d.get("bpp") is not None and d.get("psnr") is not None}
     return sorted((d["bpp"], d["psnr"], p) for p, d in data.items())
 
@@ -200,14 +200,14 @@ def rd_curves(reports: Sequence[Report], this: Report, out: Path) -> Figure | No
     plt = _plt()
     fig, ax = plt.subplots(figsize=(4.8, 3.2))
     words, drawn, deltas = [], 0, []
-    jpeg = next((r for r in reports if r.summary.get("family") == REFERENCE), None)
+    jpeg = next((r for r in reports if r.summary.meta.family == REFERENCE), None)
     ref = _rd_points(jpeg) if jpeg else []
     for i, rep in enumerate(reports):
         pts = _rd_points(rep)
         if len({p[0] for p in pts}) < 2:
             continue
         me = rep is this
-        label = f"{rep.summary['family']} ({rep.id})"
+        label = f"{rep.summary.meta.family} ({rep.id})"
         if ref and rep is not jpeg:
             r = bd([p[0] for p in ref], [p[1] for p in ref], [p[0] for p in pts],
                    [p[1] for p in pts])

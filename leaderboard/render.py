@@ -19,7 +19,7 @@ import jinja2
 import numpy as np
 from tqdm import tqdm
 
-from benchmark.scoring.reports import SPECTRA, selection_entry
+from benchmark.scoring.reports import SPECTRA
 from benchmark.studies import read_arrays
 from corruptions.errors import BenchError
 from corruptions.version import code_version
@@ -142,25 +142,25 @@ def _render(reports: list[Report], studies: list[StudyReport], out: Path,
 
 def _page(env: jinja2.Environment, rep: Report, figs: list[F.Figure], notes: list[str]) -> str:
     s = rep.summary
-    rows = [Row(rep, mode, source, entry) for mode, sources in s["selection"].items()
+    rows = [Row(rep, mode, source, entry) for mode, sources in s.selection.items()
             for source, entry in sources.items()]
-    prov = s.get("provenance", {})
+    prov = s.provenance.to_dict()
     provenance = [(k, prov[k]) for k in ("code_version", "written_by", "summarized_by", "date",
                                         "config_hash", "source", "device", "torch", "cpu_kind",
                                         "wall_s", "command_wall_s") if k in prov]
-    provenance += [(f"sha256 {k}", v) for k, v in prov.get("data", {}).items()]
-    provenance += [(f"seconds {k}", f"{v:.1f}") for k, v in prov.get("unit_seconds", {}).items()]
-    units = prov.get("units")
-    if isinstance(units, list):  # each unit's own: the code and machine that made its numbers
-        provenance += [(f"unit {u['param']} seed {u['seed']}",
-                        f"{u['code_version']}, {u['device']}, {u['threads']} threads, "
-                        f"{u['train_s']:.1f} s training + {u['eval_s']:.1f} s evaluation, "
-                        f"{u['date']}") for u in units]
-    ranking = (selection_entry(s, "bda", "oracle") or {}).get("ranking")
+    provenance += [(f"sha256 {k}", v) for k, v in (s.provenance.data or {}).items()]
+    provenance += [(f"seconds {k}", f"{v:.1f}")
+                   for k, v in (s.provenance.unit_seconds or {}).items()]
+    # each unit's own: the code and machine that made its numbers
+    provenance += [(f"unit {u.param} seed {u.seed}",
+                    f"{u.code_version}, {u.device}, {u.threads} threads, {u.train_s:.1f} s "
+                    f"training + {u.eval_s:.1f} s evaluation, {u.date}")
+                   for u in s.provenance.units or ()]
+    oracle = s.entry("bda", "oracle")
     return env.get_template("submission.html.j2").render(
-        root="../", s=s, url=safe_url(s.get("url")), rows=rows, columns=ENTRY_COLUMNS,
+        root="../", s=s.to_dict(), url=safe_url(s.meta.url), rows=rows, columns=ENTRY_COLUMNS,
         figures=[F.Figure(f"{rep.slug}/{f.file}", f.title, f.alt, f.caption) for f in figs],
-        notes=notes, provenance=provenance, ranking=ranking,
+        notes=notes, provenance=provenance, ranking=oracle.ranking if oracle else None,
         optimism=(rep.statistics or {}).get("optimism"))
 
 
@@ -201,14 +201,14 @@ def _preview(rep: Report, out: Path, data_root: Path | None, cache: dict) -> F.F
     import corruptions as C
     from benchmark.datasets import load_dataset
 
-    key = (rep.dataset, tuple(rep.summary["corruptions"]))
+    key = (rep.dataset, rep.summary.corruptions)
     if key not in cache:
         try:
             ds = load_dataset(rep.dataset, "test", data_root)
             image = np.asarray(ds.images[0])
             slug = rep.dataset.replace(":", "_").replace("/", "_")
             path = out / "previews" / f"{slug}-{len(key[1])}-{_digest(key[1])}.png"
-            fig = F.corruption_preview(image, C.parse_names(",".join(rep.summary["corruptions"])),
+            fig = F.corruption_preview(image, C.parse_names(rep.summary.corruptions),
                                        C.default_scale(*image.shape[:2]), 0, rep.dataset, path)
             cache[key] = F.Figure(f"previews/{path.name}", fig.title, fig.alt, fig.caption)
         except BenchError as e:

@@ -213,16 +213,16 @@ def test_statistics_carry_the_summary_numbers_with_intervals_and_verify_recomput
     assert "wrote statistics.json for 2 report(s)" in capsys.readouterr().out
     folder = RunFolder(reports / "bls_aug" / "ci")
     stats, summary = folder.statistics(), folder.summary()
-    for mode, sources in summary["selection"].items():
+    base = RunFolder(reports / "baseline" / "ci").summary().entry("bda", "oracle")
+    for mode, sources in summary.selection.items():
         for source, entry in sources.items():
             got = stats["selection"][mode][source]
             for key in ("clean_acc", "corrupt_acc"):
-                assert got[key]["value"] == pytest.approx(entry[key], abs=1e-12)
+                assert got[key]["value"] == pytest.approx(getattr(entry, key), abs=1e-12)
                 assert got[key]["low"] <= got[key]["value"] <= got[key]["high"]
-            assert got["mce"]["value"] == pytest.approx(entry["mce"], abs=1e-12)
+            assert got["mce"]["value"] == pytest.approx(entry.mce, abs=1e-12)
             assert got["vs_baseline"]["corrupt_acc"]["value"] == pytest.approx(
-                entry["corrupt_acc"] - RunFolder(reports / "baseline" / "ci").summary()
-                ["selection"]["bda"]["oracle"]["corrupt_acc"], abs=1e-12)
+                entry.corrupt_acc - base.corrupt_acc, abs=1e-12)
     assert check_statistics(folder.folder) == []
     edited = json.loads(folder.path("statistics.json").read_text())
     edited["selection"]["bda"]["val"]["corrupt_acc"]["low"] -= 0.01  # a tighter-looking claim
@@ -372,13 +372,17 @@ def test_verify_of_a_folder_without_reports_is_one_line_and_exit_2(tmp_path, cap
 
 
 def test_a_rerun_takes_the_thread_count_the_report_recorded():
-    from benchmark.verify.rerun import recorded_threads
+    from benchmark.scoring.report import Provenance, UnitRecord
 
-    assert recorded_threads({"provenance": {"units": [{"threads": 3}, {"threads": 3}]}}) == 3
-    assert recorded_threads({"provenance": {"units": [{"threads": 1}, {"threads": 2}]}}) is None
+    def unit(threads):
+        return UnitRecord("-", 0, "v", "cpu", threads, "AVX2", "2", "2026-01-01", 1.0, 1.0)
+
+    assert Provenance("v", units=(unit(3), unit(3))).threads_recorded() == 3
+    assert Provenance("v", units=(unit(1), unit(2))).threads_recorded() is None
     # a report from before units kept their own: the count in its device line
-    assert recorded_threads({"provenance": {"device": "cpu (x86_64, 2 threads)"}}) == 2
-    assert recorded_threads({"provenance": {"device": "NVIDIA H200"}}) is None
+    old = {"code_version": "v", "device": "cpu (x86_64, 2 threads)", "units": {"run": 2}}
+    assert Provenance.from_dict(old).threads_recorded() == 2
+    assert Provenance("v", device="NVIDIA H200").threads_recorded() is None
 
 
 # --------------------------------------------------------------------------- --rerun
@@ -589,3 +593,19 @@ def test_resummarize_measures_the_identity_of_a_report_from_before_it_was_record
                  "--data-root", str(tmp_path / "data")]) == 0
     assert json.loads(path.read_text())["identity"] == ["saturate"]
     assert check_summary(path.parent) == []
+
+
+def test_every_committed_summary_reads_back_to_itself_through_its_types():
+    """The typed report writes exactly what was read, key for key and in order, so a
+    summary rewritten by today's code differs only where its numbers do; the old format
+    (units counted, no written_by) and the new one both."""
+    from benchmark.scoring.report import Summary
+    from benchmark.scoring.reports import run_folders
+
+    formats = set()
+    for folder in run_folders(REPORTS):
+        written = json.loads(folder.path("summary.json").read_text())
+        typed = Summary.from_dict(written)
+        assert json.dumps(typed.to_dict()) == json.dumps(written), folder.folder
+        formats.add(typed.provenance.units is None)
+    assert formats == {True, False}

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from ..datasets import resolve_data_root
+from ..scoring.report import Summary
 from ..scoring.selection import chosen_label
 from ..scoring.statistics import beyond_noise, in_points
 from corruptions.errors import BenchError
@@ -82,20 +84,21 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.2f}"
 
 
-def format_summary(s: dict) -> str:
+def format_summary(s: Summary) -> str:
     """The selection table, in percent."""
     head = (f"{'mode':<6} {'source':<7} {'clean':>6} {'corrupt':>8} {'thesis10':>8} {'low':>6} "
             f"{'mid':>6} {'high':>6} {'mCE':>6} {'bpp':>6}  chosen")
-    lines = [f"{s['submission']} [{s['profile']}] {s['model']} on {s['dataset']}, family "
-             f"{s['family']}, seeds {s['seeds']}", head]
-    for mode, sources in s["selection"].items():
+    m = s.meta
+    lines = [f"{m.submission} [{m.profile}] {m.model} on {m.dataset}, family {m.family}, seeds "
+             f"{list(s.seeds)}", head]
+    for mode, sources in s.selection.items():
         for source, e in sources.items():
-            bpp = "-" if e.get("bpp") is None else f"{e['bpp']:.3f}"
-            lines.append(f"{mode:<6} {source:<7} {_pct(e['clean_acc']):>6} {_pct(e['corrupt_acc']):>8} "
-                         f"{_pct(e['corrupt_acc_thesis10']):>8} "
-                         + " ".join(f"{_pct(e['band_acc'][b]):>6}" for b in ("low", "mid", "high"))
-                         + f" {'-' if e['mce'] is None else format(100 * e['mce'], '.1f'):>6}"
-                         + f" {bpp:>6}  {chosen_label(e['chosen'])[:60]}")
+            bpp = "-" if e.bpp is None else f"{e.bpp:.3f}"
+            lines.append(f"{mode:<6} {source:<7} {_pct(e.clean_acc):>6} {_pct(e.corrupt_acc):>8} "
+                         f"{_pct(e.corrupt_acc_thesis10):>8} "
+                         + " ".join(f"{_pct(e.band_acc[b]):>6}" for b in ("low", "mid", "high"))
+                         + f" {'-' if e.mce is None else format(100 * e.mce, '.1f'):>6}"
+                         + f" {bpp:>6}  {chosen_label(e.chosen)[:60]}")
     return "\n".join(lines)
 
 
@@ -149,7 +152,7 @@ def cmd_statistics(args: argparse.Namespace) -> int:
     return 0
 
 
-def _identity(summary: dict, reports_root: Path, data_root: Path) -> list[str]:
+def _identity(summary: Summary, reports_root: Path, data_root: Path) -> tuple[str, ...]:
     """The corruptions that leave a report's evaluated images unchanged, measured on its
     corrupted sets as ``bench run`` builds them (from its submission YAML)."""
     from ..pipeline.inputs import identity_corruptions, prepare_eval
@@ -158,7 +161,7 @@ def _identity(summary: dict, reports_root: Path, data_root: Path) -> list[str]:
     spec = submission_of(summary, reports_root)
     sets = prepare_eval(spec.dataset, data_root, spec.test_images, spec.validation_images,
                         spec.corruptions, spec.severities, spec.corruption_seed, "cpu", False)
-    return identity_corruptions(spec.corruptions, sets)
+    return tuple(identity_corruptions(spec.corruptions, sets))
 
 
 def cmd_resummarize(args: argparse.Namespace) -> int:
@@ -177,12 +180,12 @@ def cmd_resummarize(args: argparse.Namespace) -> int:
     base = baseline_results(Path(args.reports), args.profile)
     for folder in folders:
         summary, rows = folder.summary(), folder.results()
-        if "identity" not in summary:  # written before it was recorded: measured now
-            summary["identity"] = _identity(summary, Path(args.reports),
-                                            resolve_data_root(args.data_root))
+        if summary.identity is None:  # written before it was recorded: measured now
+            summary = replace(summary, identity=_identity(summary, Path(args.reports),
+                                                          resolve_data_root(args.data_root)))
         fresh = recompute(summary, rows, rows if folder.submission == BASELINE else base)
-        fresh["provenance"] = {**summary["provenance"], "summarized_by": code_version()}
-        folder.write_summary(fresh)
+        folder.write_summary(replace(fresh, provenance=replace(
+            summary.provenance, summarized_by=code_version())))
         stats = folder_statistics(folder)
         if stats is not None:
             folder.write_statistics(stats)

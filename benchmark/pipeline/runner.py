@@ -16,7 +16,7 @@ import datetime
 import logging
 import multiprocessing as mp
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +28,7 @@ from corruptions.version import code_version
 from ..augment import AugmentSpec
 from ..scoring.reports import BASELINE, RunFolder, baseline_results
 from ..scoring.statistics import comparable_baseline, report_statistics
+from ..scoring.report import Provenance, Summary, UnitRecord
 from ..scoring.summary import summarize
 from .inputs import (
     EvalSet,
@@ -103,7 +104,7 @@ def _execute_ray(tasks: list[UnitTask], address: str | None) -> list:
 @dataclass
 class RunReport:
     folder: Path
-    summary: dict
+    summary: Summary
     seconds: dict[str, float]
     units: int
     skipped: int
@@ -175,28 +176,23 @@ def _agreed(values: list):
     return distinct[0] if len(distinct) == 1 else distinct
 
 
-def run_provenance(spec: RunSpec, inputs: Inputs, results: list[UnitResult]) -> dict:
+def run_provenance(spec: RunSpec, inputs: Inputs, results: list[UnitResult]) -> Provenance:
     """A report's provenance from its units': the code, machine and seconds that produced
     its numbers (every unit listed; where units disagree, the distinct values), and
     ``written_by``, the code that gathered them into this report."""
     units = [r.provenance for r in results]
-    return {
-        "code_version": _agreed([u.code_version for u in units]),
-        "written_by": code_version(),
-        "config_hash": spec.config_hash(),
-        "source": spec.source,
-        "data": inputs.manifests,
-        "device": _agreed([u.device for u in units]),
-        "torch": _agreed([u.torch for u in units]),
+    return Provenance(
+        code_version=_agreed([u.code_version for u in units]), written_by=code_version(),
+        config_hash=spec.config_hash(), source=spec.source, data=inputs.manifests,
+        device=_agreed([u.device for u in units]), torch=_agreed([u.torch for u in units]),
         # trained weights are bit-reproducible only on the same kind (corruptions.device)
-        "cpu_kind": _agreed([u.cpu_kind for u in units]),
-        "unit_seconds": {"train": sum(u.train_s for u in units),
-                         "eval": sum(u.eval_s for u in units)},
-        "date": datetime.date.today().isoformat(),
-        "units": [{"param": r.param, "seed": r.seed, **r.provenance.as_dict()}
-                  for r in results],
-        "wall_s": round(sum(r.seconds for r in results), 1),
-    }
+        cpu_kind=_agreed([u.cpu_kind for u in units]),
+        unit_seconds={"train": sum(u.train_s for u in units),
+                      "eval": sum(u.eval_s for u in units)},
+        date=datetime.date.today().isoformat(),
+        units=tuple(UnitRecord(param=r.param, seed=r.seed, **r.provenance.as_dict())
+                    for r in results),
+        wall_s=round(sum(r.seconds for r in results), 1))
 
 
 @dataclass
@@ -264,7 +260,8 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     seconds["reports"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
     # the units' seconds are the report's wall time; this command's is beside it
-    summary["provenance"]["command_wall_s"] = round(seconds["total"], 1)
+    summary = replace(summary, provenance=replace(summary.provenance,
+                                                  command_wall_s=round(seconds["total"], 1)))
     folder.write(summary, rows, history, masks, spectra, statistics)
     return RunReport(folder.folder, summary, seconds, len(tasks),
                      sum(1 for r in results if r.skipped))

@@ -42,7 +42,7 @@ from ..codecs.recipe import check_overrides
 from ..models import check_model_name
 from ..models.bands import BandConfig
 from ..scoring.selection import MODES
-from ..scoring.summary import SubmissionMeta
+from ..scoring.report import SubmissionMeta
 from .train import OPTIMIZERS, SCHEDULES, TrainConfig
 
 

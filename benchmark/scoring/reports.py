@@ -30,6 +30,7 @@ from .results import (
     write_spectra,
 )
 from .selection import BASELINE, COMMON
+from .report import Summary
 from .summary import check_fields
 
 SUMMARY = "summary.json"
@@ -79,25 +80,36 @@ class EvaluationProtocol:
         return text
 
 
-def evaluation_protocol(summary: dict, rows: pd.DataFrame) -> EvaluationProtocol:
+def evaluation_protocol(summary: Summary, rows: pd.DataFrame) -> EvaluationProtocol:
     """A report's ``EvaluationProtocol``, from its summary's data provenance and its rows."""
-    data = summary.get("provenance", {}).get("data", {})
+    data = summary.provenance.data or {}
     # transformed-<param>-<split>: the evaluation sets passed through a training parameter
     transformed = tuple(sorted({k[len("transformed-"):].rsplit("-", 1)[0] for k in data
                                 if k.startswith("transformed-")}))
     cells = rows[["split", "corruption", "severity", "n"]].drop_duplicates()
     return EvaluationProtocol(
-        dataset=summary.get("dataset"), transformed=transformed,
-        identity=tuple(summary.get("identity", ())),
+        dataset=summary.meta.dataset, transformed=transformed,
+        identity=summary.identity or (),
         cells=tuple(sorted((str(a), str(b), int(c), int(d))
                            for a, b, c, d in cells.itertuples(index=False))))
 
 
 def read_summary(path: Path) -> dict:
+    """A JSON summary file as it is (a run's, a study's, statistics)."""
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as e:
         raise IntegrityError(f"{path}: cannot read ({e})") from None
+
+
+def read_report(path: Path) -> Summary:
+    """A run report's summary as types, its fields checked first (one line naming what a
+    damaged file lacks)."""
+    d = check_fields(read_summary(path), path)
+    try:
+        return Summary.from_dict(d)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise IntegrityError(f"{path}: not a summary ({type(e).__name__}: {e})") from None
 
 
 @dataclass(frozen=True)
@@ -147,13 +159,12 @@ class RunFolder:
         """Finished: the summary is the last file a run writes."""
         return self.path(SUMMARY).is_file()
 
-    def summary(self) -> dict:
+    def summary(self) -> Summary:
         """The summary, its fields checked; a missing report names the command that makes it."""
         if not self.exists():
             raise DataError(f"{self.path(SUMMARY)}: no report (run: bench run --submission "
                             f"submissions/{self.submission}.yaml --profile {self.profile})")
-        return self._once(SUMMARY, lambda: check_fields(read_summary(self.path(SUMMARY)),
-                                                        self.path(SUMMARY)))
+        return self._once(SUMMARY, lambda: read_report(self.path(SUMMARY)))
 
     def results(self) -> pd.DataFrame:
         return self._once(RESULTS, lambda: read_results(self.path(RESULTS)))
@@ -186,11 +197,11 @@ class RunFolder:
     def write_statistics(self, statistics: dict) -> None:
         files.write_json(self.path(STATISTICS), statistics)
 
-    def write_summary(self, summary: dict) -> None:
+    def write_summary(self, summary: Summary) -> None:
         """A summary rewritten over the same rows (``bench resummarize``)."""
-        files.write_json(self.path(SUMMARY), summary)
+        files.write_json(self.path(SUMMARY), summary.to_dict())
 
-    def write(self, summary: dict, rows: pd.DataFrame, history: pd.DataFrame,
+    def write(self, summary: Summary, rows: pd.DataFrame, history: pd.DataFrame,
               outcomes: list[np.ndarray], spectra: dict[str, np.ndarray] | None,
               statistics: dict | None = None) -> None:
         """Every file, the summary last and the old one removed first, so that a run cut
@@ -206,7 +217,7 @@ class RunFolder:
                 write(self.path(name), content)
             else:
                 self.path(name).unlink(missing_ok=True)
-        files.write_json(self.path(SUMMARY), summary)
+        files.write_json(self.path(SUMMARY), summary.to_dict())
 
 
 def run_folders(reports_root: Path) -> list[RunFolder]:
@@ -217,7 +228,7 @@ def run_folders(reports_root: Path) -> list[RunFolder]:
     return [RunFolder(p) for p in found]
 
 
-def report_summary(reports_root: Path, submission: str, profile: str) -> dict:
+def report_summary(reports_root: Path, submission: str, profile: str) -> Summary:
     return RunFolder.at(reports_root, submission, profile).summary()
 
 
@@ -227,12 +238,7 @@ def baseline_results(reports_root: Path, profile: str) -> pd.DataFrame | None:
     return folder.results() if folder.path(RESULTS).is_file() else None
 
 
-def selection_entry(summary: dict, mode: str, source: str) -> dict | None:
-    """``summary.selection[mode][source]`` (e.g. BDA on validation), None where absent."""
-    return (summary.get("selection", {}).get(mode) or {}).get(source) or None
-
-
-def held_out_pick(summary: dict) -> str | None:
+def held_out_pick(summary: Summary) -> str | None:
     """The parameter the report chose by BDA on the held-out validation split."""
-    entry = selection_entry(summary, *HELD_OUT)
-    return entry["chosen"] if entry else None
+    entry = summary.entry(*HELD_OUT)
+    return entry.chosen if entry else None

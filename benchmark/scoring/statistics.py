@@ -36,6 +36,7 @@ from .reports import (
     RunFolder,
     evaluation_protocol,
 )
+from .report import Summary
 from .selection import BANDS, CLEAN, COMMON, param_of
 
 CLEAN_CELL = (CLEAN, 0)
@@ -246,7 +247,7 @@ def _against(o: CellOutcomes, other: CellOutcomes, boot: Bootstrap) -> dict:
             "corrupt_acc": difference(o, other, common, boot).as_dict() if common else None}
 
 
-def report_statistics(summary: dict, rows: pd.DataFrame, keys: pd.DataFrame,
+def report_statistics(summary: Summary, rows: pd.DataFrame, keys: pd.DataFrame,
                       masks: list[np.ndarray], baseline: CellOutcomes | None,
                       boot: Bootstrap = Bootstrap()) -> dict:
     """Intervals for every reported choice of a run report (clean, corrupt, band and
@@ -257,10 +258,10 @@ def report_statistics(summary: dict, rows: pd.DataFrame, keys: pd.DataFrame,
     bands = dict(zip(rows["corruption"], rows["band"]))
     out = {"format": FORMAT, "bootstrap": boot.as_dict(), "selection": {}, "optimism": {}}
     picked: dict[tuple[str, str], CellOutcomes] = {}
-    for mode, sources in summary["selection"].items():
+    for mode, sources in summary.selection.items():
         out["selection"][mode] = {}
         for source, entry in sources.items():
-            o = choice_outcomes(keys, masks, entry["chosen"])
+            o = choice_outcomes(keys, masks, entry.chosen)
             picked[mode, source] = o
             stats = _metrics(o, bands, boot)
             paired = baseline is not None and baseline.images == o.images
@@ -298,14 +299,14 @@ def _baseline_outcomes(folder: RunFolder, stamp: tuple) -> BaselineOutcomes:
     summary = folder.summary()
     return BaselineOutcomes(evaluation_protocol(summary, folder.results()),
                             choice_outcomes(*folder.outcomes(),
-                                            summary["selection"]["bda"]["oracle"]["chosen"]))
+                                            summary.entry("bda", "oracle").chosen))
 
 
-def comparable_baseline(summary: dict, rows: pd.DataFrame, reports_root,
+def comparable_baseline(summary: Summary, rows: pd.DataFrame, reports_root,
                         profile: str) -> CellOutcomes | None:
     """The baseline's outcomes when it was measured under the same evaluation protocol as
     this report (``reports.EvaluationProtocol``); else there is no paired comparison."""
-    if summary.get("submission") == BASELINE:
+    if summary.meta.submission == BASELINE:
         return None
     found = baseline_outcomes(reports_root, profile)
     if found is None or found.protocol != evaluation_protocol(summary, rows):

@@ -1,10 +1,11 @@
 """``summary.json``: what a run reports, computed from its results table (and the training
-data's statistics) by pure functions, so ``bench verify`` recomputes exactly this."""
+data's statistics) by pure functions, so ``bench verify`` recomputes exactly this. Its types,
+and how it is read and written, are in ``report``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
-from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 
@@ -12,38 +13,10 @@ from corruptions import files
 from corruptions.errors import IntegrityError
 
 from ..augment import get_family
-from .selection import BASELINE, CLEAN, COMMON, THESIS_TEN, Baseline, select, wide, without_identity
+from .report import ParamPoint, Provenance, SelectionEntry, SubmissionMeta, Summary
+from .selection import CLEAN, COMMON, THESIS_TEN, Baseline, select, wide, without_identity
 
-FORMAT = "summary/1"
 
-
-@dataclass(frozen=True)
-class SubmissionMeta:
-    """What a report says about its submission: the first fields of its summary, in this
-    order; the row fields (``ROW_FIELDS``) are on every results row too."""
-
-    submission: str  # the id
-    name: str
-    authors: tuple[str, ...]
-    description: str
-    url: str | None
-    dataset: str
-    profile: str
-    model: str
-    family: str
-
-    ROW_FIELDS = ("submission", "profile", "dataset", "model", "family")
-
-    def as_dict(self) -> dict:
-        return {**asdict(self), "authors": list(self.authors)}
-
-    def row_fields(self) -> dict:
-        return {k: getattr(self, k) for k in self.ROW_FIELDS}
-
-    @classmethod
-    def from_summary(cls, summary: dict) -> SubmissionMeta:
-        return cls(**{f.name: summary[f.name] for f in fields(cls)}
-                   | {"authors": tuple(summary["authors"])})
 # a parameter's training-data statistics, as ``inputs.data_stats`` gives them
 DATA_FIELDS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim")
 
@@ -72,29 +45,24 @@ def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict],
 
 def summarize(meta: SubmissionMeta, rows: pd.DataFrame, order: Sequence[str], *,
               modes: Sequence[str], data: dict[str, dict],
-              baseline_rows: pd.DataFrame | None, provenance: dict,
-              original: dict | None = None, identity: Sequence[str] = ()) -> dict:
+              baseline_rows: pd.DataFrame | None, provenance: Provenance,
+              original: dict | None = None, identity: Sequence[str] = ()) -> Summary:
     """The whole summary; ``original``: the untransformed training images' size;
     ``identity``: the corruptions that left the evaluated images unchanged (as their
     corrupted sets' manifests measured), named in the summary and left out of the averages
     they would inflate."""
     baseline = Baseline.from_rows(baseline_rows) if baseline_rows is not None else None
     family = get_family(meta.family)
-    return {
-        "format": FORMAT,
-        **meta.as_dict(),
-        "params": list(order),
-        "seeds": sorted(int(s) for s in rows["seed"].unique()),
-        "corruptions": sorted(set(rows["corruption"]) - {CLEAN}),
-        "identity": sorted(identity),
-        "baseline": {"submission": BASELINE, "found": baseline is not None},
-        "selection": select(rows, order, modes=modes, resembles=family.resembles,
-                            baseline=baseline, data=data, identity=identity),
-        "per_param": per_param(rows, order, data, identity),
-        "training_data": data,
-        "original_data": original,
-        "provenance": provenance,
-    }
+    selection = select(rows, order, modes=modes, resembles=family.resembles, baseline=baseline,
+                       data=data, identity=identity)
+    return Summary(
+        meta=meta, params=tuple(order), seeds=tuple(sorted(int(s) for s in rows["seed"].unique())),
+        corruptions=tuple(sorted(set(rows["corruption"]) - {CLEAN})),
+        identity=tuple(sorted(identity)), baseline_found=baseline is not None,
+        selection={m: {s: SelectionEntry.from_dict(e) for s, e in sources.items()}
+                   for m, sources in selection.items()},
+        per_param={p: ParamPoint(**v) for p, v in per_param(rows, order, data, identity).items()},
+        training_data=data, original_data=original, provenance=provenance)
 
 
 # every summary's fields besides the meta's, in the order ``summarize`` writes them
@@ -116,11 +84,12 @@ def check_fields(summary: dict, path: Path) -> dict:
     return summary
 
 
-def recompute(summary: dict, rows: pd.DataFrame, baseline_rows: pd.DataFrame | None) -> dict:
+def recompute(summary: Summary, rows: pd.DataFrame,
+              baseline_rows: pd.DataFrame | None) -> Summary:
     """A summary recomputed from its results table, with the inputs the table does not hold
-    (the training data's statistics, provenance) taken from the summary itself: what
-    ``bench verify`` compares against the file, field by field."""
-    return summarize(SubmissionMeta.from_summary(summary), rows, summary["params"],
-                     modes=list(summary["selection"]), data=summary["training_data"],
-                     baseline_rows=baseline_rows, provenance=summary["provenance"],
-                     original=summary.get("original_data"), identity=summary.get("identity", ()))
+    (the training data's statistics, provenance, the identity corruptions) taken from the
+    summary itself: what ``bench verify`` compares against the file, field by field."""
+    return summarize(summary.meta, rows, summary.params, modes=list(summary.selection),
+                     data=summary.training_data, baseline_rows=baseline_rows,
+                     provenance=summary.provenance, original=summary.original_data,
+                     identity=summary.identity or ())

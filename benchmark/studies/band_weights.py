@@ -288,7 +288,7 @@ def option_arrays(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.
     for spec in specs:
         report = RunFolder.at(ctx.reports_root, spec.id, spec.profile)
         summary, found = report.summary(), report.required_outcomes()  # missing ones named
-        picked.append(choice_outcomes(*found, summary["selection"]["bda"]["oracle"]["chosen"]))
+        picked.append(choice_outcomes(*found, summary.entry("bda", "oracle").chosen))
     if picked[0].cells != picked[1].cells or picked[0].seeds != picked[1].seeds:
         raise DataError(f"{specs[0].id} and {specs[1].id}: not evaluated alike")
     return {"option_outcomes": np.stack([o.correct for o in picked]),

@@ -334,7 +334,7 @@ def twin_arrays(config: DctNoiseConfig, ctx: StudyContext) -> dict[str, np.ndarr
     run report's; unions left out)."""
     folder = RunFolder.at(ctx.reports_root, config.image_twin, config.image_profile)
     summary, found = folder.summary(), folder.required_outcomes()
-    params = [p for p in summary["per_param"] if "+" not in p]
+    params = [p for p in summary.per_param if "+" not in p]
     picked = [choice_outcomes(*found, p) for p in params]
     return {"twin_param": np.array(params),
             "twin_outcomes": np.stack([o.correct[:, o.cells.index(CLEAN_CELL)] for o in picked]),

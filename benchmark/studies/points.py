@@ -28,14 +28,15 @@ def gather(reports_root: Path, profile: str, submissions: tuple[str, ...]
     for sub in submissions:
         s = report_summary(reports_root, sub, profile)
         held_out = held_out_pick(s)
-        for param, d in s["per_param"].items():
+        for param, d in s.per_param.items():
             if "+" in param:
                 continue
             cols["submission"].append(sub)
-            cols["family"].append(s["family"])
+            cols["family"].append(s.meta.family)
             cols["param"].append(param)
             for k in NUMBERS:
-                cols[k].append(np.nan if d.get(k) is None else float(d[k]))
+                value = getattr(d, k)
+                cols[k].append(np.nan if value is None else float(value))
             cols["chosen"].append(1.0 if param == held_out else 0.0)
     return {k: np.asarray(v, dtype=np.str_ if k in TEXT else np.float64)
             for k, v in cols.items()}
@@ -51,7 +52,7 @@ def clean_outcomes(reports_root: Path, profile: str, submissions: tuple[str, ...
     for sub in submissions:
         folder = RunFolder.at(reports_root, sub, profile)
         s, found = folder.summary(), folder.required_outcomes()
-        for param in s["per_param"]:
+        for param in s.per_param:
             if "+" in param:
                 continue
             o = choice_outcomes(*found, param)

@@ -152,7 +152,7 @@ def summarize(config: StorageConfig, a: dict) -> dict:
 def compute(config: StorageConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     a = gather(ctx.reports_root, config.source_profile, config.submissions)
     original = report_summary(ctx.reports_root, config.submissions[0],
-                              config.source_profile).get("original_data") or {}
+                              config.source_profile).original_data or {}
     a["original_png"] = np.array([original.get("png_bytes", np.nan)], dtype=np.float64)
     a["original_images"] = np.array([original.get("images", np.nan)], dtype=np.float64)
     return a

@@ -23,23 +23,23 @@ from corruptions.errors import BenchError
 from ..pipeline.runner import unit_grid
 from ..pipeline.submission import RunSpec, load_submission, load_submissions, profiles_of
 from ..scoring.reports import HISTORY, RESULTS, SUMMARY, RunFolder, run_folders
-from ..scoring.summary import SubmissionMeta
+from ..scoring.report import SubmissionMeta, Summary
 from .compare import Mismatch
 
 REQUIRED = ("ci",)   # every shipped submission's report of these profiles must exist
 LISTED = ("cpu",)    # a missing report of these is listed, not failed
 
 
-def submission_of(summary: dict, reports_root: Path) -> RunSpec:
+def submission_of(summary: Summary, reports_root: Path) -> RunSpec:
     """The run spec of the submission file a summary says made it (``provenance.source``,
     recorded relative to where ``bench run`` ran: the repository root above the reports, or
     here), under the summary's profile and id."""
-    source = summary.get("provenance", {}).get("source") or ""
+    source = summary.provenance.source or ""
     path = next((p for p in (Path(reports_root).resolve().parent / source, Path(source))
                  if source and p.is_file()), None)
     if path is None:
         raise BenchError(f"its submission file {source!r} is not found")
-    return load_submission(path, summary["profile"], summary["submission"])
+    return load_submission(path, summary.meta.profile, summary.meta.submission)
 
 
 def expected_summary_fields(spec: RunSpec) -> dict:
@@ -56,6 +56,7 @@ def expected_summary_fields(spec: RunSpec) -> dict:
 
 
 def _reported(summary: dict, key: str):
+    """A field of a summary as written, by its dotted path (``provenance.config_hash``)."""
     if key == "selection":
         return sorted(summary.get("selection") or {})
     node = summary
@@ -70,24 +71,24 @@ def check_against_submission(folder: Path | RunFolder) -> list[Mismatch]:
     report = RunFolder.of(folder)
     path = report.path(SUMMARY)
     summary = report.summary()
-    out = [Mismatch(path, key, summary.get(key), want) for key, want in
+    written = summary.to_dict()
+    out = [Mismatch(path, key, written.get(key), want) for key, want in
            (("submission", report.submission), ("profile", report.profile))
-           if summary.get(key) != want]
+           if written.get(key) != want]
     if out:  # it sits in another report's folder: nothing else of it can be trusted
         return out
     try:
         spec = submission_of(summary, report.root)
     except BenchError as e:
-        return [Mismatch(path, "provenance.source", summary.get("provenance", {}).get("source"),
-                         str(e))]
+        return [Mismatch(path, "provenance.source", summary.provenance.source, str(e))]
     for key, want in expected_summary_fields(spec).items():
-        got = _reported(summary, key)
+        got = _reported(written, key)
         if key == "authors":
             got = list(got or [])
             want = list(want)
         if got != want:
             if key == "provenance.config_hash":
-                want = (f"{want} by {summary['provenance']['source']} [{spec.profile}] now: "
+                want = (f"{want} by {summary.provenance.source} [{spec.profile}] now: "
                         "stale, rerun it")
             out.append(Mismatch(path, key, got, want))
     out += check_rows(report, spec.meta())

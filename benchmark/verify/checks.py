@@ -21,7 +21,9 @@ from ..scoring.reports import (
     SUMMARY,
     RunFolder,
     baseline_results,
+    read_summary,
 )
+from ..scoring.report import Summary
 from ..scoring.results import OUTCOME_KEY
 from ..scoring.selection import CLEAN
 from ..scoring.statistics import Bootstrap, folder_statistics
@@ -31,27 +33,29 @@ from .compare import ROW_KEY, Mismatch, diff, row_label, plain
 NOT_RECOMPUTED = ("provenance",)  # taken from the summary itself by recompute()
 
 
-def _baseline_rows(summary: dict, folder: RunFolder) -> pd.DataFrame | None:
+def _baseline_rows(summary: Summary, folder: RunFolder) -> pd.DataFrame | None:
     """The rows the summary's mCE is relative to: none where it says no baseline was found,
     and a missing baseline report is an error (the summary could not be rechecked)."""
-    if not summary.get("baseline", {}).get("found"):
+    if not summary.baseline_found:
         return None
-    rows = baseline_results(folder.root, summary["profile"])
+    rows = baseline_results(folder.root, summary.meta.profile)
     if rows is None:
         raise IntegrityError(f"{folder.path(SUMMARY)}: its mCE is relative to the {BASELINE} "
-                             f"report of {folder.root} [{summary['profile']}], which is missing")
+                             f"report of {folder.root} [{summary.meta.profile}], which is "
+                             "missing")
     return rows
 
 
 def check_summary(folder: Path | RunFolder) -> list[Mismatch]:
-    """Every field of ``folder/summary.json`` (provenance aside) against its recomputation
-    from ``folder/results.parquet`` (and the baseline's beside it, for mCE)."""
+    """Every field of ``folder/summary.json`` as written (provenance aside; a key the types do
+    not know is named too) against its recomputation from ``folder/results.parquet`` (and
+    the baseline's beside it, for mCE)."""
     report = RunFolder.of(folder)
     path = report.path(SUMMARY)
     summary = report.summary()
-    fresh = recompute(summary, report.results(), _baseline_rows(summary, report))
+    fresh = recompute(summary, report.results(), _baseline_rows(summary, report)).to_dict()
     fresh = json.loads(json.dumps(fresh))  # the file's own types: str keys, lists
-    return [Mismatch(path, f, a, b) for f, a, b in diff(summary, fresh)
+    return [Mismatch(path, f, a, b) for f, a, b in diff(read_summary(path), fresh)
             if f.split(".")[0].split("[")[0] not in NOT_RECOMPUTED]
 
 
@@ -84,9 +88,9 @@ def check_identity(folder: Path | RunFolder) -> list[Mismatch]:
     row of the same split, parameter and seed (the same images, the same model)."""
     report = RunFolder.of(folder)
     path, summary = report.path(SUMMARY), report.summary()
-    identity = summary.get("identity", [])
+    identity = summary.identity or ()
     out = [Mismatch(path, "identity", c, "not one of its corruptions")
-           for c in identity if c not in summary["corruptions"]]
+           for c in identity if c not in summary.corruptions]
     found = report.outcomes()
     if out or not identity or found is None:
         return out

@@ -33,22 +33,11 @@ def report_units(reports_root: Path, profile: str) -> list[Unit]:
         if f.profile == profile:
             pairs = sorted(f.results()[["param", "seed"]].drop_duplicates().itertuples(
                 index=False, name=None))
-            summary = f.summary()
-            took = _unit_seconds(summary, len(pairs))
-            kind = summary["provenance"].get("cpu_kind")
+            prov = f.summary().provenance
+            took, kind = prov.unit_seconds_by_unit(len(pairs)), prov.cpu_kind
             out += [Unit(f.folder, str(p), int(s), took.get((str(p), int(s)), took.get(None, 0.0)),
                          kind) for p, s in pairs]
     return out
-
-
-def _unit_seconds(summary: dict, units: int) -> dict:
-    """(param, seed) -> seconds from the units' own record; a report from before units kept
-    one gives its mean (key None)."""
-    prov = summary.get("provenance", {})
-    if isinstance(prov.get("units"), list):
-        return {(u["param"], u["seed"]): u["train_s"] + u["eval_s"] for u in prov["units"]}
-    total = sum(prov.get("unit_seconds", {}).values())
-    return {None: total / max(units, 1)}
 
 
 def draw_units(units: list, n: int, key: str) -> list:

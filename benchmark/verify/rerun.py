@@ -5,7 +5,6 @@ that wrote the report; anything looser is the stated ``Tolerance``."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -40,18 +39,17 @@ def rerun(folder: Path, reports_root: Path, scratch: Path, device: str = "cpu") 
     history, training-data statistics and spectra compared with the reported ones (the rest
     of the summary follows from them, as ``check_summary`` shows)."""
     report, spec = _report_and_spec(folder, reports_root)
-    summary = report.summary()
-    tol = tolerance_for(summary["provenance"].get("cpu_kind"))
+    prov = report.summary().provenance
+    tol = tolerance_for(prov.cpu_kind)
     t0 = time.perf_counter()
     fresh = RunFolder(run_submission(
         spec, data_root=scratch / "data", runs_root=scratch / "runs",
         reports_root=scratch / "reports", device=device, progress=False,
-        threads=recorded_threads(summary)).folder)
-    outcomes, made = fresh.outcomes(), fresh.summary()
+        threads=prov.threads_recorded()).folder)
+    outcomes, made = fresh.outcomes(), fresh.summary().to_dict()
     out = compare_units(report, fresh.results(), fresh.history(),
                         _outcome_arrays(*outcomes) if outcomes else {},
-                        {"training_data": made["training_data"],
-                         "original_data": made["original_data"], "identity": made["identity"]},
+                        {k: made[k] for k in ("training_data", "original_data", "identity")},
                         tol)
     mine, theirs = report.path(SPECTRA), fresh.path(SPECTRA)
     if mine.is_file() or theirs.is_file():
@@ -64,13 +62,13 @@ def rerun_unit(unit: Unit, reports_root: Path, scratch: Path, device: str = "cpu
     ``scratch``, with the threads its report recorded): its rows, outcomes, history and
     training-data statistics compared with the report's."""
     report, spec = _report_and_spec(unit.folder, reports_root)
-    summary = report.summary()
-    tol = tolerance_for(summary["provenance"].get("cpu_kind"))
+    prov = report.summary().provenance
+    tol = tolerance_for(prov.cpu_kind)
     narrowed = replace(spec, grid=(AugmentSpec.parse(spec.family, unit.param),),
                        seeds=(unit.seed,))
     t0 = time.perf_counter()
     done = run_units(narrowed, data_root=scratch / "data", runs_root=scratch / "runs",
-                     device=device, progress=False, threads=recorded_threads(summary))
+                     device=device, progress=False, threads=prov.threads_recorded())
     data = {"training_data": done.inputs.training.per_param,
             "original_data": done.inputs.training.original,
             "identity": identity_corruptions(narrowed.corruptions, done.inputs.eval_sets)}
@@ -89,10 +87,10 @@ def compare_units(report: RunFolder, rows: pd.DataFrame, history: pd.DataFrame |
     """A rerun's rows, per-image outcomes, training history and data statistics (``data``:
     ``training_data``, ``original_data`` and ``identity``, as a summary has them) against the
     report's; ``only`` narrows the report's to one unit (param, seed)."""
-    summary = report.summary()
+    written = report.summary().to_dict()
     mine = report.results()
     hist = report.history()
-    reported = {k: summary.get(k) for k in data}
+    reported = {k: written.get(k) for k in data}
     kept = report.outcomes()
     reported_outcomes = _outcome_arrays(*kept) if kept else None
     if only is not None:
@@ -132,20 +130,6 @@ def _report_and_spec(folder: Path, reports_root: Path):
     except BenchError as e:
         raise DataError(f"{report.path(SUMMARY)}: {e}") from None
     return report, spec
-
-
-def recorded_threads(summary: dict) -> int | None:
-    """The torch threads the report's units ran with (a float sum's order, and so the last
-    bits of a trained weight, can depend on it): the units' own record, or for a report
-    from before units kept one, the count in its device line ("cpu (x86_64, 2 threads)");
-    None where it says nothing (then this machine's default)."""
-    prov = summary.get("provenance", {})
-    units = prov.get("units")
-    if isinstance(units, list):
-        found = {u.get("threads") for u in units} - {0, None}
-        return found.pop() if len(found) == 1 else None
-    m = re.search(r"(\d+) threads", str(prov.get("device", "")))
-    return int(m.group(1)) if m else None
 
 
 def _outcome_arrays(keys: pd.DataFrame, masks: list[np.ndarray]) -> dict[str, np.ndarray]:

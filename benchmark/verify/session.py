@@ -207,7 +207,7 @@ def load_sources(plan: RerunPlan, folders: list[RunFolder], studies: list[Path],
     from ``--data-root`` (Kodak, a download) is bad input said at once (exit 2), not a stop
     after hours of reruns."""
     rerun = set(plan.reports) | {unit.folder for unit in plan.units}
-    names = {f.summary().get("dataset") for f in folders if f.folder in rerun} - {None}
+    names = {f.summary().meta.dataset for f in folders if f.folder in rerun}
     read = {part.folder for part in parts}
     read |= {f for f in studies if f.name in plan.study_profiles
              and not get_study(f.parent.name).from_reports}
