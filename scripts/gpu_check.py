@@ -76,20 +76,18 @@ def reduced_submission(name: str) -> Path:
 
 def throughput(report: Path) -> dict:
     """Training and evaluation images/s of a report's units, from their own seconds."""
-    import pandas as pd
+    from benchmark.scoring.reports import RunFolder
 
-    summary = json.loads((report / "summary.json").read_text())
-    units = summary["provenance"]["units"]
-    history = pd.read_parquet(report / "history.parquet")
-    images = summary["original_data"]["images"]
+    folder = RunFolder(report)
+    summary, history, rows = folder.summary(), folder.history(), folder.results()
+    images = summary.original_data["images"]
     train_s = float(history["seconds"].sum())
-    rows = pd.read_parquet(report / "results.parquet")
     evaluated = int(rows["n"].sum())
-    eval_s = sum(u["eval_s"] for u in units)
+    eval_s = sum(u.eval_s for u in summary.provenance.units)
     return {"train_images_per_s": round(images * len(history) / train_s, 1),
             "eval_images_per_s": round(evaluated / eval_s, 1),
-            "clean_acc": summary["per_param"][summary["params"][0]]["clean_acc"],
-            "device": summary["provenance"]["device"]}
+            "clean_acc": summary.per_param[summary.params[0]].clean_acc,
+            "device": summary.provenance.device}
 
 
 def main() -> int:
