@@ -25,7 +25,7 @@ from corruptions.device import resolve_device
 from .datasets import resolve_data_root
 from .pipeline.evaluate import evaluate
 from .pipeline.inputs import eval_manifests, identity_corruptions, load_eval_splits, prepare_eval
-from .pipeline.units import UnitProvenance, UnitResult, rows_of
+from .pipeline.units import UnitResult, measured_here, rows_of
 from .scoring.results import read_results
 from .scoring.selection import MODES
 from .scoring.report import Provenance, SubmissionMeta, Summary
@@ -55,7 +55,7 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
     meta = SubmissionMeta(submission=name, name=name, authors=(), description="", url=None,
                           dataset=dataset, profile=profile, model=type(model).__name__,
                           family="none")
-    unit = UnitProvenance.here(device, torch.get_num_threads(), 0.0, time.perf_counter() - start)
+    unit = measured_here(device, torch.get_num_threads(), 0.0, time.perf_counter() - start)
     rows, _ = rows_of(meta.row_fields(), [UnitResult("-", 0, tuple(counts), (), unit)])
     summary = summarize(
         meta, rows, ["-"],

@@ -153,9 +153,9 @@ def _page(env: jinja2.Environment, rep: Report, figs: list[F.Figure], notes: lis
                    for k, v in (s.provenance.unit_seconds or {}).items()]
     # each unit's own: the code and machine that made its numbers
     provenance += [(f"unit {u.param} seed {u.seed}",
-                    f"{u.code_version}, {u.device}, {u.threads} threads, {u.train_s:.1f} s "
-                    f"training + {u.eval_s:.1f} s evaluation, {u.date}")
-                   for u in s.provenance.units or ()]
+                    f"{u.made.code_version}, {u.made.device}, {u.made.threads} threads, "
+                    f"{u.made.train_s:.1f} s training + {u.made.eval_s:.1f} s evaluation, "
+                    f"{u.made.date}") for u in s.provenance.units or ()]
     oracle = s.entry("bda", "oracle")
     return env.get_template("submission.html.j2").render(
         root="../", s=s.to_dict(), url=safe_url(s.meta.url), rows=rows, columns=ENTRY_COLUMNS,

@@ -83,7 +83,7 @@ def throughput(report: Path) -> dict:
     images = summary.original_data["images"]
     train_s = float(history["seconds"].sum())
     evaluated = int(rows["n"].sum())
-    eval_s = sum(u.eval_s for u in summary.provenance.units)
+    eval_s = sum(u.made.eval_s for u in summary.provenance.units)
     return {"train_images_per_s": round(images * len(history) / train_s, 1),
             "eval_images_per_s": round(evaluated / eval_s, 1),
             "clean_acc": summary.per_param[summary.params[0]].clean_acc,

@@ -372,10 +372,11 @@ def test_verify_of_a_folder_without_reports_is_one_line_and_exit_2(tmp_path, cap
 
 
 def test_a_rerun_takes_the_thread_count_the_report_recorded():
-    from benchmark.scoring.report import Provenance, UnitRecord
+    from benchmark.scoring.report import Provenance, UnitProvenance, UnitRecord
 
     def unit(threads):
-        return UnitRecord("-", 0, "v", "cpu", threads, "AVX2", "2", "2026-01-01", 1.0, 1.0)
+        return UnitRecord("-", 0, UnitProvenance("v", "cpu", threads, "AVX2", "2", "2026-01-01",
+                                                 1.0, 1.0))
 
     assert Provenance("v", units=(unit(3), unit(3))).threads_recorded() == 3
     assert Provenance("v", units=(unit(1), unit(2))).threads_recorded() is None

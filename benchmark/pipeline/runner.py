@@ -190,8 +190,7 @@ def run_provenance(spec: RunSpec, inputs: Inputs, results: list[UnitResult]) -> 
         unit_seconds={"train": sum(u.train_s for u in units),
                       "eval": sum(u.eval_s for u in units)},
         date=datetime.date.today().isoformat(),
-        units=tuple(UnitRecord(param=r.param, seed=r.seed, **r.provenance.as_dict())
-                    for r in results),
+        units=tuple(UnitRecord(param=r.param, seed=r.seed, made=r.provenance) for r in results),
         wall_s=round(sum(r.seconds for r in results), 1))
 
 

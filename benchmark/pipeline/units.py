@@ -7,7 +7,7 @@ import datetime
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from corruptions.version import code_version
 from ..augment import AugmentSpec
 from ..augment.cache import load_augmented
 from ..models import Normalized, create_model
+from ..scoring.report import UnitProvenance
 from ..scoring.results import (
     HISTORY_COLUMNS,
     OPTIONAL_HISTORY,
@@ -73,39 +74,12 @@ def device_name(device: str) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-@dataclass(frozen=True)
-class UnitProvenance:
-    """What produced a unit's numbers, recorded when it is counted and read back with them,
-    so a report rewritten from finished units names the code, machine and seconds that made
-    them rather than the command that gathered them. Units counted before this was kept
-    read back as ``unknown`` (their seconds were kept)."""
-
-    code_version: str
-    device: str
-    threads: int
-    cpu_kind: str | None
-    torch: str
-    date: str
-    train_s: float
-    eval_s: float
-
-    @classmethod
-    def here(cls, device: str, threads: int, train_s: float, eval_s: float) -> UnitProvenance:
-        return cls(code_version=code_version(), device=device_name(device), threads=threads,
-                   cpu_kind=cpu_kind() if device == "cpu" else None, torch=torch.__version__,
-                   date=datetime.date.today().isoformat(), train_s=train_s, eval_s=eval_s)
-
-    @classmethod
-    def read(cls, counts: dict) -> UnitProvenance:
-        found = counts.get("provenance")
-        if found is not None:
-            return cls(**found)
-        return cls(code_version="unknown", device="unknown", threads=0, cpu_kind=None,
-                   torch="unknown", date="unknown", train_s=counts["train_s"],
-                   eval_s=counts["eval_s"])
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+def measured_here(device: str, threads: int, train_s: float, eval_s: float) -> UnitProvenance:
+    """The record of a unit counted now, on this machine."""
+    return UnitProvenance(code_version=code_version(), device=device_name(device),
+                          threads=threads, cpu_kind=cpu_kind() if device == "cpu" else None,
+                          torch=torch.__version__, date=datetime.date.today().isoformat(),
+                          train_s=train_s, eval_s=eval_s)
 
 
 @dataclass(frozen=True)
@@ -200,7 +174,7 @@ def run_unit(task: UnitTask) -> UnitResult:
     task.folder.mkdir(parents=True, exist_ok=True)
     # outcomes first: the counts file, written last, marks the unit done
     write_masks(task.outcomes_path, [c.outcomes for c in counts])
-    provenance = UnitProvenance.here(task.device, task.threads, train_s, eval_s)
+    provenance = measured_here(task.device, task.threads, train_s, eval_s)
     files.write_json(task.counts_path, {"counts": [c.as_row() for c in counts],
                                         "history": history, "train_s": train_s,
                                         "eval_s": eval_s, "provenance": provenance.as_dict()})

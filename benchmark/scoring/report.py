@@ -139,12 +139,12 @@ class ParamPoint:
 
 
 @dataclass(frozen=True)
-class UnitRecord:
-    """What produced one unit's numbers (``units.UnitProvenance``, with its parameter and
-    seed)."""
+class UnitProvenance:
+    """What produced a unit's numbers, recorded when it is counted and read back with them,
+    so a report rewritten from finished units names the code, machine and seconds that made
+    them rather than the command that gathered them. Units counted before this was kept
+    read back as ``unknown`` (their seconds were kept)."""
 
-    param: str
-    seed: int
     code_version: str
     device: str
     threads: int
@@ -154,8 +154,33 @@ class UnitRecord:
     train_s: float
     eval_s: float
 
+    @classmethod
+    def read(cls, counts: dict) -> UnitProvenance:
+        found = counts.get("provenance")
+        if found is not None:
+            return cls(**found)
+        return cls(code_version="unknown", device="unknown", threads=0, cpu_kind=None,
+                   torch="unknown", date="unknown", train_s=counts["train_s"],
+                   eval_s=counts["eval_s"])
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UnitRecord:
+    """One unit's record in a report: its parameter and seed, and what made its numbers."""
+
+    param: str
+    seed: int
+    made: UnitProvenance
+
     def to_dict(self) -> dict:
-        return _written(self)
+        return {"param": self.param, "seed": self.seed, **self.made.as_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> UnitRecord:
+        return cls(d["param"], d["seed"], _plain(UnitProvenance, d))
 
 
 @dataclass(frozen=True)
@@ -210,13 +235,13 @@ class Provenance:
         if isinstance(units, dict):  # the old format
             return _plain(cls, {**d, "units": None, "unit_counts": units, "keys": keys})
         return _plain(cls, {**d, "keys": keys, "units": None if units is None else
-                            tuple(UnitRecord(**u) for u in units)})
+                            tuple(UnitRecord.from_dict(u) for u in units)})
 
     def unit_seconds_by_unit(self, units: int) -> dict:
         """(param, seed) -> what training and evaluating each unit took; the old format
         gives only the total, so its mean over ``units`` units (key None)."""
         if self.units is not None:
-            return {(u.param, u.seed): u.train_s + u.eval_s for u in self.units}
+            return {(u.param, u.seed): u.made.train_s + u.made.eval_s for u in self.units}
         return {None: sum((self.unit_seconds or {}).values()) / max(units, 1)}
 
     def threads_recorded(self) -> int | None:
@@ -224,7 +249,7 @@ class Provenance:
         and so a trained weight's last bits, can depend on it); the old format's from its
         device line ("cpu (x86_64, 2 threads)"); None where nothing says."""
         if self.units is not None:
-            found = {u.threads for u in self.units} - {0, None}
+            found = {u.made.threads for u in self.units} - {0, None}
             return found.pop() if len(found) == 1 else None
         if self.threads:
             return self.threads
