@@ -191,3 +191,13 @@ def test_an_identity_corruption_is_out_of_the_unseen_pick_and_the_thesis_ten(row
                                for identity in ((), ("saturate",)))
     assert with_copy["corrupt_acc_thesis10"] == pytest.approx((.3 + .2 + .95 + .9 + .9 + .8) / 6)
     assert without_copy["corrupt_acc_thesis10"] == pytest.approx((.3 + .2 + .95 + .9) / 4)
+
+
+def test_the_track_line_says_which_corruption_was_left_out():
+    from benchmark.scoring.reports import EvaluationProtocol
+
+    cells = (("test", "clean", 0, 100), ("test", "saturate", 1, 100), ("test", "fog", 1, 100))
+    line = EvaluationProtocol("fashion-mnist", cells, identity=("saturate",)).describe()
+    assert "saturate left these images unchanged" in line and "thesis-ten" in line
+    assert "unchanged" not in EvaluationProtocol("fashion-mnist", cells).describe()
+    assert EvaluationProtocol("d", cells) != EvaluationProtocol("d", cells, identity=("saturate",))

@@ -4,10 +4,11 @@ a string key, and a format change is made in one place.
 
 ``to_dict`` writes exactly what ``summary.summarize`` always wrote, key for key and in the
 same order, so every committed summary reads back to itself (a test holds every one of them
-to that). Older formats are read by ``migrate``, the one place that knows them: summaries
-from before ``identity`` was recorded (read as ``None``: unknown, not "none"), and
-provenance from before units kept their own record (``units`` a count of run and skipped
-units, the thread count only in the device line).
+to that). The older shapes of ``summary/1`` are read here and nowhere else: a summary from
+before ``identity`` was recorded (``identity`` None: unknown, not "none"), provenance from
+before units kept their own record (``units`` a count of run and skipped units, the thread
+count only in the device line) or from ``benchmark.api`` (one unit's record, flat).
+``migrate`` is where a future format change converts what it reads.
 """
 from __future__ import annotations
 
