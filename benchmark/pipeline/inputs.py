@@ -227,7 +227,9 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
         for label, sets in transformed.items():
             manifests.update(transformed_manifests(label, sets))
         seconds["evaluation sets transformed"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     training = describe_training(spec, train, augmented)
+    seconds["training data described (sizes, spectra)"] = time.perf_counter() - t0
     return Inputs(train=train, augmented=augmented, eval_sets=eval_sets, manifests=manifests,
                   training=training, weights=weights, seconds=seconds, transformed=transformed)
 
