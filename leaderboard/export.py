@@ -65,7 +65,7 @@ def export_robustbench(reports_root: Path, out: Path, mode: str = "bda",
     """Write the files; returns their paths. Reports without the (mode, source) entry, or
     without common corruptions, are left out with the reason logged by the caller."""
     reports = load_reports(Path(reports_root))
-    by_dataset: dict[str, list[tuple[Report, dict]]] = {}
+    by_dataset: dict[str, list[tuple[Report, SelectionEntry]]] = {}
     for rep in reports:
         entry = rep.entry(mode, source)
         if entry is None or entry.corrupt_acc is None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from benchmark.augment.analysis import REFERENCE
 from benchmark.codecs.bjontegaard import DEFAULT_FIT, bd
+from benchmark.scoring.report import SelectionEntry
 from benchmark.scoring.reports import HELD_OUT  # the entry every figure shows
 from benchmark.scoring.selection import CLEAN, COMMON, chosen_accuracy, chosen_label
 from corruptions import files
@@ -53,7 +54,7 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def held_out(report: Report) -> dict | None:
+def held_out(report: Report) -> SelectionEntry | None:
     return report.entry(*HELD_OUT)
 
 

@@ -610,3 +610,19 @@ def test_every_committed_summary_reads_back_to_itself_through_its_types():
         assert json.dumps(typed.to_dict()) == json.dumps(written), folder.folder
         formats.add(typed.provenance.units is None)
     assert formats == {True, False}
+
+
+def test_a_provenance_key_the_types_do_not_know_is_kept_not_fatal(tmp_path):
+    """Provenance is written by hand by nobody, but a tool may add a note: it reads back and
+    is written back as it was (provenance is an input, not recomputed)."""
+    from benchmark.scoring.report import Summary
+
+    written = json.loads((REPORTS / "baseline" / "ci" / "summary.json").read_text())
+    written["provenance"]["host"] = "x"
+    typed = Summary.from_dict(written)
+    assert typed.provenance.extra == {"host": "x"}
+    assert json.dumps(typed.to_dict()) == json.dumps(written)
+    folder = tmp_path / "baseline" / "ci"
+    shutil.copytree(REPORTS / "baseline" / "ci", folder)
+    (folder / "summary.json").write_text(json.dumps(written))
+    assert check_summary(folder) == []

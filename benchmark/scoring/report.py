@@ -2,8 +2,9 @@
 functions (``Summary.from_dict`` / ``Summary.to_dict``), so a reader names a field instead of
 a string key, and a format change is made in one place.
 
-``to_dict`` writes exactly what ``summary.summarize`` always wrote, key for key and in the
-same order, so every committed summary reads back to itself (a test holds every one of them
+``to_dict`` writes what ``summary.summarize`` always wrote for a run, key for key and in the
+same order (a model evaluated through ``benchmark.api`` gets its provenance in field order),
+and a read summary exactly as it was read, so every committed summary reads back to itself (a test holds every one of them
 to that). The older shapes of ``summary/1`` are read here and nowhere else: a summary from
 before ``identity`` was recorded (``identity`` None: unknown, not "none"), provenance from
 before units kept their own record (``units`` a count of run and skipped units, the thread
@@ -109,7 +110,7 @@ class SelectionEntry:
     @classmethod
     def from_dict(cls, d: dict) -> SelectionEntry:
         pick = d.get("thesis_pick")
-        return _plain(cls, {**d, "thesis_pick": None if pick is None else ThesisPick(**pick)})
+        return _plain(cls, {**d, "thesis_pick": None if pick is None else _plain(ThesisPick, pick)})
 
     def to_dict(self) -> dict:
         out = _written(self, self.OPTIONAL)
@@ -211,6 +212,7 @@ class Provenance:
     train_s: float | None = None
     eval_s: float | None = None
     unit_counts: dict[str, int] | None = None  # the old format's ``units``: {run, skipped}
+    extra: dict = field(default_factory=dict)  # keys no field names, written back as read
     keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     ALWAYS = ("code_version", "data", "device", "torch", "cpu_kind", "date", "wall_s")
@@ -219,13 +221,15 @@ class Provenance:
         """As read (``keys``, then any field set since, such as ``summarized_by``), or as
         made: every field that is set, and those in ``ALWAYS`` even when None (a GPU run's
         ``cpu_kind``)."""
-        names = [f.name for f in fields(self) if f.name not in ("unit_counts", "keys")
+        names = [f.name for f in fields(self) if f.name not in ("unit_counts", "extra", "keys")
                  and (f.name in self.ALWAYS and not self.keys
                       or getattr(self, f.name) is not None)]
         ordered = list(self.keys) + [k for k in names if k not in self.keys]
         return {k: self._written(k) for k in ordered}
 
     def _written(self, key: str):
+        if key in self.extra:
+            return self.extra[key]
         if key != "units":
             return getattr(self, key)
         return self.unit_counts if self.units is None else [u.to_dict() for u in self.units]
@@ -233,10 +237,13 @@ class Provenance:
     @classmethod
     def from_dict(cls, d: dict) -> Provenance:
         units, keys = d.get("units"), tuple(d)
+        known = {f.name for f in fields(cls)} - {"unit_counts", "extra", "keys"}
+        extra = {k: v for k, v in d.items() if k not in known}
         if isinstance(units, dict):  # the old format
-            return _plain(cls, {**d, "units": None, "unit_counts": units, "keys": keys})
-        return _plain(cls, {**d, "keys": keys, "units": None if units is None else
-                            tuple(UnitRecord.from_dict(u) for u in units)})
+            return _plain(cls, {**d, "units": None, "unit_counts": units, "keys": keys,
+                                "extra": extra})
+        return _plain(cls, {**d, "keys": keys, "extra": extra, "units": None if units is None
+                            else tuple(UnitRecord.from_dict(u) for u in units)})
 
     def unit_seconds_by_unit(self, units: int) -> dict:
         """(param, seed) -> what training and evaluating each unit took; the old format

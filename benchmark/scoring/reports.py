@@ -29,8 +29,8 @@ from .results import (
     write_parquet,
     write_spectra,
 )
-from .selection import BASELINE, COMMON
 from .report import Summary
+from .selection import BASELINE, COMMON
 from .summary import check_fields
 
 SUMMARY = "summary.json"
