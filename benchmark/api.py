@@ -28,7 +28,7 @@ from .pipeline.inputs import eval_manifests, identity_corruptions, load_eval_spl
 from .pipeline.units import UnitResult, measured_here, rows_of
 from .scoring.results import read_results
 from .scoring.selection import MODES
-from .scoring.report import Provenance, SubmissionMeta, Summary
+from .scoring.report import Provenance, SubmissionMeta, Summary, UnitRecord
 from .scoring.summary import summarize
 
 
@@ -60,7 +60,9 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
     summary = summarize(
         meta, rows, ["-"],
         modes=MODES, data={}, baseline_rows=read_results(Path(baseline)) if baseline else None,
-        provenance=Provenance(**unit.as_dict(), data=manifests,
+        provenance=Provenance(code_version=unit.code_version, data=manifests, device=unit.device,
+                              torch=unit.torch, cpu_kind=unit.cpu_kind, date=unit.date,
+                              units=(UnitRecord("-", 0, unit),),
                               wall_s=round(time.perf_counter() - start, 1)),
         identity=identity_corruptions(names, sets))
     return rows, summary

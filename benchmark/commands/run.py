@@ -161,7 +161,7 @@ def _identity(summary: Summary, reports_root: Path, data_root: Path) -> tuple[st
     spec = submission_of(summary, reports_root)
     sets = prepare_eval(spec.dataset, data_root, spec.test_images, spec.validation_images,
                         spec.corruptions, spec.severities, spec.corruption_seed, "cpu", False)
-    return tuple(identity_corruptions(spec.corruptions, sets))
+    return identity_corruptions(spec.corruptions, sets)
 
 
 def cmd_resummarize(args: argparse.Namespace) -> int:

@@ -114,6 +114,7 @@ class Inputs:
     eval_sets: tuple[EvalSet, ...]
     manifests: dict[str, str]  # name -> sha256 of a manifest file (provenance)
     training: TrainingData
+    identity: tuple[str, ...] = ()  # corruptions that left every evaluated image unchanged
     weights: Path | None = None  # a checkpoint-only submission's file, resolved and checked
     seconds: dict[str, float] = field(default_factory=dict)
     # evaluation.transform: parameter label -> split -> its transformed evaluation set
@@ -149,11 +150,12 @@ def eval_manifests(sets: tuple[EvalSet, ...]) -> dict[str, str]:
     return {f"corrupted-{e.split}": e.manifest_sha256 for e in sets}
 
 
-def identity_corruptions(corruptions: tuple[str, ...], sets: tuple[EvalSet, ...]) -> list[str]:
+def identity_corruptions(corruptions: tuple[str, ...], sets: tuple[EvalSet, ...]
+                         ) -> tuple[str, ...]:
     """Those of ``corruptions`` that left every image of every evaluated split unchanged, as
     the corrupted sets' builder measured (``saturate`` on grey images)."""
     found = [set(store.identity_corruptions(store.read_manifest(e.folder) or {})) for e in sets]
-    return sorted(set(corruptions).intersection(*found)) if found else []
+    return tuple(sorted(set(corruptions).intersection(*found))) if found else ()
 
 
 def transformed_manifests(label: str, sets: dict[str, EvalSet]) -> dict[str, str]:
@@ -231,7 +233,8 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     training = describe_training(spec, train, augmented)
     seconds["training data described (sizes, spectra)"] = time.perf_counter() - t0
     return Inputs(train=train, augmented=augmented, eval_sets=eval_sets, manifests=manifests,
-                  training=training, weights=weights, seconds=seconds, transformed=transformed)
+                  training=training, weights=weights, seconds=seconds, transformed=transformed,
+                  identity=identity_corruptions(spec.corruptions, eval_sets))
 
 
 def prepare_transformed(spec: RunSpec, eval_sets: tuple[EvalSet, ...], data_root: Path,

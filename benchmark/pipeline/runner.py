@@ -34,7 +34,6 @@ from .inputs import (
     EvalSet,
     Inputs,
     eval_manifests,
-    identity_corruptions,
     prepare,
     transformed_manifests,
 )
@@ -251,7 +250,7 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     summary = summarize(spec.meta(), rows, order, modes=spec.selection,
                         data=inputs.training.per_param, baseline_rows=baseline_rows,
                         provenance=provenance, original=inputs.training.original,
-                        identity=identity_corruptions(spec.corruptions, inputs.eval_sets))
+                        identity=inputs.identity)
     spectra = inputs.training.spectra
     masks = done.outcomes
     base = comparable_baseline(summary, rows, Path(reports_root), spec.profile)

@@ -3,12 +3,11 @@ functions (``Summary.from_dict`` / ``Summary.to_dict``), so a reader names a fie
 a string key, and a format change is made in one place.
 
 ``to_dict`` writes what ``summary.summarize`` always wrote for a run, key for key and in the
-same order (a model evaluated through ``benchmark.api`` gets its provenance in field order),
-and a read summary exactly as it was read, so every committed summary reads back to itself (a test holds every one of them
+same order, and a read summary exactly as it was read, so every committed summary reads back to itself (a test holds every one of them
 to that). The older shapes of ``summary/1`` are read here and nowhere else: a summary from
 before ``identity`` was recorded (``identity`` None: unknown, not "none"), provenance from
 before units kept their own record (``units`` a count of run and skipped units, the thread
-count only in the device line) or from ``benchmark.api`` (one unit's record, flat).
+count only in the device line).
 ``migrate`` is where a future format change converts what it reads.
 """
 from __future__ import annotations
@@ -188,11 +187,10 @@ class UnitRecord:
 @dataclass(frozen=True)
 class Provenance:
     """Where a report's numbers come from. A run writes the fields down to ``wall_s`` (and
-    ``command_wall_s``, ``summarized_by`` when they apply); a model evaluated through
-    ``benchmark.api`` writes its one unit's record flat (``threads``, ``train_s``, ``eval_s``)
-    instead of ``units``; the old format has no ``written_by`` and counts its units
-    (``unit_counts``). ``keys`` keeps the order a read file had, so it is written back as it
-    was."""
+    ``command_wall_s``, ``summarized_by`` when they apply; a model evaluated through
+    ``benchmark.api`` has no config, source or unit seconds); the old format has no
+    ``written_by`` and counts its units (``unit_counts``). ``keys`` keeps the order a read file
+    had, and ``extra`` what no field names, so it is written back as it was."""
 
     code_version: object  # one version, or the units' distinct ones
     written_by: str | None = None
@@ -208,9 +206,6 @@ class Provenance:
     wall_s: float | None = None
     command_wall_s: float | None = None
     summarized_by: str | None = None
-    threads: int | None = None
-    train_s: float | None = None
-    eval_s: float | None = None
     unit_counts: dict[str, int] | None = None  # the old format's ``units``: {run, skipped}
     extra: dict = field(default_factory=dict)  # keys no field names, written back as read
     keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
@@ -259,8 +254,6 @@ class Provenance:
         if self.units is not None:
             found = {u.made.threads for u in self.units} - {0, None}
             return found.pop() if len(found) == 1 else None
-        if self.threads:
-            return self.threads
         m = re.search(r"(\d+) threads", str(self.device or ""))
         return int(m.group(1)) if m else None
 

@@ -16,7 +16,6 @@ import pandas as pd
 from corruptions.errors import BenchError, DataError
 
 from ..augment import AugmentSpec
-from ..pipeline.inputs import identity_corruptions
 from ..pipeline.runner import run_submission, run_units
 from ..scoring.reports import HISTORY, OUTCOMES, RESULTS, SPECTRA, SUMMARY, RunFolder
 from ..scoring.results import OPTIONAL_HISTORY, OUTCOME_KEY
@@ -71,7 +70,7 @@ def rerun_unit(unit: Unit, reports_root: Path, scratch: Path, device: str = "cpu
                      device=device, progress=False, threads=prov.threads_recorded())
     data = {"training_data": done.inputs.training.per_param,
             "original_data": done.inputs.training.original,
-            "identity": identity_corruptions(narrowed.corruptions, done.inputs.eval_sets)}
+            "identity": list(done.inputs.identity)}
     out = compare_units(report, done.rows, done.history,
                         _outcome_arrays(done.rows, done.outcomes),
                         json.loads(json.dumps(data)), tol, only=(unit.param, unit.seed))

@@ -185,20 +185,21 @@ def _reruns(options: VerifyOptions, plan: RerunPlan, studies: list[Path],
         # studies rerun after the runs, in the same scratch: they reuse its checkpoints
         ctx = StudyContext(options.reports, tmp / "data", tmp / "runs", "cpu", False)
         for folder in (f for f in studies if f.name in plan.study_profiles):
-            t0 = time.perf_counter()
-            found, tol = rerun_study(folder, ctx), rerun_tolerance(folder)
-            yield Outcome(f"{folder}/arrays.npz rerun from scratch "
-                          f"({time.perf_counter() - t0:.1f} s{across(tol)})", tuple(found))
+            yield _timed(f"{folder}/arrays.npz rerun from scratch",
+                         lambda: rerun_study(folder, ctx), rerun_tolerance(folder))
         for part in parts:
-            t0 = time.perf_counter()
-            found, tol = rerun_part(part, ctx), rerun_tolerance(part.folder)
-            yield Outcome(f"{part.folder}/arrays.npz: part {part.label} rerun from scratch "
-                          f"({time.perf_counter() - t0:.1f} s{across(tol)})", tuple(found))
+            yield _timed(f"{part.folder}/arrays.npz: part {part.label} rerun from scratch",
+                         lambda: rerun_part(part, ctx), rerun_tolerance(part.folder))
         for table in plan.rd_tables:
-            t0 = time.perf_counter()
-            found, tol = rerun_rd_table(table, tmp / "data"), rd_tolerance(table)
-            yield Outcome(f"{table}: every row measured again from scratch "
-                          f"({time.perf_counter() - t0:.1f} s{across(tol)})", tuple(found))
+            yield _timed(f"{table}: every row measured again from scratch",
+                         lambda: rerun_rd_table(table, tmp / "data"), rd_tolerance(table))
+
+
+def _timed(what: str, rerun, tol: Tolerance | None) -> Outcome:
+    """``rerun()``'s mismatches as an outcome, with its seconds and how it was compared."""
+    t0 = time.perf_counter()
+    found = rerun()
+    return Outcome(f"{what} ({time.perf_counter() - t0:.1f} s{across(tol)})", tuple(found))
 
 
 def load_sources(plan: RerunPlan, folders: list[RunFolder], studies: list[Path],
