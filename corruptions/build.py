@@ -274,7 +274,9 @@ def _checked_scale(images, corruptions: Sequence[str], severities: Sequence[int]
     """The scale to build at, once every name, severity, the backend and the images are
     known good (bad input is one clear error before anything is written)."""
     for c in corruptions:
-        registry.get(c)
+        if registry.get(c).suite != "c" and backend == "imagecorruptions":
+            raise BenchError(f"--backend imagecorruptions has no {c} (CIFAR-10-C-bar): use "
+                             "the engine")
     for s in severities:
         engine.check_severity(s)
     scale = scale or default_scale_for(images)
@@ -348,7 +350,7 @@ def _finish_corruption(out: Path, manifest: dict, spec: BuildSpec, name: str,
         written[f"{name}.npy"] = files.write_bytes(out / f"{name}.npy", files.npy_bytes(rows))
     manifest["files"].update(dict(sorted(written.items())))
     manifest["profiles"][name] = profile_entry(name, spec, accs)
-    order = registry.names("all")
+    order = [*registry.names("all"), *registry.names("cbar")]
     manifest["corruptions"] = sorted({*manifest["corruptions"], name},
                                      key=lambda c: order.index(c) if c in order else len(order))
     store.write_manifest(out, manifest)
@@ -362,6 +364,7 @@ def profile_entry(name: str, spec: BuildSpec, accs: dict[int, SpectrumAccumulato
         "code_version": code_version(),
         "category": c.category,
         "common": c.common,
+        "suite": c.suite,
         "params": {str(s): tables.as_jsonable(c.params(s, spec.scale)) for s in spec.severities},
         "published_band": published,
         "measured_band": measured["band"],

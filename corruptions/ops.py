@@ -252,16 +252,19 @@ def sample_pixels(x: Tensor, ys: Tensor, xs: Tensor, border: str) -> Tensor:
     """Bilinear sample at pixel coordinates (B, H, W) per image.
 
     ``border='reflect'`` is scipy.ndimage.map_coordinates(order=1, mode='reflect');
-    ``border='mirror'`` is OpenCV's BORDER_REFLECT_101 (cv2.warpAffine's border here).
+    ``border='mirror'`` is OpenCV's BORDER_REFLECT_101 (cv2.warpAffine's border here);
+    ``border='zeros'``: a neighbour outside the image counts as black (CIFAR-10-C-bar's
+    ``bilinear_interpolation``).
     """
     h, w = x.shape[-2:]
     if border == "reflect":  # half-sample symmetric about -0.5 and n - 0.5
         gx, gy = (2 * xs + 1) / w - 1, (2 * ys + 1) / h - 1
         align = False
-    elif border == "mirror":  # whole-sample symmetric about 0 and n - 1
+    elif border in ("mirror", "zeros"):  # pixel centres at -1 and 1
         gx, gy = 2 * xs / max(w - 1, 1) - 1, 2 * ys / max(h - 1, 1) - 1
         align = True
     else:
         raise ValueError(border)
     grid = torch.stack([gx, gy], -1).to(x.dtype)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=align)
+    padding = "zeros" if border == "zeros" else "reflection"
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding, align_corners=align)

@@ -44,6 +44,7 @@ class Corruption:
     common: bool
     params_by_scale: dict[str, list] = field(repr=False)
     uint8: bool = False  # fn takes and returns (B, H, W, C) uint8 NumPy (codecs, Pillow ops)
+    suite: str = "c"  # "c": CIFAR-10-C / ImageNet-C; "cbar": CIFAR-10-C-bar (unlike them)
 
     @property
     def published_band(self) -> str | None:
@@ -59,7 +60,7 @@ REGISTRY: Registry[Corruption] = Registry("corruption", ["corruptions.catalogue"
 
 def register_corruption(name: str, *, category: str, common: bool = False,
                         params: dict[str, list] | None = None, uint8: bool = False,
-                        override: bool = False):
+                        suite: str = "c", override: bool = False):
     """Register ``fn(x, p, rngs, scale)``; params default to the published tables.
 
     ``x`` is a (B, C, H, W) float tensor in [0, 1] on the build's device, or with
@@ -70,8 +71,13 @@ def register_corruption(name: str, *, category: str, common: bool = False,
         by_scale = params or {s: tables.TABLES[s][name] for s in tables.SCALES}
         if any(len(v) != len(tables.SEVERITIES) for v in by_scale.values()):
             raise ValueError(f"{name}: need one parameter set per severity 1..5")
-        return Corruption(name, fn, category, common, by_scale, uint8)
+        if suite not in SUITES:
+            raise ValueError(f"{name}: suite must be one of {', '.join(SUITES)}")
+        return Corruption(name, fn, category, common, by_scale, uint8, suite)
     return REGISTRY.decorator(name, make, override=override)
+
+
+SUITES = ("c", "cbar")
 
 
 def get(name: str) -> Corruption:
@@ -84,26 +90,39 @@ CANONICAL_ORDER = (
     "motion_blur", "zoom_blur", "snow", "frost", "fog", "brightness", "contrast",
     "elastic_transform", "pixelate", "jpeg_compression",
     "speckle_noise", "gaussian_blur", "spatter", "saturate",
+    *sorted(tables.CBAR),
 )
 
 
 def names(subset: str = "all") -> list[str]:
-    """Registered names: ``common`` (the 15 benchmark ones), ``extra``, or ``all``."""
+    """Registered names: of the C suite ``common`` (the 15 benchmark ones), ``extra`` or
+    ``all`` (the default set, 19 built in); ``cbar``: the CIFAR-10-C-bar suite."""
     rank = {n: i for i, n in enumerate(CANONICAL_ORDER)}
     ordered = sorted(REGISTRY, key=lambda n: rank.get(n, len(rank)))
-    if subset == "common":
-        return [n for n in ordered if REGISTRY.get(n).common]
-    if subset == "extra":
-        return [n for n in ordered if not REGISTRY.get(n).common]
-    if subset == "all":
-        return ordered
-    raise ValueError(subset)
+    if subset not in SUBSETS:
+        raise ValueError(subset)
+    suite = "cbar" if subset == "cbar" else "c"
+    found = [REGISTRY.get(n) for n in ordered]
+    return [c.name for c in found if c.suite == suite
+            and (subset in ("all", "cbar") or c.common == (subset == "common"))]
+
+
+SUBSETS = ("common", "extra", "all", "cbar")
+
+
+def suite_of(names: Sequence[str]) -> str:
+    """The one suite a list of corruptions belongs to (a corrupted set holds one suite)."""
+    suites = {get(n).suite for n in names}
+    if len(suites) != 1:
+        raise UnknownCorruption(f"{', '.join(names)}: mixes the C and C-bar suites; they are "
+                                "built and evaluated as separate sets")
+    return suites.pop()
 
 
 def parse_names(spec: str | Sequence[str]) -> list[str]:
-    """``common`` | ``all`` | ``extra`` | comma-separated names, or a list of names (each
-    validated)."""
-    if isinstance(spec, str) and spec in ("common", "all", "extra"):
+    """``common`` | ``all`` | ``extra`` | ``cbar`` | comma-separated names, or a list of names
+    (each validated)."""
+    if isinstance(spec, str) and spec in SUBSETS:
         return names(spec)
     parts = spec.split(",") if isinstance(spec, str) else [str(s) for s in spec]
     out = [s.strip() for s in parts if s.strip()]

@@ -25,6 +25,8 @@ from .files import sha256_file, write_bytes
 
 MANIFEST = "manifest.json"
 LABELS = "labels.npy"
+# a built set's folder ends with its suite: ``<dataset>-c`` and ``<dataset>-c-bar``
+SUITE_SUFFIX = {"c": "-c", "cbar": "-c-bar"}
 
 
 # --------------------------------------------------------------------------- writing

@@ -98,6 +98,23 @@ IMAGENET: dict[str, list] = {
 # ImageNet-C's original elastic table (alpha, sigma, affine) x 244; not used, see module doc.
 IMAGENET_C_ELASTIC = [(2, 0.7, 0.1), (2, 0.08, 0.2), (0.05, 0.01, 0.02), (0.07, 0.01, 0.02), (0.12, 0.01, 0.02)]
 
+# CIFAR-10-C-bar (Mintun et al., NeurIPS 2021; ``cifar10_c_bar.csv`` of
+# facebookresearch/augmentation-corruption): each severity's *level* on the reference's 0-10
+# scale, which a corruption turns into its parameter relative to the image side (so one table
+# serves every size). Source: ``shared/reference/unseen_corruptions.md``.
+CBAR: dict[str, list[float]] = {
+    "blue_noise_sample": [0.7, 1.4, 2.1, 3.5, 4.2],
+    "brownish_noise": [2.5, 4.0, 5.5, 6.5, 7.0],
+    "checkerboard_cutout": [1.0, 2.0, 3.0, 4.0, 5.0],
+    "circular_motion_blur": [2.8, 3.6, 4.4, 5.2, 6.0],
+    "inverse_sparkles": [1.0, 1.5, 2.5, 4.5, 5.0],
+    "lines": [0.5, 1.0, 1.5, 2.0, 2.5],
+    "pinch_and_twirl": [5.5, 6.0, 6.5, 8.5, 10.0],
+    "ripple": [5.5, 6.0, 6.5, 7.5, 8.0],
+    "sparkles": [0.7, 3.5, 5.6, 6.3, 7.0],
+    "transverse_chromatic_abberation": [1.0, 2.0, 5.0, 9.0, 10.0],
+}
+
 TABLES = {"cifar": CIFAR, "imagenet": IMAGENET}
 
 # Images up to this side length default to the CIFAR table, larger ones to the ImageNet one.

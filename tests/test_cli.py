@@ -100,6 +100,23 @@ def test_build_corruptions_writes_the_set(cli_built):
 
 
 @needs_fmnist
+def test_build_corruptions_cbar_writes_its_own_folder(tmp_path, bench):
+    code, _, err = bench("build-corruptions", "--dataset", "fashion-mnist", "--limit", "12",
+                         "--corruptions", "cbar", "--severities", "2,5", "--data-root",
+                         str(tmp_path), "--workers", "1")
+    assert code == 0, err
+    out = tmp_path / "corrupted" / "fashion-mnist-c-bar"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["corruptions"] == C.names("cbar") and manifest["severities"] == [2, 5]
+    assert {p["suite"] for p in manifest["profiles"].values()} == {"cbar"}
+    assert not any(p["identity"] for p in manifest["profiles"].values())  # none on grey
+    arr = np.load(out / "ripple.npy")
+    assert arr.shape == (24, 28, 28, 1) and np.load(out / "labels.npy").shape == (24,)
+    code, text, _ = bench("corruptions", "list", "--manifest", str(out))
+    assert code == 0 and "transverse_chromatic_abberation" in text and " cbar " in text
+
+
+@needs_fmnist
 def test_corruptions_list_reports_the_manifest(cli_built, bench):
     out, r = cli_built
     assert r.returncode == 0, r.stderr

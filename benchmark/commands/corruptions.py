@@ -27,11 +27,13 @@ def add_parsers(sub) -> None:
     add_data_args(p)
     p.add_argument("--scale", choices=C.SCALES, default=None,
                    help="parameter table (default: cifar up to 64 px, imagenet above)")
-    p.add_argument("--corruptions", default="all", help="common, extra, all, or a,b,c")
+    p.add_argument("--corruptions", default="all",
+                   help="common, extra, all (the C suite), cbar (CIFAR-10-C-bar), or a,b,c")
     p.add_argument("--severities", type=int_list, default=list(C.SEVERITIES), help="e.g. 1,2,3")
     p.add_argument("--limit", type=positive_int, default=None, help="first N images only")
     p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--out", default=None, help="default: <data-root>/corrupted/<dataset>-c")
+    p.add_argument("--out", default=None,
+                   help="default: <data-root>/corrupted/<dataset>-c (-c-bar for C-bar)")
     p.add_argument("--workers", type=positive_int, default=cpu_count(),
                    help="CPU processes (default: all cores)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
@@ -50,6 +52,8 @@ def add_parsers(sub) -> None:
     lp.add_argument("--scale", choices=C.SCALES, default=None)
     lp.add_argument("--limit", type=positive_int, default=256)
     lp.add_argument("--seed", type=seed_int, default=0)
+    lp.add_argument("--corruptions", default="all",
+                    help="which to profile when no manifest: all (the C suite), cbar, or a,b,c")
     lp.set_defaults(func=cmd_list)
 
     pp = gsub.add_parser("preview", help="one image, every corruption x severity, as a picture")
@@ -70,12 +74,14 @@ def _load(args, limit: int | None = None) -> Dataset:
 
 def cmd_build(args: argparse.Namespace) -> int:
     names = C.parse_names(args.corruptions)
+    suite = C.registry.suite_of(names)
     severities = [C.engine.check_severity(s) for s in args.severities]
     builder.check_backend(args.backend, args.scale)
     resolve_device(args.device)  # fail before loading any data
     ds = _load(args, args.limit)
     out = Path(args.out) if args.out else (
-        resolve_data_root(args.data_root) / "corrupted" / f"{dataset_slug(args.dataset)}-c")
+        resolve_data_root(args.data_root) / "corrupted" / (dataset_slug(args.dataset)
+                                                            + store.SUITE_SUFFIX[suite]))
     manifest = builder.build(
         ds.images, ds.labels, ds.names, out, dataset=args.dataset, split=args.split,
         corruptions=names, severities=severities, scale=args.scale, seed=args.seed,
@@ -96,7 +102,8 @@ def _profiles_on_the_fly(args) -> tuple[dict, str]:
                              args.limit, "engine", "npy")
     chunks = builder.image_chunks(images, ds.names)
     profiles = {}
-    for name in tqdm(C.names(), desc="profiling", unit="corruption", disable=None):
+    for name in tqdm(C.parse_names(args.corruptions), desc="profiling", unit="corruption",
+                     disable=None):
         accs = {}
         for s in C.SEVERITIES:
             acc = builder.SpectrumAccumulator()
@@ -110,8 +117,10 @@ def _profiles_on_the_fly(args) -> tuple[dict, str]:
 
 def format_profiles(profiles: dict) -> str:
     """The corruption table: published vs measured band, shares, PSNR per severity."""
-    head = (f"{'corruption':<18} {'category':<8} {'set':<6} {'published':<9} {'measured':<12} "
-            f"{'low/mid/high density share':<27} {'band':<5} {'PSNR s1..s5 (dB)'}")
+    width = max(18, *map(len, profiles))
+    head = (f"{'corruption':<{width}} {'category':<10} {'set':<6} {'published':<9} "
+            f"{'measured':<12} {'low/mid/high density share':<27} {'band':<5} "
+            f"{'PSNR s1..s5 (dB)'}")
     lines = [head, "-" * len(head)]
     identity = identity_corruptions({"corruptions": list(profiles), "profiles": profiles})
     for name, p in profiles.items():
@@ -125,11 +134,13 @@ def format_profiles(profiles: dict) -> str:
             mark = "  <- the identity on these images: left out of the averages"
         psnr = " ".join("  inf" if p["severity"][s].get("identity") or name in identity
                         else f"{p['severity'][s]['psnr']:5.1f}" for s in sorted(p["severity"]))
-        lines.append(f"{name:<18} {p['category']:<8} {'common' if p['common'] else 'extra':<6} "
+        kind = "cbar" if p.get("suite") == "cbar" else "common" if p["common"] else "extra"
+        lines.append(f"{name:<{width}} {p['category']:<10} {kind:<6} "
                      f"{p['published_band'] or '-':<9} {measured:<12} {shares:<27} "
                      f"{p['band']:<5} {psnr}{mark}")
     lines.append("band: the published grouping (Lieberman et al. 2023) for the 15 common "
-                 "corruptions, the measured one for the extra 4; flat~ = densest band < 2x sparsest.")
+                 "corruptions, the measured one for the others; flat~ = densest band < 2x "
+                 "sparsest.")
     if identity:
         lines.append(f"identity ({', '.join(identity)}): every image left exactly as it was at "
                      "every severity (PSNR infinite); a run names it in its summary and leaves it "
