@@ -170,14 +170,15 @@ def cmd_resummarize(args: argparse.Namespace) -> int:
     with ``summarized_by`` added; then its statistics."""
     from corruptions.version import code_version
 
-    from ..scoring.reports import BASELINE, baseline_results, run_folders
-    from ..scoring.statistics import folder_statistics
+    from ..scoring.reports import BASELINE, run_folders
+    from ..scoring.statistics import baseline_report, folder_statistics
     from ..scoring.summary import recompute
 
     folders = [f for f in run_folders(Path(args.reports)) if f.profile == args.profile]
     if not folders:
         raise BenchError(f"--reports {args.reports}: no run report of profile {args.profile!r}")
-    base = baseline_results(Path(args.reports), args.profile)
+    found = baseline_report(Path(args.reports), args.profile)
+    base = found.rows if found else None
     for folder in folders:
         summary, rows = folder.summary(), folder.results()
         if summary.identity is None:  # written before it was recorded: measured now

@@ -26,8 +26,13 @@ from corruptions.errors import BenchError
 from corruptions.version import code_version
 
 from ..augment import AugmentSpec
-from ..scoring.reports import BASELINE, RunFolder, baseline_results
-from ..scoring.statistics import comparable_baseline, report_statistics
+from ..scoring.reports import BASELINE, RunFolder
+from ..scoring.statistics import (
+    BaselineReport,
+    baseline_report,
+    comparable_baseline,
+    report_statistics,
+)
 from ..scoring.report import Provenance, Summary, UnitRecord
 from ..scoring.summary import summarize
 from .inputs import (
@@ -244,7 +249,8 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
     seconds["evaluation (units)"] = sum(r.provenance.eval_s for r in results if not r.skipped)
     t0 = time.perf_counter()
     folder = RunFolder.at(reports_root, spec.id, spec.profile)
-    baseline_rows = _baseline(spec, rows, Path(reports_root))
+    baseline = _baseline(spec, Path(reports_root))
+    baseline_rows = rows if spec.id == BASELINE else (baseline.rows if baseline else None)
     provenance = run_provenance(spec, inputs, results)
     order = list(dict.fromkeys(t.param.label for t in tasks))
     summary = summarize(spec.meta(), rows, order, modes=spec.selection,
@@ -253,7 +259,7 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
                         identity=inputs.identity)
     spectra = inputs.training.spectra
     masks = done.outcomes
-    base = comparable_baseline(summary, rows, Path(reports_root), spec.profile)
+    base = comparable_baseline(summary, rows, baseline)
     statistics = report_statistics(summary, rows, rows, masks, base)
     seconds["reports"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
@@ -265,10 +271,12 @@ def run_submission(spec: RunSpec, *, data_root: Path, runs_root: Path = Path("ru
                      sum(1 for r in results if r.skipped))
 
 
-def _baseline(spec: RunSpec, rows: pd.DataFrame, reports_root: Path) -> pd.DataFrame | None:
+def _baseline(spec: RunSpec, reports_root: Path) -> BaselineReport | None:
+    """The profile's baseline report, read once for the summary's mCE and the paired
+    statistics; None for the baseline itself (its own rows are its reference)."""
     if spec.id == BASELINE:
-        return rows
-    found = baseline_results(reports_root, spec.profile)
+        return None
+    found = baseline_report(reports_root, spec.profile)
     if found is None:
         log.info("no %s report under %s [%s]: mCE left out, mean error reported", BASELINE,
                  reports_root, spec.profile)

@@ -232,12 +232,6 @@ def report_summary(reports_root: Path, submission: str, profile: str) -> Summary
     return RunFolder.at(reports_root, submission, profile).summary()
 
 
-def baseline_results(reports_root: Path, profile: str) -> pd.DataFrame | None:
-    """The baseline's results under ``profile``, or None where it has not been run."""
-    folder = RunFolder.at(reports_root, BASELINE, profile)
-    return folder.results() if folder.path(RESULTS).is_file() else None
-
-
 def held_out_pick(summary: Summary) -> str | None:
     """The parameter the report chose by BDA on the held-out validation split."""
     entry = summary.entry(*HELD_OUT)

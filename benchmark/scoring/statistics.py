@@ -276,42 +276,45 @@ def report_statistics(summary: Summary, rows: pd.DataFrame, keys: pd.DataFrame,
 
 
 @dataclass(frozen=True)
-class BaselineOutcomes:
-    """The baseline report of a profile: how it was evaluated, and its per-image outcomes on
-    test (its one parameter), what the other reports of the profile are compared with."""
+class BaselineReport:
+    """A profile's baseline report as the other reports of the profile use it: its rows
+    (what their mCE is relative to), how it was evaluated, and its per-image outcomes on test
+    at its one parameter (what their paired differences are against; None where it kept
+    none)."""
 
+    rows: pd.DataFrame
     protocol: EvaluationProtocol
-    outcomes: CellOutcomes
+    outcomes: CellOutcomes | None
 
 
-def baseline_outcomes(reports_root, profile: str) -> BaselineOutcomes | None:
-    """The profile's ``baseline`` report's outcomes; None where it has not run or kept no
-    outcomes. Read once per version of its files: every report of the profile asks."""
+def baseline_report(reports_root, profile: str) -> BaselineReport | None:
+    """The profile's ``baseline`` report; None where it has not run. Read once per version
+    of its files: every report of the profile asks."""
     folder = RunFolder.at(reports_root, BASELINE, profile)
-    if not (folder.exists() and folder.path(OUTCOMES).is_file()):
+    if not (folder.exists() and folder.path(RESULTS).is_file()):
         return None
-    stamp = tuple(folder.path(name).stat().st_mtime_ns for name in (SUMMARY, RESULTS, OUTCOMES))
-    return _baseline_outcomes(folder, stamp)
+    stamp = tuple(folder.path(name).stat().st_mtime_ns if folder.path(name).is_file() else None
+                  for name in (SUMMARY, RESULTS, OUTCOMES))
+    return _baseline_report(folder, stamp)
 
 
 @functools.lru_cache(maxsize=4)
-def _baseline_outcomes(folder: RunFolder, stamp: tuple) -> BaselineOutcomes:
-    summary = folder.summary()
-    return BaselineOutcomes(evaluation_protocol(summary, folder.results()),
-                            choice_outcomes(*folder.outcomes(),
-                                            summary.entry("bda", "oracle").chosen))
+def _baseline_report(folder: RunFolder, stamp: tuple) -> BaselineReport:
+    summary, rows, found = folder.summary(), folder.results(), folder.outcomes()
+    outcomes = None if found is None else choice_outcomes(
+        *found, summary.entry("bda", "oracle").chosen)
+    return BaselineReport(rows, evaluation_protocol(summary, rows), outcomes)
 
 
-def comparable_baseline(summary: Summary, rows: pd.DataFrame, reports_root,
-                        profile: str) -> CellOutcomes | None:
+def comparable_baseline(summary: Summary, rows: pd.DataFrame,
+                        baseline: BaselineReport | None) -> CellOutcomes | None:
     """The baseline's outcomes when it was measured under the same evaluation protocol as
     this report (``reports.EvaluationProtocol``); else there is no paired comparison."""
-    if summary.meta.submission == BASELINE:
+    if summary.meta.submission == BASELINE or baseline is None:
         return None
-    found = baseline_outcomes(reports_root, profile)
-    if found is None or found.protocol != evaluation_protocol(summary, rows):
+    if baseline.protocol != evaluation_protocol(summary, rows):
         return None
-    return found.outcomes
+    return baseline.outcomes
 
 
 def folder_statistics(folder: RunFolder, boot: Bootstrap = Bootstrap()) -> dict | None:
@@ -321,5 +324,5 @@ def folder_statistics(folder: RunFolder, boot: Bootstrap = Bootstrap()) -> dict 
     if found is None:
         return None
     summary, rows = folder.summary(), folder.results()
-    base = comparable_baseline(summary, rows, folder.root, folder.profile)
+    base = comparable_baseline(summary, rows, baseline_report(folder.root, folder.profile))
     return report_statistics(summary, rows, *found, base, boot)

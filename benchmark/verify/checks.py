@@ -20,13 +20,12 @@ from ..scoring.reports import (
     STATISTICS,
     SUMMARY,
     RunFolder,
-    baseline_results,
     read_summary,
 )
 from ..scoring.report import Summary
 from ..scoring.results import OUTCOME_KEY
 from ..scoring.selection import CLEAN
-from ..scoring.statistics import Bootstrap, folder_statistics
+from ..scoring.statistics import Bootstrap, baseline_report, folder_statistics
 from ..scoring.summary import recompute
 from .compare import ROW_KEY, Mismatch, diff, row_label, plain
 
@@ -38,12 +37,12 @@ def _baseline_rows(summary: Summary, folder: RunFolder) -> pd.DataFrame | None:
     and a missing baseline report is an error (the summary could not be rechecked)."""
     if not summary.baseline_found:
         return None
-    rows = baseline_results(folder.root, summary.meta.profile)
-    if rows is None:
+    found = baseline_report(folder.root, summary.meta.profile)
+    if found is None:
         raise IntegrityError(f"{folder.path(SUMMARY)}: its mCE is relative to the {BASELINE} "
                              f"report of {folder.root} [{summary.meta.profile}], which is "
                              "missing")
-    return rows
+    return found.rows
 
 
 def check_summary(folder: Path | RunFolder) -> list[Mismatch]:
