@@ -21,9 +21,10 @@ from benchmark.studies import (
     run_study,
     study_folders,
 )
-from benchmark.studies.base import sign_verdict, verdict_named
+from benchmark.studies.base import verdict_named
 from benchmark.studies.compressed import at_equal, log_fit, low_end_gap
 from benchmark.studies.fourier import band_errors, basis, error_map, half_plane, wrong_at
+from benchmark.studies.intervals import sign_verdict
 from benchmark.studies.storage import StorageConfig, smallest_kept
 from benchmark.verify.studies import check_study, rerun_study
 from corruptions.spectrum import band_map

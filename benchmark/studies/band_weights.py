@@ -13,7 +13,7 @@ here); the softmax weights are recorded after every epoch (its band-weight evolu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -21,7 +21,6 @@ from torch import nn
 
 from corruptions.errors import DataError
 
-from ..datasets import load_dataset
 from ..models.bands import radial_masks
 from ..pipeline.submission import load_submission
 from ..scoring.reports import RunFolder
@@ -30,24 +29,24 @@ from ..scoring.statistics import (
     CLEAN_CELL,
     CellOutcomes,
     Comparison,
-    accuracy,
     beyond_noise,
     choice_outcomes,
     difference,
     one_set,
 )
-from .base import (
-    Claims,
-    Finding,
-    StudyContext,
-    StudyPart,
-    Table,
-    register_study,
-    sign_verdict,
-)
+from .base import Claims, Finding, StudyContext, StudyPart, Table, register_study
 from .dct_noise import coefficients, conv1d_net
-from .intervals import BOOT, estimate, signed_points
-from .loop import LoopConfig, fit
+from .intervals import (
+    BOOT,
+    clean_accuracy,
+    clean_difference,
+    estimate,
+    interval_columns,
+    interval_fields,
+    sign_verdict,
+    signed_points,
+)
+from .loop import LoopConfig, TrainingConfig, fit, image_sets, seed_parts
 
 BANDS = 8
 SIDE = 28
@@ -55,12 +54,7 @@ PAPER = {"learned": (0.9679, 0.0008), "uniform": (0.9558, 0.0012)}
 
 
 @dataclass(frozen=True)
-class BandWeightsConfig:
-    train_images: int
-    test_images: int
-    epochs: int
-    seeds: tuple[int, ...]
-    dataset: str = "fashion-mnist"
+class BandWeightsConfig(TrainingConfig):
     lmbda: float = 0.1
     batch_size: int = 128
     lr: float = 0.01
@@ -126,8 +120,7 @@ def _arms(a: dict) -> list[dict]:
     rows = []
     for i, arm in enumerate(ARMS):
         o = _arm(a, i)
-        e = accuracy(o, [CLEAN_CELL], BOOT)
-        rows.append({"arm": arm, "accuracy": e.value, "low": e.low, "high": e.high,
+        rows.append({"arm": arm, **interval_fields("accuracy", clean_accuracy(o), stem=""),
                      "std": float(o.correct.mean(axis=(1, 2)).std()),
                      "paper": PAPER[arm][0], "paper_std": PAPER[arm][1]})
     return rows
@@ -147,7 +140,7 @@ def _pts(d: Comparison) -> str:
               reported="+1.21 points (96.79 +- 0.08 vs 95.58 +- 0.12%, MNIST, 3 seeds)")
 def learned_beat_uniform(config: BandWeightsConfig, a: dict) -> Finding:
     rows = _arms(a)
-    gain = difference(_arm(a, 0), _arm(a, 1), [CLEAN_CELL], BOOT)
+    gain = clean_difference(_arm(a, 0), _arm(a, 1))
     return Finding(
         f"Fashion-MNIST: learned {100 * rows[0]['accuracy']:.2f}%, uniform "
         f"{100 * rows[1]['accuracy']:.2f}%; paired gain {_pts(gain)} over {len(a['seeds'])} seeds",
@@ -171,7 +164,7 @@ def _common(o: CellOutcomes) -> list[tuple[str, int]]:
               reported="+1.21 points (Conv1D, MNIST)")
 def learned_beat_uniform_as_option(config: BandWeightsConfig, a: dict) -> Finding:
     learned, uniform = _option(a, 0), _option(a, 1)
-    clean = difference(learned, uniform, [CLEAN_CELL], BOOT)
+    clean = clean_difference(learned, uniform)
     corrupt = difference(learned, uniform, _common(learned), BOOT)
     names = [str(x) for x in a["option_submission"]]
     return Finding(
@@ -211,8 +204,8 @@ def summarize(config: BandWeightsConfig, a: dict) -> dict:
         "accuracy": Table(f"Test accuracy on {n} images ({config.epochs} epochs, "
                           f"{len(config.seeds)} seeds, lambda {config.lmbda}) with its 95% "
                           "interval; the paper's columns are its MNIST numbers.",
-                          (("arm", "Band weights", "text"), ("accuracy", "Test %", "pct"),
-                           ("low", "95% low", "pct"), ("high", "95% high", "pct"),
+                          (("arm", "Band weights", "text"),
+                           *interval_columns("accuracy", "Test %", stem=""),
                            ("std", "± std", "pct"), ("paper", "Paper %", "pct"),
                            ("paper_std", "Paper ±", "pct")), _arms(a)),
         "weights": Table("The learned softmax weights after the last epoch (mean and std over "
@@ -243,13 +236,7 @@ def _option_rows(a: dict) -> list[dict]:
 
 def parts(config: BandWeightsConfig) -> list[StudyPart]:
     """One seed, both arms: ``train_arm`` seeds each alone, so it trains the same alone."""
-    out = []
-    for j, seed in enumerate(config.seeds):
-        arms = (slice(None), slice(j, j + 1))
-        out.append(StudyPart(f"seed {seed}", replace(config, seeds=(seed,)),
-                             {"seeds": (slice(j, j + 1),), "outcomes": arms, "weights": arms,
-                              "loss": arms}))
-    return out
+    return seed_parts(config, ("outcomes", "weights", "loss"))
 
 
 @register_study("band-weights", title="Learned DCT band weights (seed 001)", papers=("001",),
@@ -261,12 +248,8 @@ def parts(config: BandWeightsConfig) -> list[StudyPart]:
                 summarize=summarize, claims=CLAIMS, parts=parts,
                 description="learned softmax band weights against uniform ones, same seeds")
 def compute(config: BandWeightsConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
-    train = load_dataset(config.dataset, "train", ctx.data_root).head(config.train_images)
-    test = load_dataset(config.dataset, "test", ctx.data_root).head(config.test_images)
-    xtr = torch.from_numpy(coefficients(np.asarray(train.images), SIDE))
-    xte = torch.from_numpy(coefficients(np.asarray(test.images), SIDE))
-    ytr = torch.from_numpy(np.asarray(train.labels, np.int64))
-    yte = torch.from_numpy(np.asarray(test.labels, np.int64))
+    (train, ytr), (test, yte) = image_sets(config, ctx.data_root)
+    xtr, xte = (torch.from_numpy(coefficients(x, SIDE)) for x in (train, test))
     correct = np.zeros((2, len(config.seeds), len(yte)), bool)
     weights = np.zeros((2, len(config.seeds), config.epochs + 1, BANDS))
     losses = np.zeros((2, len(config.seeds), config.epochs))

@@ -46,6 +46,13 @@ class Finding:
     measures: tuple[dict, ...] = ()
 
 
+def not_testable(measured: str, needs: str) -> Finding:
+    """The finding of a claim this profile cannot check: what is missing in place of the
+    numbers, and what the claim needs as its rule. Every study says it with the one verdict
+    ("not testable here"), so a missing setting never reads as a result."""
+    return Finding(measured, "not testable here", needs)
+
+
 @dataclass(frozen=True)
 class Claim:
     """A seed paper's claim and the pure function of (config, arrays) that checks it. A claim
@@ -116,20 +123,6 @@ def count_verdict(passed: int, total: int) -> str:
     return "reproduced" if passed == total else "partly" if passed else "not reproduced"
 
 
-def sign_verdict(signs: list[int]) -> str:
-    """The verdict of a claim checked in several cases, each +1 where its 95% interval
-    excludes zero in the claimed direction, -1 where it excludes zero the other way and 0
-    where it holds zero: reproduced when every case is +1, partly when some are, not
-    reproduced when none is and some are -1, within noise when every interval holds zero."""
-    if not signs:
-        return "not testable here"
-    if all(s > 0 for s in signs):
-        return "reproduced"
-    if any(s > 0 for s in signs):
-        return "partly"
-    return "not reproduced" if any(s < 0 for s in signs) else "within noise"
-
-
 def verdict_named(summary: dict, name: str):
     """A summary's verdict (a Verdict or its JSON form) by the claim's name."""
     for v in summary["verdicts"]:
@@ -150,17 +143,6 @@ class Table:
     def as_dict(self) -> dict:
         return {"caption": self.caption, "columns": [list(c) for c in self.columns],
                 "rows": self.rows}
-
-
-def measures_table(measures: list[dict], intervals: str) -> Table:
-    """The numbers behind a study's verdicts (``Finding.measures``: measure, points, value
-    and its 95% interval), one table in every study that judges on intervals."""
-    return Table(f"The measures behind the verdicts, with their 95% intervals ({intervals}).",
-                 (("measure", "Measure", "text"), ("points", "Points", "int"),
-                  ("value", "Value", "num"), ("low", "95% low", "num"),
-                  ("high", "95% high", "num")),
-                 [{k: m.get(k) for k in ("measure", "points", "value", "low", "high")}
-                  for m in measures])
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,7 @@ from scipy import stats
 
 from ..codecs.bjontegaard import DEFAULT_FIT, bd
 from ..scoring.statistics import beyond_noise
-from .base import (
-    Claims,
-    Finding,
-    StudyContext,
-    Table,
-    measures_table,
-    register_study,
-)
+from .base import Claims, Finding, StudyContext, Table, register_study
 from .intervals import (
     ABOVE_MARGIN,
     ABOVE_ZERO,
@@ -36,6 +29,7 @@ from .intervals import (
     Cases,
     estimate,
     measure_row,
+    measures_table,
     signed_points,
 )
 from .points import accuracy_replicates, clean_outcomes, gather, rows_of
@@ -228,10 +222,9 @@ def correlated_with_quality(config: CompressedConfig, a: dict) -> Finding:
             if rho is None:
                 continue
             e = estimate(rho, spearman(a, f, x, reps))
-            cases.measures.append(measure_row(f"{f} Spearman rho of clean accuracy and {x}", e,
-                                              family=f, points=int((a["family"] == f).sum())))
-            cases.signs.append(beyond_noise(e))
-            cases.parts.append(f"{f} {x} rho {e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}]")
+            cases.add(f"{f} Spearman rho of clean accuracy and {x}", e,
+                      f"{f} {x} rho {e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}]",
+                      family=f, points=int((a["family"] == f).sum()))
     return cases.finding(
         "too few points",
         "reproduced if the 95% interval of Spearman's rho lies above zero for every family and "
@@ -252,11 +245,9 @@ def jpeg_ahead_at_low_quality(config: CompressedConfig, a: dict) -> Finding:
             if gap is None:
                 continue
             e = estimate(gap, low_end_gap(a, x, "jpeg", f, reps))
-            cases.measures.append(measure_row(
-                f"jpeg - {f} clean accuracy at the lowest common {x}", e, family=f, points=None))
-            cases.signs.append(beyond_noise(e))
-            cases.parts.append(f"JPEG minus {f} at the lowest common {x}: {signed_points(e)} "
-                               "points")
+            cases.add(f"jpeg - {f} clean accuracy at the lowest common {x}", e,
+                      f"JPEG minus {f} at the lowest common {x}: {signed_points(e)} points",
+                      family=f, points=None)
     return cases.finding(
         "no common range",
         "JPEG minus each learned codec's clean accuracy at the lowest PSNR and SSIM both reach: "
@@ -277,11 +268,9 @@ def as_accurate_as_original(config: CompressedConfig, a: dict) -> Finding:
             top = idx[-1]  # the family's highest rate: its least compressed training data
             e = estimate(float(a["clean_acc"][top] - a["clean_acc"][base[0]]),
                           reps[top] - reps[base[0]])
-            cases.measures.append(measure_row(f"{f} at its highest rate minus the original data's "
-                                              "clean accuracy", e, family=f, points=1))
-            cases.signs.append(beyond_noise(e, -MARGIN))
-            cases.parts.append(f"{f} at {rates[-1]:.2f} bpp ({a['param'][top]}) minus the "
-                               f"original: {signed_points(e)} points")
+            cases.add(f"{f} at its highest rate minus the original data's clean accuracy", e,
+                      f"{f} at {rates[-1]:.2f} bpp ({a['param'][top]}) minus the original: "
+                      f"{signed_points(e)} points", -MARGIN, family=f, points=1)
     return cases.finding(
         "no baseline report",
         f"non-inferiority with a margin of {100 * MARGIN:.0f} point, fixed in advance: each "

@@ -16,24 +16,20 @@ the original images.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy.fft import dctn
 from torch import nn
 
-from ..datasets import load_dataset
 from ..scoring.reports import RunFolder
 from ..scoring.statistics import (
     CLEAN_CELL,
     CellOutcomes,
     Comparison,
-    Estimate,
-    accuracy,
     beyond_noise,
     choice_outcomes,
-    difference,
     one_set,
 )
 from .base import (
@@ -42,23 +38,25 @@ from .base import (
     StudyContext,
     StudyPart,
     Table,
+    not_testable,
     register_study,
-    sign_verdict,
 )
-from .intervals import BOOT, signed_points
-from .loop import LoopConfig, fit
+from .intervals import (
+    clean_accuracy,
+    clean_difference,
+    interval_columns,
+    interval_fields,
+    sign_verdict,
+    signed_points,
+)
+from .loop import LoopConfig, TrainingConfig, fit, image_sets, seed_parts
 
 FULL = 28
 PAPER = {"28:0": 0.9558, "8:0.2": 0.3482, "8:0.1": 0.3977, "8:0": 0.4482, "16:0": 0.9558}
 
 
 @dataclass(frozen=True)
-class DctNoiseConfig:
-    train_images: int
-    test_images: int
-    epochs: int
-    seeds: tuple[int, ...]
-    dataset: str = "fashion-mnist"
+class DctNoiseConfig(TrainingConfig):
     settings: tuple[str, ...] = ("28:0", "8:0", "8:0.1", "8:0.2", "16:0", "16:0.1", "16:0.2")
     batch_size: int = 128
     lr: float = 0.01
@@ -129,15 +127,11 @@ def _rows(a: dict) -> list[dict]:
         clean, noisy = (_outcomes(a, k, i) for k in ("clean_outcomes", "noisy_outcomes"))
         per_seed = clean.correct.mean(axis=(1, 2))
         rows.append({"setting": s, "m": m, "sigma": sigma,
-                     **_acc("clean_acc", accuracy(clean, [CLEAN_CELL], BOOT)),
+                     **interval_fields("clean_acc", clean_accuracy(clean)),
                      "clean_std": float(per_seed.std()),
-                     **_acc("noisy_acc", accuracy(noisy, [CLEAN_CELL], BOOT)),
+                     **interval_fields("noisy_acc", clean_accuracy(noisy)),
                      "paper": PAPER.get(s)})
     return rows
-
-
-def _acc(key: str, e: Estimate) -> dict:
-    return {key: e.value, f"{key}_low": e.low, f"{key}_high": e.high}
 
 
 def _twin(a: dict) -> dict[str, CellOutcomes]:
@@ -149,19 +143,14 @@ def _index(a: dict) -> dict[str, int]:
     return {str(s): i for i, s in enumerate(a["setting"])}
 
 
-def _diff(x: CellOutcomes, y: CellOutcomes) -> Comparison:
-    """``x``'s accuracy minus ``y``'s on the clean cell, paired."""
-    return difference(x, y, [CLEAN_CELL], BOOT)
-
-
 def _missing(what: str) -> Finding:
-    return Finding(f"{what} not measured in this profile", "not testable here",
-                   "needs the settings the claim names")
+    return not_testable(f"{what} not measured in this profile",
+                        "needs the settings the claim names")
 
 
 def _falls(outcomes: list[CellOutcomes]) -> tuple[list[Comparison], list[int]]:
     """Each step's fall in accuracy (the step before minus the step after), paired."""
-    steps = [_diff(a, b) for a, b in zip(outcomes, outcomes[1:])]
+    steps = [clean_difference(a, b) for a, b in zip(outcomes, outcomes[1:])]
     return steps, [beyond_noise(d) for d in steps]
 
 
@@ -183,7 +172,7 @@ def threshold_8_vs_16(config: DctNoiseConfig, a: dict) -> Finding:
     if not all(k in at for k in ("28:0", "8:0", "16:0")):
         return _missing("28:0, 8:0 or 16:0")
     full, m8, m16 = (_outcomes(a, "clean_outcomes", at[k]) for k in ("28:0", "8:0", "16:0"))
-    drop8, drop16 = _diff(full, m8), _diff(full, m16)
+    drop8, drop16 = clean_difference(full, m8), clean_difference(full, m16)
     loses, collapses, over = (beyond_noise(drop8), beyond_noise(drop8, COLLAPSE),
                               beyond_noise(drop16, KEEPS))
     return Finding(
@@ -221,8 +210,8 @@ def keeps_baseline_under_noise(config: DctNoiseConfig, a: dict) -> Finding:
     at = _index(a)
     if not all(k in at for k in ("28:0", "16:0.2")):
         return _missing("28:0 or 16:0.2")
-    gap = _diff(_outcomes(a, "clean_outcomes", at["28:0"]),
-                _outcomes(a, "noisy_outcomes", at["16:0.2"]))
+    gap = clean_difference(_outcomes(a, "clean_outcomes", at["28:0"]),
+                           _outcomes(a, "noisy_outcomes", at["16:0.2"]))
     over = beyond_noise(gap, KEEPS)
     return Finding(
         f"all coefficients (clean) minus 16x16 at sigma 0.2 (noisy): {signed_points(gap)} points",
@@ -240,7 +229,7 @@ def threshold_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
     tw = _twin(a)
     if not ("8" in tw and "16" in tw):
         return _missing(f"{config.image_twin} at M=8 or M=16")
-    drop = _diff(tw["16"], tw["8"])
+    drop = clean_difference(tw["16"], tw["8"])
     loses, collapses = beyond_noise(drop), beyond_noise(drop, COLLAPSE)
     return Finding(
         f"{config.image_twin}, M=16 minus M=8 (clean test): {signed_points(drop)} points",
@@ -269,23 +258,19 @@ def noise_lowers_8_in_image_domain(config: DctNoiseConfig, a: dict) -> Finding:
 
 def summarize(config: DctNoiseConfig, a: dict) -> dict:
     n = int(a["n_test"][0])
-    twin = [{"param": p, **_acc("clean_acc", accuracy(o, [CLEAN_CELL], BOOT))}
+    twin = [{"param": p, **interval_fields("clean_acc", clean_accuracy(o))}
             for p, o in _twin(a).items()]
     verdicts, _ = CLAIMS.judge(config, a)
     table = Table(f"The paper's Conv1D on the M x M DCT coefficients of {config.dataset} "
                   f"({config.train_images} training and {n} test images, {config.epochs} epochs, "
                   f"{len(config.seeds)} seeds); noisy = tested with the training sigma; the "
                   "paper's column is its MNIST accuracy.",
-                  (("setting", "M:sigma", "text"), ("clean_acc", "Clean %", "pct"),
-                   ("clean_acc_low", "95% low", "pct"), ("clean_acc_high", "95% high", "pct"),
-                   ("clean_std", "± std", "pct"), ("noisy_acc", "Noisy %", "pct"),
-                   ("noisy_acc_low", "95% low", "pct"), ("noisy_acc_high", "95% high", "pct"),
+                  (("setting", "M:sigma", "text"), *interval_columns("clean_acc", "Clean %"),
+                   ("clean_std", "± std", "pct"), *interval_columns("noisy_acc", "Noisy %"),
                    ("paper", "Paper %", "pct")), _rows(a))
     twin_table = Table(f"The image-domain twin: the {config.image_twin} submission "
                        f"[{config.image_profile}], each mask size trained on its own (clean test).",
-                       (("param", "M", "text"), ("clean_acc", "Clean %", "pct"),
-                        ("clean_acc_low", "95% low", "pct"), ("clean_acc_high", "95% high", "pct")),
-                       twin)
+                       (("param", "M", "text"), *interval_columns("clean_acc", "Clean %")), twin)
     return {"tables": {"coefficients": table, "image-domain": twin_table}, "verdicts": verdicts}
 
 
@@ -293,11 +278,8 @@ def parts(config: DctNoiseConfig) -> list[StudyPart]:
     """One setting and seed: ``train_one`` seeds each alone, so it trains the same alone."""
     out = []
     for i, s in enumerate(config.settings):
-        for j, seed in enumerate(config.seeds):
-            one, both = (slice(i, i + 1),), (slice(i, i + 1), slice(j, j + 1))
-            out.append(StudyPart(f"{s} seed {seed}", replace(config, settings=(s,), seeds=(seed,)),
-                                 {"setting": one, "seeds": (slice(j, j + 1),),
-                                  "clean_outcomes": both, "noisy_outcomes": both, "loss": both}))
+        out += seed_parts(config, ("clean_outcomes", "noisy_outcomes", "loss"), f"{s} ",
+                          (slice(i, i + 1),), unseeded=("setting",), settings=(s,))
     return out
 
 
@@ -310,17 +292,13 @@ def parts(config: DctNoiseConfig) -> list[StudyPart]:
                 summarize=summarize, claims=CLAIMS, parts=parts,
                 description="the paper's Conv1D on the M x M DCT coefficients, with noise")
 def compute(config: DctNoiseConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
-    train = load_dataset(config.dataset, "train", ctx.data_root).head(config.train_images)
-    test = load_dataset(config.dataset, "test", ctx.data_root).head(config.test_images)
-    ytr = torch.from_numpy(np.asarray(train.labels, np.int64))
-    yte = torch.from_numpy(np.asarray(test.labels, np.int64))
+    (train, ytr), (test, yte) = image_sets(config, ctx.data_root)
     clean = np.zeros((len(config.settings), len(config.seeds), len(yte)), bool)
     noisy = np.zeros_like(clean)
     losses = np.zeros((len(config.settings), len(config.seeds), config.epochs))
     for i, s in enumerate(config.settings):
         m, sigma = parse_setting(s)
-        xtr = torch.from_numpy(coefficients(np.asarray(train.images), m))
-        xte = torch.from_numpy(coefficients(np.asarray(test.images), m))
+        xtr, xte = (torch.from_numpy(coefficients(x, m)) for x in (train, test))
         for j, seed in enumerate(config.seeds):
             clean[i, j], noisy[i, j], losses[i, j] = train_one(
                 config, m, sigma, seed, (xtr, ytr), (xte, yte), ctx.progress)

@@ -26,8 +26,8 @@ from corruptions.errors import DataError
 from ..datasets import load_dataset
 from ..pipeline.submission import load_submission
 from ..scoring.statistics import replicates
-from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
-from .intervals import BOOT, judged, signed_points
+from .base import Claims, Finding, StudyContext, Table, not_testable, register_study
+from .intervals import BOOT, judged, sign_verdict, signed_points
 from .trained import BEST, resolve_param, trained_classifiers
 
 DEFAULT_ENTRIES = (("submissions/baseline.yaml", "-"), ("submissions/bls_aug.yaml", BEST),
@@ -148,8 +148,8 @@ def _entry(config: FourierConfig, name: str) -> str | None:
     return None
 
 
-NO_BASELINE = Finding("the baseline is not among the probed submissions", "not testable here",
-                      "needs the baseline's heat map")
+NO_BASELINE = not_testable("the baseline is not among the probed submissions",
+                           "needs the baseline's heat map")
 CLAIMS = Claims()
 
 

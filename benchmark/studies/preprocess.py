@@ -23,8 +23,14 @@ from ..pipeline.inputs import load_eval_splits, prepare_eval
 from ..pipeline.submission import load_submission
 from ..scoring.selection import COMMON
 from ..scoring.statistics import CellOutcomes, beyond_noise, difference, in_points
-from .base import Claims, Finding, StudyContext, Table, register_study, sign_verdict
-from .intervals import BOOT, signed_points
+from .base import Claims, Finding, StudyContext, Table, not_testable, register_study
+from .intervals import (
+    BOOT,
+    interval_columns,
+    interval_fields,
+    sign_verdict,
+    signed_points,
+)
 from .trained import trained_classifiers
 
 NOISE = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")
@@ -85,12 +91,10 @@ def _rows(a: dict) -> list[dict]:
         row = {"family": family, "param": param,
                "bpp": None if np.isnan(a["bpp"][i]) else float(a["bpp"][i])}
         for k, cells in _groups(o).items():
-            if not cells:
-                row[f"{k}_acc"] = row[f"{k}_delta"] = row[f"{k}_low"] = row[f"{k}_high"] = None
-                continue
-            d = difference(o, raw, cells, BOOT)  # the same models with and without the codec
-            row[f"{k}_acc"] = float(o.scores(cells).mean())
-            row[f"{k}_delta"], row[f"{k}_low"], row[f"{k}_high"] = d.value, d.low, d.high
+            # the same models with and without the codec
+            d = difference(o, raw, cells, BOOT) if cells else None
+            row[f"{k}_acc"] = float(o.scores(cells).mean()) if cells else None
+            row.update(interval_fields(f"{k}_delta", d, stem=k))
         rows.append(row)
     return rows
 
@@ -124,7 +128,7 @@ CLAIMS = Claims()
 def learned_codecs_help(config: PreprocessConfig, a: dict) -> Finding:
     learned = _best_learned(_rows(a))
     if not learned:
-        return Finding("no learned codec measured", "not testable here", "needs BLS or BMSHJ")
+        return not_testable("no learned codec measured", "needs BLS or BMSHJ")
     return Finding(
         "; ".join(f"{r['family']} {r['param']}: high band {_shown(r, 'high')}, clean "
                   f"{_shown(r, 'clean')}" for r in learned),
@@ -141,8 +145,8 @@ def learned_codecs_help(config: PreprocessConfig, a: dict) -> Finding:
 def jpeg_no_noise_resilience(config: PreprocessConfig, a: dict) -> Finding:
     jpeg = [r for r in _rows(a) if r["family"] == "jpeg" and r["noise_delta"] is not None]
     if not jpeg:
-        return Finding("no JPEG quality on noise corruptions measured", "not testable here",
-                       "needs JPEG and the noise corruptions")
+        return not_testable("no JPEG quality on noise corruptions measured",
+                            "needs JPEG and the noise corruptions")
     top = max(jpeg, key=lambda r: r["noise_delta"])
     signs = [-_sign(r, "noise") for r in jpeg]
     return Finding(
@@ -162,8 +166,8 @@ def learned_denoise_better(config: PreprocessConfig, a: dict) -> Finding:
     rows = _rows(a)
     j, learned = _best(rows, "jpeg", "high_delta"), _best_learned(rows)
     if not (j and learned):
-        return Finding("JPEG or the learned codecs not measured", "not testable here",
-                       "needs JPEG and a learned codec")
+        return not_testable("JPEG or the learned codecs not measured",
+                            "needs JPEG and a learned codec")
     lead = max(learned, key=lambda r: r["high_delta"])
     labels = list(a["setting"])
     o = [_outcomes(a, labels.index(f"{r['family']}:{r['param']}")) for r in (lead, j)]
@@ -182,8 +186,7 @@ def summarize(config: PreprocessConfig, a: dict) -> dict:
     cols = (("family", "Codec", "text"), ("param", "Rate", "text"),
             ("bpp", "bpp in", "bpp"), ("clean_acc", "Clean %", "pct"),
             ("corrupt_acc", "Corrupt %", "pct"), ("low_delta", "Low Δ", "pct"),
-            ("mid_delta", "Mid Δ", "pct"), ("high_delta", "High Δ", "pct"),
-            ("high_low", "95% low", "pct"), ("high_high", "95% high", "pct"),
+            ("mid_delta", "Mid Δ", "pct"), *interval_columns("high_delta", "High Δ", stem="high"),
             ("noise_delta", "Noise Δ", "pct"), ("clean_delta", "Clean Δ", "pct"))
     table = Table(f"The baseline classifier ({seeds} seeds) on the first {n} corrupted test "
                   "images passed through each codec and rate; Δ = accuracy minus the same "

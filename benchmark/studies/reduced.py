@@ -21,16 +21,17 @@ from ..datasets import load_dataset
 from ..models import count_parameters, create_model
 from ..pipeline.submission import load_submissions
 from ..scoring.statistics import beyond_noise
-from .base import (
-    Claims,
-    Finding,
-    StudyContext,
-    Table,
+from .base import Claims, Finding, StudyContext, Table, not_testable, register_study
+from .intervals import (
+    ABOVE_MARGIN,
+    ABOVE_ZERO,
+    BOOT,
+    Cases,
+    estimate,
+    measure_row,
     measures_table,
-    register_study,
     sign_verdict,
 )
-from .intervals import ABOVE_MARGIN, ABOVE_ZERO, BOOT, Cases, estimate, measure_row
 from .points import accuracy_replicates, clean_outcomes, gather
 
 ORIGINAL = "original"
@@ -126,8 +127,8 @@ def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
     smallest, largest = (models[-1], models[0]) if models else (None, None)
     o = _at(a, smallest, ORIGINAL) if smallest else None
     if o is None:
-        return Finding("no original-data run of the smallest model", "not testable here",
-                       "needs both arms' smallest and largest models")
+        return not_testable("no original-data run of the smallest model",
+                            "needs both arms' smallest and largest models")
     change = percent_change(a)
     reps = percent_change(a, accuracy_replicates(a, BOOT))
     cases = Cases()
@@ -137,11 +138,9 @@ def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
             continue
         # the compressed change minus the original's: above zero, compressed data lose less
         e = estimate(float(change[c] - change[o]), reps[c] - reps[o])
-        cases.measures.append(measure_row(f"{smallest}: {d} minus original percent change", e,
-                                          points=1))
-        cases.signs.append(beyond_noise(e, -MARGIN))
-        cases.parts.append(f"{d}: {change[c]:+.2f}% ({e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}] "
-                           "against the original)")
+        cases.add(f"{smallest}: {d} minus original percent change", e,
+                  f"{d}: {change[c]:+.2f}% ({e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}] against "
+                  "the original)", -MARGIN, points=1)
     return Finding(
         f"{smallest} against {largest}: original {change[o]:+.2f}%; " + ", ".join(cases.parts),
         sign_verdict(cases.signs),
@@ -155,9 +154,9 @@ def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
                     "data as parameters are removed.",
               reported="RES18-1..4 (CIFAR-10)")
 def resnet18_loses_faster(config: ReducedConfig, a: dict) -> Finding:
-    return Finding("the ResNet18 sweep is not run here (resnet18_1..4 are registered; a sweep "
-                   "like reduced_vgg over them runs it)", "not testable here",
-                   "needs the ResNet18 sweep's reports")
+    return not_testable("the ResNet18 sweep is not run here (resnet18_1..4 are registered; a "
+                        "sweep like reduced_vgg over them runs it)",
+                        "needs the ResNet18 sweep's reports")
 
 
 def summarize(config: ReducedConfig, a: dict) -> dict:

@@ -47,16 +47,8 @@ from ..datasets import load_dataset
 from ..pipeline.inputs import ensure_corrupted
 from ..scoring.selection import COMMON
 from ..scoring.statistics import Bootstrap, Estimate, beyond_noise
-from .base import (
-    Claims,
-    Finding,
-    StudyContext,
-    Table,
-    measures_table,
-    register_study,
-    sign_verdict,
-)
-from .intervals import BOOT, estimate_draws
+from .base import Claims, Finding, StudyContext, Table, not_testable, register_study
+from .intervals import BOOT, estimate_draws, measures_table, sign_verdict
 
 MAP_SIDE = 32  # side of the stored (block-averaged, centred) heat maps
 LEARNED = ("bls", "bmshj")
@@ -237,8 +229,7 @@ def _against(a: dict, measure, rule: str) -> Finding:
     fam = [s.split(":")[0] for s in m.labels]
     classical = list(dict.fromkeys(f for f in fam if f not in LEARNED))
     if not m.learned or not classical:
-        return Finding("needs a learned and a classical codec", "not testable here",
-                       "needs both kinds of codec")
+        return not_testable("needs a learned and a classical codec", "needs both kinds of codec")
     anchor = ANCHOR if ANCHOR in classical else classical[0]
     found = {f: measure(m, [i for i, g in enumerate(fam) if g == f]) for f in classical}
     name = NAMES.get(anchor, anchor)

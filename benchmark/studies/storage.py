@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scoring.reports import report_summary
-from .base import Claims, Finding, StudyContext, Table, register_study
+from .base import Claims, Finding, StudyContext, Table, not_testable, register_study
 from .points import gather, rows_of
 
 CODECS = ("jpeg", "bls", "bmshj")
@@ -83,7 +83,7 @@ def _said(ms: list[dict]) -> str:
                      f"{100 * m['accuracy_kept']:.1f}% of the accuracy" for m in ms)
 
 
-NO_BASELINE = Finding("no baseline report", "not testable here", "needs the baseline's accuracy")
+NO_BASELINE = not_testable("no baseline report", "needs the baseline's accuracy")
 CLAIMS = Claims()
 
 
