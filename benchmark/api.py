@@ -37,20 +37,23 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
               severities: Sequence[int] = C.SEVERITIES, test_images: int | None = None,
               validation_images: int | None = None, corruption_seed: int = 0,
               device: str = "auto", profile: str = "api", baseline: str | Path | None = None,
+              cbar: str | Sequence[str] | None = None,
               progress: bool = True) -> tuple[pd.DataFrame, Summary]:
     """Evaluate ``model`` on the clean and corrupted test (and validation) images of
     ``dataset``; returns the results rows and the summary (``Summary``: ``to_dict()`` gives
     what ``summary.json`` holds). ``baseline`` is a baseline run's
-    ``results.parquet`` for mCE (e.g. ``reports/baseline/cpu/results.parquet``)."""
+    ``results.parquet`` for mCE (e.g. ``reports/baseline/cpu/results.parquet``); ``cbar``:
+    CIFAR-10-C-bar corruptions to evaluate on test as well (``"cbar"``: all ten)."""
     root = resolve_data_root(data_root)
     device = resolve_device(device)
     names = tuple(C.parse_names(corruptions))
+    unseen = tuple(C.parse_names(cbar)) if cbar else ()
     severities = tuple(sorted(severities))
     start = time.perf_counter()
     sets = prepare_eval(dataset, root, test_images, validation_images, names, severities,
-                        corruption_seed, device, progress)
+                        corruption_seed, device, progress, unseen)
     manifests = eval_manifests(sets)
-    splits = load_eval_splits(dataset, root, sets, names, severities)
+    splits = load_eval_splits(dataset, root, sets, names + unseen, severities)
     counts = evaluate(model, splits, device, progress=progress, name=f"eval {name}")
     meta = SubmissionMeta(submission=name, name=name, authors=(), description="", url=None,
                           dataset=dataset, profile=profile, model=type(model).__name__,
@@ -64,5 +67,5 @@ def benchmark(model: nn.Module, dataset: str = "fashion-mnist", *, name: str = "
                               torch=unit.torch, cpu_kind=unit.cpu_kind, date=unit.date,
                               units=(UnitRecord("-", 0, unit),),
                               wall_s=round(time.perf_counter() - start, 1)),
-        identity=identity_corruptions(names, sets))
+        identity=identity_corruptions(names + unseen, sets))
     return rows, summary

@@ -200,6 +200,13 @@ INDEX_COLUMNS = (
            "baseline's on the same images and seeds, in points, with its 95% interval"),
     Column("stats.vs_baseline.corrupt_acc.p", "p", "p", "two-sided p-value of the difference "
            "from the baseline (bootstrap)"),
+    Column("cbar_acc", "C-bar %", "pct", "mean over the CIFAR-10-C-bar corruptions x severities "
+           "(Mintun et al. 2021: chosen to be unlike the common ones) on test, at the BDA pick; "
+           "– where the run did not evaluate them"),
+    Column("stats.cbar_acc", "C-bar 95%", "interval", "of the C-bar accuracy: the same "
+           "bootstrap"),
+    Column("stats.cbar_vs_baseline", "Δ C-bar", "delta", "C-bar accuracy minus the baseline's "
+           "on the same images and seeds, in points, with its 95% interval"),
     Column("band_acc.low", "Low %", "pct", "low-frequency corruptions"),
     Column("band_acc.mid", "Mid %", "pct", "mid-frequency corruptions"),
     Column("band_acc.high", "High %", "pct", "high-frequency corruptions"),

@@ -18,7 +18,7 @@ from benchmark.augment.analysis import REFERENCE
 from benchmark.codecs.bjontegaard import DEFAULT_FIT, bd
 from benchmark.scoring.report import SelectionEntry
 from benchmark.scoring.reports import HELD_OUT  # the entry every figure shows
-from benchmark.scoring.selection import CLEAN, COMMON, chosen_accuracy, chosen_label
+from benchmark.scoring.selection import CBAR, CLEAN, COMMON, chosen_accuracy, chosen_label
 from corruptions import files
 
 from .board import Report
@@ -109,8 +109,8 @@ def heatmap(rows: pd.DataFrame, report: Report, out: Path) -> Figure | None:
             ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=6,
                     color="white" if v < 55 else "black")
     ax.set_xticks(range(len(sev)), [str(s) for s in sev])
-    ax.set_yticks(range(len(corr)), [c + ("" if c in COMMON else " *") for c in corr],
-                  fontsize=6)
+    ax.set_yticks(range(len(corr)), [c + ("" if c in COMMON else " †" if c in CBAR else " *")
+                                      for c in corr], fontsize=6)
     ax.set_xlabel("severity")
     fig.colorbar(im, fraction=0.05, label="accuracy %")
     _save(fig, out)
@@ -120,32 +120,42 @@ def heatmap(rows: pd.DataFrame, report: Report, out: Path) -> Figure | None:
                   f"severities by column, each cell labelled with its value; the lowest is "
                   f"{corr[worst[0]]} at severity {sev[worst[1]]} with {grid[worst]:.0f}%.",
                   f"Parameter {label} (BDA, held-out choice), mean over seeds; * marks the "
-                  "4 extra corruptions (thesis Figs 4.2, 4.6).")
+                  "4 extra corruptions" + (", † the CIFAR-10-C-bar ones" if set(corr) & set(CBAR)
+                                           else "") + " (thesis Figs 4.2, 4.6).")
 
 
-def scatter(reports: Sequence[Report], this: Report, out: Path) -> Figure:
-    """Thesis Fig 4.3: clean against corrupt accuracy, every submission of the table."""
+SCATTER_Y = {"corrupt_acc": ("corrupt", "the 15 common corruptions"),
+             "cbar_acc": ("C-bar", "the CIFAR-10-C-bar corruptions")}
+
+
+def scatter(reports: Sequence[Report], this: Report, out: Path,
+            metric: str = "corrupt_acc") -> Figure | None:
+    """Thesis Fig 4.3: clean against corrupt accuracy, every submission of the table; with
+    ``metric="cbar_acc"`` the same against C-bar accuracy (None where this report has none)."""
+    name, what = SCATTER_Y[metric]
+    e = held_out(this)
+    if not e or getattr(e, metric) is None:
+        return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     for i, rep in enumerate(reports):
-        e = held_out(rep)
-        if not e or e.corrupt_acc is None:
+        point = held_out(rep)
+        if not point or getattr(point, metric) is None:
             continue
         me = rep is this
-        ax.scatter(100 * e.clean_acc, 100 * e.corrupt_acc, marker=MARKERS[i % len(MARKERS)],
-                   s=70 if me else 30, edgecolor="black" if me else "none", zorder=3 if me else 2)
-        ax.annotate(rep.id, (100 * e.clean_acc, 100 * e.corrupt_acc), fontsize=6,
-                    xytext=(4, 3), textcoords="offset points",
+        xy = (100 * point.clean_acc, 100 * getattr(point, metric))
+        ax.scatter(*xy, marker=MARKERS[i % len(MARKERS)], s=70 if me else 30,
+                   edgecolor="black" if me else "none", zorder=3 if me else 2)
+        ax.annotate(rep.id, xy, fontsize=6, xytext=(4, 3), textcoords="offset points",
                     fontweight="bold" if me else "normal")
     ax.set_xlabel("clean accuracy %")
-    ax.set_ylabel("corrupt accuracy %")
+    ax.set_ylabel(f"{name} accuracy %")
     _save(fig, out)
-    e = held_out(this)
-    return Figure(out.name, "Clean against corrupt accuracy",
-                  f"Scatter plot of clean against corrupt accuracy, one labelled point per "
-                  f"submission; {this.id} is at {_pct(e and e.clean_acc)} clean, "
-                  f"{_pct(e and e.corrupt_acc)} corrupt.",
-                  "BDA, held-out choice (thesis Fig 4.3).")
+    return Figure(out.name, f"Clean against {name} accuracy",
+                  f"Scatter plot of clean against {name} accuracy, one labelled point per "
+                  f"submission; {this.id} is at {_pct(e.clean_acc)} clean, "
+                  f"{_pct(getattr(e, metric))} {name}.",
+                  f"BDA, held-out choice (thesis Fig 4.3); {name} = mean over {what}.")
 
 
 def _x_of(points: dict[str, dict], key: str = "bpp") -> tuple[list, str, list[str]]:

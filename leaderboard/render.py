@@ -173,6 +173,7 @@ def _figures(rep: Report, reports: list[Report], out: Path, data_root: Path | No
         F.severity_curves(table, rep, folder / "severity.svg"),
         F.heatmap(rows, rep, folder / "heatmap.svg"),
         F.scatter(table, rep, folder / "scatter.svg"),
+        F.scatter(table, rep, folder / "scatter-cbar.svg", metric="cbar_acc"),
         F.param_curves(rep, folder / "params.svg"),
         F.rd_curves(table, rep, folder / "rd.svg"),
     ]

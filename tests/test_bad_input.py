@@ -99,6 +99,12 @@ def _quality(q) -> str:
     return yaml.safe_dump(raw)
 
 
+def _evaluation(**fields) -> str:
+    raw = json.loads(json.dumps(SHIPPED))
+    raw["profiles"]["ci"]["evaluation"].update(fields)
+    return yaml.safe_dump(raw)
+
+
 def _verify(reports: Path, rerun: str = "") -> list[str]:
     return ["verify", "--reports", str(reports), "--no-site", "--no-zoo", "--rerun", rerun,
             "--submissions", ""]
@@ -118,6 +124,12 @@ CATALOGUE = {
     "no-severities": (lambda t: ["build-corruptions", "--dataset", "fashion-mnist", "--limit",
                                  "4", "--corruptions", "fog", "--severities", "", "--out",
                                  str(t / "c")], ["--severities"]),
+    "cbar-names-a-c-corruption": (
+        lambda t: _run_args(t, _submission(t, _evaluation(cbar=["ripple", "fog"]))),
+        ["sub.yaml", "cbar", "fog"]),
+    "c-suite-names-a-cbar-one": (
+        lambda t: _run_args(t, _submission(t, _evaluation(corruptions=["ripple"]))),
+        ["sub.yaml", "corruptions", "evaluation.cbar"]),
     "mixed-suites": (lambda t: ["build-corruptions", "--dataset", "fashion-mnist", "--limit",
                                 "4", "--corruptions", "fog,ripple", "--out", str(t / "c")],
                      ["fog", "ripple", "C-bar"]),

@@ -56,6 +56,43 @@ def ci(tmp_path_factory):
     return tmp
 
 
+CBAR_CI = ("brownish_noise", "checkerboard_cutout", "ripple")
+
+
+def test_cbar_is_evaluated_on_test_beside_the_c_suite_and_moves_none_of_it(ci):
+    """The baseline again with three C-bar corruptions: its trained units are reused, only
+    evaluated again; C-bar rows on test alone, reported at the BDA picks with intervals, and
+    every C number as it was."""
+    text = (REPO / "submissions/baseline.yaml").read_text().replace(
+        "      severities: [1, 3, 5]\n      test_images: 100",
+        f"      cbar: [{', '.join(CBAR_CI)}]\n      severities: [1, 3, 5]\n      test_images: 100")
+    path = sub(ci, "baseline_cbar", text)
+    assert main(["run", "--submission", str(path), "--profile", "ci", "--quiet", "--data-root",
+                 str(ci / "data"), "--runs", str(ci / "runs"), "--reports",
+                 str(ci / "reports-cbar")]) == 0
+    folder, before = ci / "reports-cbar" / "baseline" / "ci", ci / "reports/baseline/ci"
+    rows = read_results(folder / "results.parquet")
+    bar = rows[rows["corruption"].isin(CBAR_CI)]
+    assert set(bar["split"]) == {"test"} and set(bar["severity"]) == {1, 3, 5}
+    assert len(bar) == 3 * 3 and (ci / "data/corrupted/fashion-mnist-c-bar-n100").is_dir()
+    pd.testing.assert_frame_equal(counts(rows[~rows["corruption"].isin(CBAR_CI)]),
+                                  counts(read_results(before / "results.parquet")))
+    summary = json.loads((folder / "summary.json").read_text())
+    old = json.loads((before / "summary.json").read_text())
+    for mode, sources in summary["selection"].items():
+        for source, entry in sources.items():
+            assert ("cbar_acc" in entry) == (mode == "bda")
+            was = old["selection"][mode][source]
+            assert {k: v for k, v in entry.items() if not k.startswith("cbar")} == was
+    entry = summary["selection"]["bda"]["oracle"]
+    assert entry["cbar_acc"] == pytest.approx(bar["correct"].sum() / bar["n"].sum())
+    assert set(entry["cbar_corruption_acc"]) == set(CBAR_CI)
+    stats = json.loads((folder / "statistics.json").read_text())["selection"]["bda"]["oracle"]
+    assert stats["cbar_acc"]["low"] <= entry["cbar_acc"] <= stats["cbar_acc"]["high"]
+    assert stats["cbar_vs_baseline"] is None  # it is the baseline
+    assert "corrupted-cbar-test" in summary["provenance"]["data"]
+
+
 def test_ci_profile_writes_the_reports_of_the_contract(ci, capsys):
     folder = ci / "reports" / "bls_aug" / "ci"
     rows = read_results(folder / "results.parquet")

@@ -11,6 +11,8 @@ def add_parsers(sub) -> None:
     psub = p.add_subparsers(dest="target", required=True, parser_class=type(p))
     c = psub.add_parser("corruptions", help="this engine vs imagecorruptions' per-image loop")
     c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--set", choices=("c", "cbar"), default="c",
+                   help="c: against imagecorruptions; cbar: the C-bar build against its target")
     c.add_argument("--size", type=positive_int, default=224, help="crop size of the comparison")
     c.add_argument("--data-root", default=None)
     c.add_argument("--skip-build", action="store_true",

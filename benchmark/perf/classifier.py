@@ -126,7 +126,7 @@ def run_eval(args: argparse.Namespace) -> int:
         builder.build(ds.images, ds.labels, ds.names, Path(tmp), dataset="fashion-mnist",
                       split="test", corruptions=names, workers=1, progress=False)
         cs = store.open_corrupted(tmp, verify=False)
-        split = EvalSplit("test", ds.images, ds.labels, cs)
+        split = EvalSplit("test", ds.images, ds.labels, (cs,))
         n = len(ds) * split.count()
         tensors = [torch.from_numpy(np.array(im)).permute(0, 3, 1, 2).float().div(255)
                    .contiguous(memory_format=torch.channels_last).to(device)

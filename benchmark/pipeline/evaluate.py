@@ -47,29 +47,26 @@ class Count:
 
 @dataclass
 class EvalSplit:
-    """What one split is evaluated on: its clean images and labels, and the corrupted set
-    built from them (or None for clean only)."""
+    """What one split is evaluated on: its clean images and labels, and the corrupted sets
+    built from them (none: clean only; on test the C set, then the C-bar one)."""
 
     name: str
     images: np.ndarray
     labels: np.ndarray
-    corrupted: CorruptedSet | None = None
+    corrupted: tuple[CorruptedSet, ...] = ()
 
     def sets(self) -> Iterator[tuple[str, int, str, np.ndarray]]:
         """(corruption, severity, band, images), clean first."""
         yield CLEAN, 0, CLEAN, self.images
-        cs = self.corrupted
-        if cs is None:
-            return
-        profiles = (cs.manifest or {}).get("profiles", {})
-        for c in cs.corruptions:
-            band = profiles.get(c, {}).get("band") or PUBLISHED_BANDS.get(c, "unknown")
-            for s in cs.severities:
-                yield c, s, band, cs.images(c, s)
+        for cs in self.corrupted:
+            profiles = (cs.manifest or {}).get("profiles", {})
+            for c in cs.corruptions:
+                band = profiles.get(c, {}).get("band") or PUBLISHED_BANDS.get(c, "unknown")
+                for s in cs.severities:
+                    yield c, s, band, cs.images(c, s)
 
     def count(self) -> int:
-        cs = self.corrupted
-        return 1 + (len(cs.corruptions) * len(cs.severities) if cs is not None else 0)
+        return 1 + sum(len(cs.corruptions) * len(cs.severities) for cs in self.corrupted)
 
 
 @torch.inference_mode()

@@ -11,6 +11,7 @@ import numpy as np
 
 from corruptions import build as builder
 from corruptions import files, store
+from corruptions import registry as corruption_registry
 from corruptions.device import cpu_count
 from corruptions.errors import BenchError, DataError
 
@@ -26,10 +27,13 @@ from .submission import RunSpec
 log = logging.getLogger(__name__)
 
 
-def corrupted_dir(data_root: Path, dataset: str, split: str, limit: int | None) -> Path:
-    """``<root>/corrupted/<dataset>-c`` for the whole test split (what ``bench
-    build-corruptions`` writes by default), else ``<dataset>-<split>-c[-n<limit>]``."""
-    name = dataset_slug(dataset) + ("" if split == "test" else f"-{split}") + "-c"
+def corrupted_dir(data_root: Path, dataset: str, split: str, limit: int | None,
+                  suite: str = "c") -> Path:
+    """``<root>/corrupted/<dataset>-c`` (``-c-bar`` for C-bar) for the whole test split
+    (what ``bench build-corruptions`` writes by default), else
+    ``<dataset>-<split>-c[-n<limit>]``."""
+    name = dataset_slug(dataset) + ("" if split == "test" else f"-{split}")
+    name += store.SUITE_SUFFIX[suite]
     return Path(data_root) / "corrupted" / (name + (f"-n{limit}" if limit else ""))
 
 
@@ -37,9 +41,10 @@ def ensure_corrupted(ds: Dataset, data_root: Path, limit: int | None, corruption
                      severities: tuple[int, ...], seed: int, device: str,
                      progress: bool) -> store.CorruptedSet:
     """The corrupted set of a split (its first ``limit`` images) with every corruption and
-    severity the submission asks for: reused when a built folder covers them, else extended
-    (resumed) or rebuilt."""
-    out = corrupted_dir(data_root, ds.name, ds.split, limit)
+    severity the submission asks for (of one suite): reused when a built folder covers them,
+    else extended (resumed) or rebuilt."""
+    suite = corruption_registry.suite_of(corruptions)
+    out = corrupted_dir(data_root, ds.name, ds.split, limit, suite)
     old = store.read_manifest(out) if out.is_dir() else None
     covers = old is not None and old.get("seed") == seed and (
         set(corruptions) <= set(old["corruptions"]) and set(severities) <= set(old["severities"]))
@@ -82,6 +87,11 @@ class EvalSet:
     limit: int | None
     folder: Path
     manifest_sha256: str
+    suite: str = "c"  # "cbar": CIFAR-10-C-bar, on test only
+
+    @property
+    def provenance_name(self) -> str:
+        return f"corrupted-{'cbar-' if self.suite == 'cbar' else ''}{self.split}"
 
 
 @dataclass(frozen=True)
@@ -123,10 +133,12 @@ class Inputs:
 
 def prepare_eval(dataset: str, data_root: Path, test_images: int | None,
                  validation_images: int | None, corruptions: tuple[str, ...],
-                 severities: tuple[int, ...], seed: int, device: str, progress: bool
-                 ) -> tuple[EvalSet, ...]:
-    """The corrupted test and validation sets, built when missing. ``validation_images=0``
-    or a dataset without a validation split leaves held-out selection out."""
+                 severities: tuple[int, ...], seed: int, device: str, progress: bool,
+                 cbar: tuple[str, ...] = ()) -> tuple[EvalSet, ...]:
+    """The corrupted test and validation sets, built when missing, and the C-bar set of the
+    test split when ``cbar`` names any (it is evaluated, never selected on).
+    ``validation_images=0`` or a dataset without a validation split leaves held-out
+    selection out."""
     out = []
     for split, limit in (("test", test_images), ("validation", validation_images)):
         if split == "validation" and validation_images == 0:
@@ -139,23 +151,32 @@ def prepare_eval(dataset: str, data_root: Path, test_images: int | None,
                 continue
             raise
         limit = limit if limit and limit < len(ds) else None
-        cs = ensure_corrupted(ds.head(limit) if limit else ds, data_root, limit, corruptions,
-                              severities, seed, device, progress)
-        out.append(EvalSet(split, limit, cs.folder, files.sha256_file(cs.folder / store.MANIFEST)))
+        ds = ds.head(limit) if limit else ds
+        for suite, names in (("c", corruptions), ("cbar", cbar if split == "test" else ())):
+            if names:
+                cs = ensure_corrupted(ds, data_root, limit, names, severities, seed, device,
+                                      progress)
+                out.append(EvalSet(split, limit, cs.folder,
+                                   files.sha256_file(cs.folder / store.MANIFEST), suite))
     return tuple(out)
 
 
 def eval_manifests(sets: tuple[EvalSet, ...]) -> dict[str, str]:
     """The provenance names of the corrupted sets' manifests."""
-    return {f"corrupted-{e.split}": e.manifest_sha256 for e in sets}
+    return {e.provenance_name: e.manifest_sha256 for e in sets}
 
 
 def identity_corruptions(corruptions: tuple[str, ...], sets: tuple[EvalSet, ...]
                          ) -> tuple[str, ...]:
-    """Those of ``corruptions`` that left every image of every evaluated split unchanged, as
-    the corrupted sets' builder measured (``saturate`` on grey images)."""
-    found = [set(store.identity_corruptions(store.read_manifest(e.folder) or {})) for e in sets]
-    return tuple(sorted(set(corruptions).intersection(*found))) if found else ()
+    """Those of ``corruptions`` that left every image of every evaluated set holding them
+    unchanged, as the corrupted sets' builder measured (``saturate`` on grey images)."""
+    manifests = [store.read_manifest(e.folder) or {} for e in sets]
+    found = []
+    for name in corruptions:
+        holding = [m for m in manifests if name in m.get("corruptions", ())]
+        if holding and all(name in store.identity_corruptions(m) for m in holding):
+            found.append(name)
+    return tuple(sorted(found))
 
 
 def transformed_manifests(label: str, sets: dict[str, EvalSet]) -> dict[str, str]:
@@ -165,21 +186,25 @@ def transformed_manifests(label: str, sets: dict[str, EvalSet]) -> dict[str, str
 
 def load_eval_splits(dataset: str, data_root: Path, sets: tuple[EvalSet, ...],
                      corruptions: tuple[str, ...], severities: tuple[int, ...]) -> list[EvalSplit]:
-    """Each split's clean images and its corrupted set, narrowed to the corruptions and
-    severities asked for (the set was verified when it was prepared)."""
-    out = []
+    """Each split's clean images and its corrupted sets (C, then C-bar on test), narrowed to
+    the corruptions and severities asked for (each set was verified when it was
+    prepared)."""
+    out: dict[str, EvalSplit] = {}
     for e in sets:
-        ds = load_dataset(dataset, e.split, data_root)
-        ds = ds.head(e.limit) if e.limit else ds
         cs = store.open_corrupted(e.folder, verify=False)
-        images = ds.images
+        if e.split not in out:
+            ds = load_dataset(dataset, e.split, data_root)
+            ds = ds.head(e.limit) if e.limit else ds
+            images = ds.images
+            transformed = clean_images(cs) if cs is not None else None
+            # a set through the unit's own parameter holds its clean images too
+            out[e.split] = EvalSplit(e.split, images if transformed is None else transformed,
+                                     ds.labels)
         if cs is not None:
             cs.corruptions = [c for c in cs.corruptions if c in corruptions]
             cs.severities = [s for s in cs.severities if s in severities]
-            transformed = clean_images(cs)  # a set through the unit's own parameter
-            images = images if transformed is None else transformed
-        out.append(EvalSplit(e.split, images, ds.labels, cs))
-    return out
+            out[e.split].corrupted += (cs,)
+    return list(out.values())
 
 
 def weights_path(spec: RunSpec, data_root: Path) -> Path:
@@ -205,7 +230,7 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     t0 = time.perf_counter()
     eval_sets = prepare_eval(spec.dataset, data_root, spec.test_images, spec.validation_images,
                              spec.corruptions, spec.severities, spec.corruption_seed, device,
-                             progress)
+                             progress, spec.cbar)
     manifests = eval_manifests(eval_sets)
     seconds["corrupted sets"] = time.perf_counter() - t0
 
@@ -234,7 +259,7 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     seconds["training data described (sizes, spectra)"] = time.perf_counter() - t0
     return Inputs(train=train, augmented=augmented, eval_sets=eval_sets, manifests=manifests,
                   training=training, weights=weights, seconds=seconds, transformed=transformed,
-                  identity=identity_corruptions(spec.corruptions, eval_sets))
+                  identity=identity_corruptions(spec.corruptions + spec.cbar, eval_sets))
 
 
 def prepare_transformed(spec: RunSpec, eval_sets: tuple[EvalSet, ...], data_root: Path,

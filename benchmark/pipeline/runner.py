@@ -166,9 +166,11 @@ def unit_evaluation(spec: RunSpec, inputs: Inputs, label: str) -> tuple[tuple[Ev
     its counts file): the corrupted splits, or with ``evaluation.transform`` the same passed
     through ``label``. Without it the hash is what it always was, so no unit re-evaluates."""
     transformed = inputs.transformed.get(label, {})
-    sets = tuple(transformed.get(e.split, e) for e in inputs.eval_sets)
+    sets = tuple(transformed.get(e.split, e) if e.suite == "c" else e for e in inputs.eval_sets)
     what = {"evaluation": spec.config_hash("evaluation"), "sets": eval_manifests(inputs.eval_sets),
             "corruptions": spec.corruptions, "severities": spec.severities}
+    if spec.cbar:  # a key of its own: units evaluated before C-bar keep their hash
+        what["cbar"] = spec.cbar
     if transformed:
         what["transformed"] = transformed_manifests(label, transformed)
     return sets, digest(what)

@@ -53,6 +53,14 @@ class SubmissionError(BenchError):
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
+def _as_value_error(fn, *args):
+    """Run a project check inside pydantic: its one-line BenchError becomes the field's error."""
+    try:
+        return fn(*args)
+    except BenchError as e:
+        raise ValueError(str(e)) from None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -141,6 +149,9 @@ class EvaluationSection(_Strict):
     # every evaluation image (clean, corrupted, validation) passed through the unit's own
     # family and parameter: trained *and tested* on compressed data (thesis Fig 3.6)
     transform: bool = False
+    # CIFAR-10-C-bar on the test split, a second corrupted set (Mintun et al. 2021): ``cbar``
+    # (all ten) or names; unset, none (and reports from before it keep their hashes)
+    cbar: str | list[str] | None = None
 
     @field_validator("corruptions")
     @classmethod
@@ -155,9 +166,32 @@ class EvaluationSection(_Strict):
             raise ValueError("severities must be distinct integers in 1..5")
         return sorted(v)
 
+    @field_validator("cbar")
+    @classmethod
+    def _cbar_names(cls, v):
+        if v is not None:
+            names = _as_value_error(corruption_registry.parse_names, v)
+            if _as_value_error(corruption_registry.suite_of, names) != "cbar":
+                raise ValueError(f"cbar: {', '.join(names)} are not CIFAR-10-C-bar "
+                                 f"corruptions ({', '.join(corruption_registry.names('cbar'))})")
+        return v
+
+    @model_validator(mode="after")
+    def _suites(self):
+        if _as_value_error(corruption_registry.suite_of, self.corruption_names()) != "c":
+            raise ValueError("corruptions: the C suite's (common, extra, all or their names); "
+                             "C-bar ones go under evaluation.cbar")
+        if self.cbar is not None and self.transform:
+            raise ValueError("evaluation.cbar with evaluation.transform is not supported: the "
+                             "C-bar set is not passed through the training transform")
+        return self
+
     def corruption_names(self) -> tuple[str, ...]:
         v = self.corruptions
         return tuple(corruption_registry.parse_names(v))
+
+    def cbar_names(self) -> tuple[str, ...]:
+        return () if self.cbar is None else tuple(corruption_registry.parse_names(self.cbar))
 
 
 class SubmissionModel(_Strict):
@@ -207,14 +241,6 @@ class SubmissionModel(_Strict):
         return self
 
 
-def _as_value_error(fn, *args):
-    """Run a project check inside pydantic: its one-line BenchError becomes the field's error."""
-    try:
-        return fn(*args)
-    except BenchError as e:
-        raise ValueError(str(e)) from None
-
-
 # --------------------------------------------------------------------------- the run spec
 DESCRIPTIVE = ("name", "authors", "description", "url")
 
@@ -252,6 +278,7 @@ class RunSpec:
     test_transform: bool = False  # evaluation images through the unit's own parameter
     sweep: str | None = None  # the file's id when its model list was expanded into runs
     bands: BandConfig | None = None  # learned band weights in front of the model (seed 001)
+    cbar: tuple[str, ...] = ()  # CIFAR-10-C-bar corruptions, evaluated on test
 
     @property
     def labels(self) -> list[str]:
@@ -404,6 +431,8 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
     # options left unset stay out, so every earlier unit keeps its training and eval hash
     if not m.evaluation.transform:
         del resolved["evaluation"]["transform"]
+    if m.evaluation.cbar is None:
+        del resolved["evaluation"]["cbar"]
     if m.model.bands is None:
         del resolved["model"]["bands"]
     return RunSpec(
@@ -420,4 +449,5 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         codec=check_overrides(m.codec.items()), resolved=MappingProxyType(resolved),
         source=str(path),
         test_transform=m.evaluation.transform, sweep=m.id if swept else None,
-        bands=BandConfig(**m.model.bands.model_dump()) if m.model.bands else None)
+        bands=BandConfig(**m.model.bands.model_dump()) if m.model.bands else None,
+        cbar=m.evaluation.cbar_names())

@@ -147,7 +147,7 @@ def run_unit(task: UnitTask) -> UnitResult:
         return UnitResult(task.param.label, task.seed, counts, tuple(done["history"]),
                           UnitProvenance.read(done), skipped=True)
     splits = load_eval_splits(task.spec.dataset, task.data_root, task.eval_sets,
-                              task.spec.corruptions, task.spec.severities)
+                              task.spec.corruptions + task.spec.cbar, task.spec.severities)
     t0 = time.perf_counter()
     final = task.folder / "model.pt"
     history: list[dict] = []

@@ -103,8 +103,13 @@ class SelectionEntry:
     file_bytes: int | None = None
     relative_size: float | None = None
     thesis_pick: ThesisPick | None = None  # oracle only
+    # BDA on a run that evaluated CIFAR-10-C-bar: its accuracy at the pick
+    cbar_acc: float | None = None
+    cbar_acc_std: float | None = None
+    cbar_corruption_acc: dict[str, float] | None = None
 
-    OPTIONAL = ("ranking", "ranking_thesis10", "thesis_pick")
+    OPTIONAL = ("ranking", "ranking_thesis10", "thesis_pick", "cbar_acc", "cbar_acc_std",
+                "cbar_corruption_acc")
 
     @classmethod
     def from_dict(cls, d: dict) -> SelectionEntry:
@@ -134,9 +139,13 @@ class ParamPoint:
     relative_size: float | None
     psnr: float | None
     ssim: float | None
+    cbar_acc: float | None = None  # on a run that evaluated CIFAR-10-C-bar
+    cbar_acc_std: float | None = None
+
+    OPTIONAL = ("cbar_acc", "cbar_acc_std")
 
     def to_dict(self) -> dict:
-        return _written(self)
+        return _written(self, self.OPTIONAL)
 
 
 @dataclass(frozen=True)

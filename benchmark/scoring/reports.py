@@ -11,7 +11,7 @@ The file formats themselves belong to ``results`` (tables, outcomes, spectra) an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from .results import (
     write_spectra,
 )
 from .report import Summary
-from .selection import BASELINE, COMMON
+from .selection import BASELINE, CBAR, COMMON, split_cbar
 from .summary import check_fields
 
 SUMMARY = "summary.json"
@@ -55,6 +55,12 @@ class EvaluationProtocol:
     cells: tuple[tuple[str, str, int, int], ...]
     transformed: tuple[str, ...] = ()
     identity: tuple[str, ...] = ()  # corruptions that left the images unchanged: not averaged
+    cbar: tuple[tuple[str, str, int, int], ...] = ()  # the CIFAR-10-C-bar cells (test)
+
+    def on_c(self) -> EvaluationProtocol:
+        """The protocol of the C suite alone: what the headline numbers' paired comparisons
+        need to share (C-bar is compared on ``cbar`` alone)."""
+        return replace(self, cbar=(), identity=tuple(c for c in self.identity if c not in CBAR))
 
     def describe(self) -> str:
         """What "corrupt" means under this protocol, in words: a track's title line."""
@@ -73,6 +79,11 @@ class EvaluationProtocol:
         if self.transformed:
             text += ("; tested on images passed through each training parameter's transform ("
                      + ", ".join(self.transformed) + ")")
+        if self.cbar:
+            bar = sorted({c for _, c, _, _ in self.cbar})
+            text += (f"; C-bar = mean over {len(bar)} of the 10 CIFAR-10-C-bar corruptions x "
+                     f"severities {', '.join(map(str, sorted({v for _, _, v, _ in self.cbar})))}"
+                     " on test")
         if self.identity:
             text += (f"; {', '.join(self.identity)} left these images unchanged (the identity: "
                      "its accuracy is the clean one), so it is out of the unseen pick and the "
@@ -86,12 +97,15 @@ def evaluation_protocol(summary: Summary, rows: pd.DataFrame) -> EvaluationProto
     # transformed-<param>-<split>: the evaluation sets passed through a training parameter
     transformed = tuple(sorted({k[len("transformed-"):].rsplit("-", 1)[0] for k in data
                                 if k.startswith("transformed-")}))
-    cells = rows[["split", "corruption", "severity", "n"]].drop_duplicates()
-    return EvaluationProtocol(
-        dataset=summary.meta.dataset, transformed=transformed,
-        identity=summary.identity or (),
-        cells=tuple(sorted((str(a), str(b), int(c), int(d))
-                           for a, b, c, d in cells.itertuples(index=False))))
+    def cells(part: pd.DataFrame) -> tuple[tuple[str, str, int, int], ...]:
+        found = part[["split", "corruption", "severity", "n"]].drop_duplicates()
+        return tuple(sorted((str(a), str(b), int(c), int(d))
+                            for a, b, c, d in found.itertuples(index=False)))
+
+    c_rows, cbar_rows = split_cbar(rows)
+    return EvaluationProtocol(dataset=summary.meta.dataset, transformed=transformed,
+                              identity=summary.identity or (), cells=cells(c_rows),
+                              cbar=cells(cbar_rows))
 
 
 def read_summary(path: Path) -> dict:

@@ -27,12 +27,15 @@ import numpy as np
 import pandas as pd
 
 from corruptions.registry import CANONICAL_ORDER
+from corruptions.tables import CBAR as CBAR_LEVELS
 
 BASELINE = "baseline"  # the submission every mCE is relative to
 
 CLEAN = "clean"
 COMMON = CANONICAL_ORDER[:15]
 EXTRA = CANONICAL_ORDER[15:19]
+# CIFAR-10-C-bar (Mintun et al. 2021): evaluated on test at a pick, never selected on
+CBAR = tuple(CBAR_LEVELS)
 # thesis section 4.2: the ten CIFAR-10-C corruptions its chapter 4 reports
 THESIS_TEN = ("speckle_noise", "contrast", "impulse_noise", "saturate", "brightness", "fog",
               "frost", "snow", "gaussian_noise", "gaussian_blur")
@@ -212,7 +215,9 @@ def param_of(chosen: object, corruption: str, severity: int) -> str:
 def chosen_accuracy(rows: pd.DataFrame, order: Sequence[str], chosen: object,
                     split: str = "test") -> pd.Series:
     """Seed-mean accuracy per cell of a described choice: what a selection entry's
-    per-corruption and per-severity numbers average (for pictures and exports)."""
+    per-corruption and per-severity numbers average (for pictures and exports); C-bar cells
+    only at a BDA pick (the other modes pick nothing for them)."""
+    rows = rows if isinstance(chosen, str) else split_cbar(rows)[0]
     acc = seed_mean(wide(rows, split, order))
     return pd.Series({cell: acc.at[param_of(chosen, *cell), cell] for cell in acc.columns},
                      dtype=np.float64)
@@ -230,6 +235,25 @@ def chosen_label(chosen: object) -> str:
     clean = chosen.get(CLEAN)
     clean = next(iter(clean.values())) if isinstance(clean, dict) else clean
     return f"{', '.join(p for p, _ in picks.most_common())} (clean {clean})"
+
+
+def split_cbar(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of the C suite (and clean), and those of C-bar."""
+    bar = rows["corruption"].isin(CBAR)
+    return rows[~bar], rows[bar]
+
+
+def cbar_metrics(cbar_rows: pd.DataFrame, order: Sequence[str], param: str,
+                 identity: Sequence[str] = ()) -> dict:
+    """C-bar accuracy at one parameter: the mean over its corruptions x severities (seed
+    mean, and the spread over seeds), and per corruption."""
+    acc = wide(cbar_rows, "test", order).loc[param]
+    cells = [c for c in acc.columns if c[0] not in set(identity)]
+    per_seed = acc[cells].mean(axis=1)
+    return {"cbar_acc": float(per_seed.mean()), "cbar_acc_std": float(per_seed.std(ddof=0)),
+            "cbar_corruption_acc": {c: float(acc[[k for k in acc.columns if k[0] == c]]
+                                             .mean(axis=1).mean())
+                                    for c in dict.fromkeys(c for c, _ in acc.columns)}}
 
 
 def without_identity(corruptions: Sequence[str], identity: Sequence[str]) -> tuple[str, ...]:
@@ -250,7 +274,8 @@ def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = M
     parameter's training-data bpp (averaged), bytes and relative size (summed over the
     distinct parameters a choice uses: their sets are all stored). ``identity``: the
     corruptions that left the images unchanged, out of ``unseen``'s criterion and the
-    thesis' ten."""
+    thesis' ten. C-bar rows are set apart: reported at each BDA pick (``cbar_metrics``)."""
+    rows, cbar_rows = split_cbar(rows)
     bands = dict(zip(rows["corruption"], rows["band"]))
     ten, unseen = without_identity(THESIS_TEN, identity), without_identity(EXTRA, identity)
     test = wide(rows, "test", order)
@@ -277,6 +302,8 @@ def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = M
                               for s in seeds])
             entry["chosen"] = describe_choice(mode, choice)
             if mode == "bda":
+                if not cbar_rows.empty:  # C-bar at the same pick (BDA only: one parameter)
+                    entry.update(cbar_metrics(cbar_rows, order, entry["chosen"], identity))
                 entry["ranking"] = ranking(seed_mean(splits[split]), criterion)
                 if source == "oracle":  # the thesis ranked on its ten corruptions
                     entry["ranking_thesis10"] = ranking(seed_mean(test), ten)

@@ -37,7 +37,7 @@ from .reports import (
     evaluation_protocol,
 )
 from .report import Summary
-from .selection import BANDS, CLEAN, COMMON, param_of
+from .selection import BANDS, CBAR, CLEAN, COMMON, param_of
 
 CLEAN_CELL = (CLEAN, 0)
 FORMAT = "statistics/1"
@@ -212,10 +212,12 @@ def rank_intervals(reps: Sequence[np.ndarray], level: float = 0.95) -> list[tupl
 
 # --------------------------------------------------------------------------- a report's
 def choice_outcomes(keys: pd.DataFrame, masks: list[np.ndarray], chosen: object,
-                    split: str = "test") -> CellOutcomes:
+                    split: str = "test", suite: str = "c") -> CellOutcomes:
     """The outcomes of a reported choice (``chosen`` as the summary describes it: one
-    parameter, or one per corruption or cell) on ``split``, from a report's outcomes."""
-    at = np.flatnonzero((keys["split"] == split).to_numpy())  # positions in ``masks``
+    parameter, or one per corruption or cell) on ``split``, from a report's outcomes: the
+    clean and C cells, or (``suite="cbar"``) the C-bar ones at a BDA pick."""
+    bar = keys["corruption"].isin(CBAR).to_numpy()
+    at = np.flatnonzero((keys["split"] == split).to_numpy() & (bar == (suite == "cbar")))
     part = keys.iloc[at]
     seeds = tuple(sorted(int(s) for s in part["seed"].unique()))
     cells = tuple(dict.fromkeys((str(c), int(v)) for c, v in zip(part["corruption"], part["severity"])))
@@ -247,15 +249,29 @@ def _against(o: CellOutcomes, other: CellOutcomes, boot: Bootstrap) -> dict:
             "corrupt_acc": difference(o, other, common, boot).as_dict() if common else None}
 
 
+def _cbar_stats(o: CellOutcomes, baseline: CellOutcomes | None, identity: Sequence[str],
+                boot: Bootstrap) -> dict:
+    """C-bar accuracy at a BDA pick, and its paired difference from the baseline's."""
+    cells = [c for c in o.cells if c[0] not in set(identity)]
+    paired = baseline is not None and baseline.images == o.images and all(
+        c in baseline.cells for c in cells)
+    return {"cbar_acc": accuracy(o, cells, boot).as_dict(),
+            "cbar_vs_baseline": difference(o, baseline, cells, boot).as_dict() if paired
+            else None}
+
+
 def report_statistics(summary: Summary, rows: pd.DataFrame, keys: pd.DataFrame,
-                      masks: list[np.ndarray], baseline: CellOutcomes | None,
+                      masks: list[np.ndarray], baseline: PairedBaseline | None,
                       boot: Bootstrap = Bootstrap()) -> dict:
     """Intervals for every reported choice of a run report (clean, corrupt, band and
     severity accuracy), its paired difference from the baseline of its profile and its mCE
-    interval (when the baseline ran on the same test images), and, per mode, what picking
-    on held-out validation data costs against the oracle's pick on test (the oracle's
+    interval (when the baseline ran on the same test images), at each BDA pick its C-bar
+    accuracy and difference (when C-bar was evaluated), and, per mode, what picking on
+    held-out validation data costs against the oracle's pick on test (the oracle's
     optimism), paired."""
     bands = dict(zip(rows["corruption"], rows["band"]))
+    base = baseline.c if baseline is not None else None
+    has_cbar = bool(keys["corruption"].isin(CBAR).any())
     out = {"format": FORMAT, "bootstrap": boot.as_dict(), "selection": {}, "optimism": {}}
     picked: dict[tuple[str, str], CellOutcomes] = {}
     for mode, sources in summary.selection.items():
@@ -264,10 +280,15 @@ def report_statistics(summary: Summary, rows: pd.DataFrame, keys: pd.DataFrame,
             o = choice_outcomes(keys, masks, entry.chosen)
             picked[mode, source] = o
             stats = _metrics(o, bands, boot)
-            paired = baseline is not None and baseline.images == o.images
-            stats["vs_baseline"] = _against(o, baseline, boot) if paired else None
+            paired = base is not None and base.images == o.images
+            stats["vs_baseline"] = _against(o, base, boot) if paired else None
             common = sorted({c for c, _ in o.cells if c in COMMON}, key=COMMON.index)
-            stats["mce"] = mce(o, baseline, common, boot).as_dict() if paired and common else None
+            stats["mce"] = mce(o, base, common, boot).as_dict() if paired and common else None
+            if mode == "bda" and has_cbar:
+                stats.update(_cbar_stats(
+                    choice_outcomes(keys, masks, entry.chosen, suite="cbar"),
+                    baseline.cbar if baseline is not None else None, summary.identity or (),
+                    boot))
             out["selection"][mode][source] = stats
         if (mode, "oracle") in picked and (mode, "val") in picked:
             out["optimism"][mode] = _against(picked[mode, "oracle"], picked[mode, "val"], boot)
@@ -279,12 +300,22 @@ def report_statistics(summary: Summary, rows: pd.DataFrame, keys: pd.DataFrame,
 class BaselineReport:
     """A profile's baseline report as the other reports of the profile use it: its rows
     (what their mCE is relative to), how it was evaluated, and its per-image outcomes on test
-    at its one parameter (what their paired differences are against; None where it kept
-    none)."""
+    at its one parameter, on the C cells and on the C-bar ones (what their paired
+    differences are against; None where it kept none or evaluated none)."""
 
     rows: pd.DataFrame
     protocol: EvaluationProtocol
     outcomes: CellOutcomes | None
+    cbar_outcomes: CellOutcomes | None = None
+
+
+@dataclass(frozen=True)
+class PairedBaseline:
+    """The baseline's outcomes a report is compared with: on the C cells when both were
+    evaluated alike there, on the C-bar cells when both evaluated the same ones."""
+
+    c: CellOutcomes | None
+    cbar: CellOutcomes | None
 
 
 def baseline_report(reports_root, profile: str) -> BaselineReport | None:
@@ -301,20 +332,27 @@ def baseline_report(reports_root, profile: str) -> BaselineReport | None:
 @functools.lru_cache(maxsize=4)
 def _baseline_report(folder: RunFolder, stamp: tuple) -> BaselineReport:
     summary, rows, found = folder.summary(), folder.results(), folder.outcomes()
-    outcomes = None if found is None else choice_outcomes(
-        *found, summary.entry("bda", "oracle").chosen)
-    return BaselineReport(rows, evaluation_protocol(summary, rows), outcomes)
+    protocol = evaluation_protocol(summary, rows)
+    if found is None:
+        return BaselineReport(rows, protocol, None)
+    chosen = summary.entry("bda", "oracle").chosen
+    return BaselineReport(rows, protocol, choice_outcomes(*found, chosen),
+                          choice_outcomes(*found, chosen, suite="cbar") if protocol.cbar
+                          else None)
 
 
 def comparable_baseline(summary: Summary, rows: pd.DataFrame,
-                        baseline: BaselineReport | None) -> CellOutcomes | None:
-    """The baseline's outcomes when it was measured under the same evaluation protocol as
-    this report (``reports.EvaluationProtocol``); else there is no paired comparison."""
+                        baseline: BaselineReport | None) -> PairedBaseline | None:
+    """The baseline's outcomes where it was measured under the same evaluation protocol as
+    this report (``reports.EvaluationProtocol``), the C suite and C-bar each on its own;
+    else there is no paired comparison."""
     if summary.meta.submission == BASELINE or baseline is None:
         return None
-    if baseline.protocol != evaluation_protocol(summary, rows):
-        return None
-    return baseline.outcomes
+    mine = evaluation_protocol(summary, rows)
+    c = baseline.outcomes if baseline.protocol.on_c() == mine.on_c() else None
+    cbar = (baseline.cbar_outcomes if mine.cbar and baseline.protocol.cbar == mine.cbar
+            and baseline.protocol.dataset == mine.dataset else None)
+    return None if c is None and cbar is None else PairedBaseline(c, cbar)
 
 
 def folder_statistics(folder: RunFolder, boot: Bootstrap = Bootstrap()) -> dict | None:

@@ -14,7 +14,17 @@ from corruptions.errors import IntegrityError
 
 from ..augment import get_family
 from .report import ParamPoint, Provenance, SelectionEntry, SubmissionMeta, Summary
-from .selection import CLEAN, COMMON, THESIS_TEN, Baseline, select, wide, without_identity
+from .selection import (
+    CLEAN,
+    COMMON,
+    THESIS_TEN,
+    Baseline,
+    cbar_metrics,
+    select,
+    split_cbar,
+    wide,
+    without_identity,
+)
 
 
 # a parameter's training-data statistics, as ``inputs.data_stats`` gives them
@@ -24,7 +34,8 @@ DATA_FIELDS = ("bpp", "bytes", "file_bytes", "relative_size", "psnr", "ssim")
 def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict],
               identity: Sequence[str] = ()) -> dict:
     """Each parameter on its own (seed mean and spread): the points of accuracy against
-    bpp / PSNR / SSIM (thesis Figs 3.4, 3.5)."""
+    bpp / PSNR / SSIM (thesis Figs 3.4, 3.5), and C-bar where it was evaluated."""
+    rows, cbar_rows = split_cbar(rows)
     test = wide(rows, "test", order)
     out = {}
     for param in dict.fromkeys(test.index.get_level_values("param")):
@@ -40,6 +51,9 @@ def per_param(rows: pd.DataFrame, order: Sequence[str], data: dict[str, dict],
             "corrupt_acc_thesis10": float(part[ten].mean(axis=1).mean()) if ten else None,
             **{k: data.get(param, {}).get(k) for k in DATA_FIELDS},
         }
+        if not cbar_rows.empty:
+            bar = cbar_metrics(cbar_rows, order, param, identity)
+            out[param].update(cbar_acc=bar["cbar_acc"], cbar_acc_std=bar["cbar_acc_std"])
     return out
 
 

@@ -45,12 +45,13 @@ def submission_of(summary: Summary, reports_root: Path) -> RunSpec:
 def expected_summary_fields(spec: RunSpec) -> dict:
     """The fields of a summary that follow from the submission alone, as ``bench run``
     writes them: its meta, parameter order, seeds, corruptions, selection modes and
-    configuration hash (``provenance.source`` is how the spec was found)."""
+    configuration hash (``provenance.source`` is how the spec was found); its corruptions
+    are C-bar's too where it evaluated them."""
     grid, seeds = unit_grid(spec)
     return {**spec.meta().as_dict(),
             "params": [s.label for s in grid],
             "seeds": sorted(seeds),
-            "corruptions": sorted(spec.corruptions),
+            "corruptions": sorted(spec.corruptions + spec.cbar),
             "selection": sorted(spec.selection),
             "provenance.config_hash": spec.config_hash()}
 
