@@ -28,12 +28,15 @@ from benchmark.scoring.selection import COMMON, MODES, chosen_label
 from benchmark.scoring.statistics import (
     Bootstrap,
     CellOutcomes,
+    accuracy,
     choice_outcomes,
     difference,
     in_points,
     rank_intervals,
     replicates,
 )
+from benchmark.studies import study_dir
+from benchmark.studies.similarity import lookalikes_of
 from corruptions.errors import IntegrityError
 from corruptions.files import check_name
 
@@ -132,14 +135,17 @@ class Column:
             return getattr(row, self.key)
         if self.key.startswith(STATS):
             return lookup(row.report.stats(row.mode, row.source) or {}, self.key[len(STATS):])
+        if self.key.startswith(LOOKALIKES):
+            return lookup(row.without_lookalikes or {}, self.key[len(LOOKALIKES):])
         return lookup(row.entry, self.key)
 
 
 STATS = "stats."  # a column of statistics.json's entry rather than the summary's
+LOOKALIKES = "lookalikes."  # computed from the outcomes and the similarity study
 
 
 ROW_FIELDS = ("rank", "rank_range", "tied", "submission", "model", "family", "mode", "chosen",
-              "date")
+              "resembles", "date")
 
 
 def lookup(entry, path: str):
@@ -200,6 +206,14 @@ INDEX_COLUMNS = (
            "baseline's on the same images and seeds, in points, with its 95% interval"),
     Column("stats.vs_baseline.corrupt_acc.p", "p", "p", "two-sided p-value of the difference "
            "from the baseline (bootstrap)"),
+    Column("resembles", "Resembles", "text", "the common corruptions its training data "
+           "resembles, measured in the baseline classifier's features (similarity study: "
+           "MSD below the augmentation's own shift); – where the study has not measured it"),
+    Column("lookalikes.acc.value", "Corrupt w/o look-alikes %", "pct", "the corrupt accuracy "
+           "over the common corruptions it does not resemble: robustness, not the test "
+           "corruption learned"),
+    Column("lookalikes.acc", "95% interval", "interval", "of the corrupt accuracy without "
+           "look-alikes: the same bootstrap"),
     Column("cbar_acc", "C-bar %", "pct", "mean over the CIFAR-10-C-bar corruptions x severities "
            "(Mintun et al. 2021: chosen to be unlike the common ones) on test, at the BDA pick; "
            "– where the run did not evaluate them"),
@@ -219,7 +233,7 @@ INDEX_COLUMNS = (
     Column("date", "Date", "text"),
 )
 ENTRY_COLUMNS = tuple(c for c in INDEX_COLUMNS if c.key not in (
-    "rank", "rank_range", "tied", "submission", "model", "family", "date"))
+    "rank", "rank_range", "tied", "submission", "model", "family", "resembles", "date"))
 
 
 @dataclass(frozen=True)
@@ -251,6 +265,30 @@ class Row:
     @property
     def date(self) -> str:
         return self.report.date
+
+    @property
+    def lookalikes(self) -> tuple[str, ...] | None:
+        """The common corruptions its augmentation resembles, as the similarity study of its
+        profile measured (its held-out BDA pick); None where unmeasured."""
+        found = _lookalikes(self.report.folder.parent.parent, self.report.profile)
+        return None if found is None else found.get(self.report.id)
+
+    @property
+    def resembles(self) -> str | None:
+        names = self.lookalikes
+        return None if names is None else ", ".join(names) or "none"
+
+    @property
+    def without_lookalikes(self) -> dict | None:
+        """{"acc": estimate}: corrupt accuracy over the common corruptions it does not
+        resemble (identities out), with its interval; None where unmeasured."""
+        names = self.lookalikes
+        o = None if names is None else _choice(self)
+        if o is None:
+            return None
+        left_out = set(names) | set(self.report.summary.identity or ())
+        cells = [c for c in o.cells if c[0] in COMMON and c[0] not in left_out]
+        return {"acc": accuracy(o, cells, BOOT).as_dict()} if cells else None
 
 
 @dataclass(frozen=True)
@@ -288,6 +326,13 @@ BOOT = Bootstrap()
 @functools.lru_cache(maxsize=256)
 def _outcomes(folder: Path):
     return RunFolder(folder).outcomes()
+
+
+@functools.lru_cache(maxsize=16)
+def _lookalikes(reports_root: Path, profile: str) -> dict[str, tuple[str, ...]] | None:
+    """Submission -> its look-alikes, from the similarity study of ``profile``."""
+    folder = study_dir(reports_root, "similarity", profile)
+    return lookalikes_of(read_summary(folder / SUMMARY)) if (folder / SUMMARY).is_file() else None
 
 
 def _choice(row: Row) -> CellOutcomes | None:

@@ -131,11 +131,6 @@ def test_without_a_baseline_there_is_a_plain_mean_error(rows):
     assert bda["mce"] is None and bda["mean_error"] == pytest.approx(0.30)
 
 
-def test_the_augmentations_own_corruption_can_be_left_out(rows):
-    bda = select(rows, ["A", "B", "C"], modes=["bda"], resembles="gaussian_noise")["bda"]["oracle"]
-    assert bda["corrupt_acc_excl"] == pytest.approx(0.65)  # fog alone
-    assert bda["corrupt_acc_thesis10_excl"] == pytest.approx(0.675)  # fog and saturate
-
 
 def test_no_validation_rows_means_no_held_out_sources(rows):
     out = select(rows[rows["split"] == "test"], ["A", "B", "C"])

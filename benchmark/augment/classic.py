@@ -51,7 +51,7 @@ def entropy_coded_bytes(jpeg: bytes) -> int:
 
 
 @register_family("jpeg", param="quality 1..100", grid=(1, 5, 10, 20, 40, 60, 80), parse=int,
-                 check=_check_quality, is_codec=True, resembles="jpeg_compression")
+                 check=_check_quality, is_codec=True)
 def jpeg(images, quality, rngs, ctx=None):
     """libjpeg-turbo (through OpenCV) at the IJG quality, 4:2:0 chroma for colour."""
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
@@ -75,8 +75,7 @@ def _check_sigma(sigma, shape):
 
 
 @register_family("gaussian_noise", param="sigma on [0, 1]",
-                 grid=(1.0, 0.8, 0.3, 0.1, 0.05, 0.01), check=_check_sigma,
-                 resembles="gaussian_noise")
+                 grid=(1.0, 0.8, 0.3, 0.1, 0.05, 0.01), check=_check_sigma)
 def gaussian_noise(images, sigma, rngs, ctx=None):
     x = images.astype(np.float32) / 255
     noisy = np.stack([xi + r.standard_normal(xi.shape, dtype=np.float32) * sigma
@@ -92,7 +91,7 @@ def _check_kernel(k, shape):
 
 
 @register_family("gaussian_blur", param="odd kernel size", grid=(9, 7, 5, 3), parse=int,
-                 check=_check_kernel, resembles="gaussian_blur")
+                 check=_check_kernel)
 def gaussian_blur(images, k, rngs, ctx=None):
     """OpenCV's Gaussian blur with its default sigma for the kernel size (torchvision's too)."""
     out = np.empty_like(images)

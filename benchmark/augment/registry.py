@@ -64,9 +64,6 @@ class Family:
     provenance: Callable[[object, AugmentContext], dict] | None = None
     # the inverse of ``parse``: ``parse(format(v)) == v`` for every valid value
     format: Callable[[object], str] = None  # type: ignore[assignment]
-    # the test corruption this augmentation itself is (JPEG training vs jpeg_compression):
-    # reports give the corrupt accuracy without it too
-    resembles: str | None = None
     # bumped when the family's output for a parameter changes (a fix): sets cached by
     # another version are rebuilt rather than served (``cache.provenance``)
     version: int = 1
@@ -92,13 +89,13 @@ def register_family(name: str, *, param: str, grid: Sequence, parse: Callable[[s
                     check: Callable[[object, tuple[int, ...]], None] | None = None,
                     is_codec: bool = False,
                     provenance: Callable[[object, AugmentContext], dict] | None = None,
-                    format: Callable[[object], str] | None = None, resembles: str | None = None,
+                    format: Callable[[object], str] | None = None,
                     version: int = 1, override: bool = False):
     """Register ``fn(images, value, rngs, ctx) -> Transformed``; ``format`` (default: numbers
     written shortest-exact) must invert ``parse``."""
     return REGISTRY.decorator(name, lambda fn: Family(
         name, fn, param, tuple(grid), parse, check or (lambda value, shape: None), is_codec,
-        provenance, format or format_param, resembles, version), override=override)
+        provenance, format or format_param, version), override=override)
 
 
 def get_family(name: str) -> Family:

@@ -218,11 +218,17 @@ def weights_path(spec: RunSpec, data_root: Path) -> Path:
     return path
 
 
+def training_split(spec: RunSpec, data_root: Path) -> Dataset:
+    """The training images a run trains on (its first ``training.images``), named as its
+    augmented sets are cached."""
+    return _head(load_dataset(spec.dataset, "train", data_root), spec.train_images, "train")
+
+
 def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inputs:
     """Build what is missing: corrupted test and validation sets, augmented training sets
     (codecs trained on demand), with progress bars."""
     seconds = {}
-    train = _head(load_dataset(spec.dataset, "train", data_root), spec.train_images, "train")
+    train = training_split(spec, data_root)
     family = get_family(spec.family)
     members = list(dict.fromkeys(m for s in spec.grid for m in s.members()))
     for member in members if not spec.weights else ():  # against the images' shapes,

@@ -88,8 +88,6 @@ class SelectionEntry:
     band_acc: dict[str, float | None]
     severity_acc: dict[str, float]
     corruption_acc: dict[str, float | None]
-    corrupt_acc_excl: float | None
-    corrupt_acc_thesis10_excl: float | None
     mean_error: float | None
     mce: float | None
     relative_mce: float | None

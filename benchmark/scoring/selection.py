@@ -121,8 +121,8 @@ class Baseline:
         return cls(acc.iloc[0])
 
 
-def cell_metrics(acc: pd.Series, bands: dict[str, str], resembles: str | None,
-                 baseline: Baseline | None, thesis_ten: Sequence[str] = THESIS_TEN) -> dict:
+def cell_metrics(acc: pd.Series, bands: dict[str, str], baseline: Baseline | None,
+                 thesis_ten: Sequence[str] = THESIS_TEN) -> dict:
     """Everything reported about one accuracy per cell (one seed of a choice); the thesis'
     ten less any that is the identity on the data (``without_identity``)."""
     # positional numpy reads: label lookups of tuple lists on a MultiIndex cost ~100x more,
@@ -145,12 +145,7 @@ def cell_metrics(acc: pd.Series, bands: dict[str, str], resembles: str | None,
                                                if c[1] == s and c[0] in common]].mean())
                          for s in sorted({s for c, s in cells_of if c in common})},
         "corruption_acc": {c: mean_over([c]) for c in present},
-        "corrupt_acc_excl": None,
-        "corrupt_acc_thesis10_excl": None,
     }
-    if resembles:
-        out["corrupt_acc_excl"] = mean_over([c for c in common if c != resembles])
-        out["corrupt_acc_thesis10_excl"] = mean_over([c for c in thesis_ten if c != resembles])
     out["mean_error"] = None if out["corrupt_acc"] is None else 1 - out["corrupt_acc"]
     out["mce"] = out["relative_mce"] = None
     if baseline is not None and common:
@@ -266,7 +261,7 @@ def without_identity(corruptions: Sequence[str], identity: Sequence[str]) -> tup
 
 
 def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = MODES,
-           resembles: str | None = None, baseline: Baseline | None = None,
+           baseline: Baseline | None = None,
            data: dict[str, dict] | None = None, identity: Sequence[str] = ()) -> dict:
     """Every (mode, source) entry of a submission's summary. A source is left out when its
     split is absent (no validation rows) or, for BDA, when the split has none of the
@@ -298,7 +293,7 @@ def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = M
                                  "both splits need the same corruptions and severities")
             choice = {cell: picked[cell] for cell in test.columns}
             seeds = list(dict.fromkeys(test.index.get_level_values("seed")))
-            entry = _combine([cell_metrics(_apply(choice, test, s), bands, resembles, baseline, ten)
+            entry = _combine([cell_metrics(_apply(choice, test, s), bands, baseline, ten)
                               for s in seeds])
             entry["chosen"] = describe_choice(mode, choice)
             if mode == "bda":
@@ -309,7 +304,7 @@ def select(rows: pd.DataFrame, order: Sequence[str], *, modes: Sequence[str] = M
                     entry["ranking_thesis10"] = ranking(seed_mean(test), ten)
             entry.update(_data_cost(set(choice.values()), data))
             if source == "oracle":
-                entry["thesis_pick"] = _thesis_pick(mode, test, bands, resembles, baseline, ten)
+                entry["thesis_pick"] = _thesis_pick(mode, test, bands, baseline, ten)
             out.setdefault(mode, {})[source] = entry
     return out
 
@@ -327,7 +322,7 @@ def _data_cost(params: set[str], data: dict[str, dict] | None) -> dict:
             "file_bytes": total("file_bytes", int), "relative_size": total("relative_size", float)}
 
 
-def _thesis_pick(mode: str, test: pd.DataFrame, bands, resembles, baseline,
+def _thesis_pick(mode: str, test: pd.DataFrame, bands, baseline,
                  thesis_ten: Sequence[str]) -> dict:
     """The thesis' protocol: of each parameter's seeds keep the one best on clean test, then
     select among those models on test."""
@@ -338,7 +333,7 @@ def _thesis_pick(mode: str, test: pd.DataFrame, bands, resembles, baseline,
                          index=list(best_seed))
     choice = choose(mode, table, COMMON)
     acc = pd.Series({cell: table.loc[p, cell] for cell, p in choice.items()})
-    m = cell_metrics(acc, bands, resembles, baseline, thesis_ten)
+    m = cell_metrics(acc, bands, baseline, thesis_ten)
     return {"clean_acc": m["clean_acc"], "corrupt_acc": m["corrupt_acc"],
             "corrupt_acc_thesis10": m["corrupt_acc_thesis10"], "mce": m["mce"],
             "chosen": describe_choice(mode, choice),

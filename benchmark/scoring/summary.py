@@ -12,7 +12,6 @@ import pandas as pd
 from corruptions import files
 from corruptions.errors import IntegrityError
 
-from ..augment import get_family
 from .report import ParamPoint, Provenance, SelectionEntry, SubmissionMeta, Summary
 from .selection import (
     CLEAN,
@@ -66,8 +65,7 @@ def summarize(meta: SubmissionMeta, rows: pd.DataFrame, order: Sequence[str], *,
     corrupted sets' manifests measured), named in the summary and left out of the averages
     they would inflate."""
     baseline = Baseline.from_rows(baseline_rows) if baseline_rows is not None else None
-    family = get_family(meta.family)
-    selection = select(rows, order, modes=modes, resembles=family.resembles, baseline=baseline,
+    selection = select(rows, order, modes=modes, baseline=baseline,
                        data=data, identity=identity)
     return Summary(
         meta=meta, params=tuple(order), seeds=tuple(sorted(int(s) for s in rows["seed"].unique())),
