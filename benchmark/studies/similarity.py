@@ -47,7 +47,7 @@ from ..pipeline.inputs import load_eval_splits, prepare_eval, training_split
 from ..pipeline.submission import load_submission
 from ..scoring.reports import RunFolder
 from ..scoring.selection import BASELINE, CBAR, CLEAN, COMMON
-from ..scoring.statistics import choice_outcomes, replicates
+from ..scoring.statistics import beyond_noise, choice_outcomes, replicates
 from .base import Claims, Finding, StudyContext, Table, not_testable, register_study
 from .intervals import BOOT, estimate, sign_verdict, signed_points
 from .trained import BEST, resolve_param, trained_classifiers
@@ -228,7 +228,7 @@ def gains_track_similarity(config: SimilarityConfig, a: dict, sub: str) -> Findi
     return Finding(
         f"Spearman rho of error reduction against MSD over {count} corruptions (C and "
         f"C-bar): {e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}]",
-        sign_verdict([-1 if e.low > 0 else 1 if e.high < 0 else 0]),
+        sign_verdict([-beyond_noise(e)]),
         "reproduced if the 95% interval of rho lies below zero, not reproduced if above, "
         f"within noise if it holds zero. {INTERVALS}",
         ({"measure": f"{sub}: rank correlation of gain with MSD", "value": e.value,
@@ -263,8 +263,7 @@ def gains_from_nearest(config: SimilarityConfig, a: dict, sub: str) -> Finding:
     g_near, g_rest = group_gain(gains, near), group_gain(gains, rest)
     more, on_rest = estimate(g_near[0] - g_rest[0], g_near[1:] - g_rest[1:]), estimate(
         g_rest[0], g_rest[1:])
-    larger = 1 if more.low > 0 else -1 if more.high < 0 else 0
-    nothing = 1 if on_rest.low <= 0 <= on_rest.high or on_rest.high < 0 else -1
+    larger, nothing = beyond_noise(more), 1 if beyond_noise(on_rest) <= 0 else -1
     return Finding(
         f"resembles {', '.join(near)}; gain there minus on the other {len(rest)}: "
         f"{signed_points(more)} points; gain on the others: {signed_points(on_rest)} points",
@@ -290,7 +289,7 @@ def keeps_gain_on_cbar(config: SimilarityConfig, a: dict, sub: str) -> Finding:
     return Finding(
         f"gain on C-bar ({len(bar)} corruptions): {signed_points(on_bar)} points; on the "
         f"common corruptions: {signed_points(on_c)} points",
-        sign_verdict([1 if on_bar.low > 0 else -1 if on_bar.high < 0 else 0]),
+        sign_verdict([beyond_noise(on_bar)]),
         "reproduced if the 95% interval of the C-bar gain lies above zero, not reproduced "
         f"if below, within noise if it holds zero. {INTERVALS}")
 
