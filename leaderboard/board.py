@@ -208,7 +208,8 @@ INDEX_COLUMNS = (
            "from the baseline (bootstrap)"),
     Column("resembles", "Resembles", "text", "the common corruptions its training data "
            "resembles, measured in the baseline classifier's features (similarity study: "
-           "MSD below the augmentation's own shift); – where the study has not measured it"),
+           "augmented and corrupted images nearer each other than either is to the clean "
+           "ones); – where the study has not measured this pick"),
     Column("lookalikes.acc.value", "Corrupt w/o look-alikes %", "pct", "the corrupt accuracy "
            "over the common corruptions it does not resemble: robustness, not the test "
            "corruption learned"),
@@ -271,7 +272,9 @@ class Row:
         """The common corruptions its augmentation resembles, as the similarity study of its
         profile measured (its held-out BDA pick); None where unmeasured."""
         found = _lookalikes(self.report.folder.parent.parent, self.report.profile)
-        return None if found is None else found.get(self.report.id)
+        pick, names = (found or {}).get(self.report.id, (None, ()))
+        # measured at that parameter: another choice (BDAD, another pick) has none
+        return names if pick is not None and self.entry.chosen == pick else None
 
     @property
     def resembles(self) -> str | None:
@@ -329,8 +332,10 @@ def _outcomes(folder: Path):
 
 
 @functools.lru_cache(maxsize=16)
-def _lookalikes(reports_root: Path, profile: str) -> dict[str, tuple[str, ...]] | None:
-    """Submission -> its look-alikes, from the similarity study of ``profile``."""
+def _lookalikes(reports_root: Path, profile: str
+                ) -> dict[str, tuple[str, tuple[str, ...]]] | None:
+    """Submission -> (pick, its look-alikes there), from the similarity study of
+    ``profile``."""
     folder = study_dir(reports_root, "similarity", profile)
     return lookalikes_of(read_summary(folder / SUMMARY)) if (folder / SUMMARY).is_file() else None
 

@@ -18,7 +18,7 @@ from benchmark.augment.analysis import REFERENCE
 from benchmark.codecs.bjontegaard import DEFAULT_FIT, bd
 from benchmark.scoring.report import SelectionEntry
 from benchmark.scoring.reports import HELD_OUT  # the entry every figure shows
-from benchmark.scoring.selection import CBAR, CLEAN, COMMON, chosen_accuracy, chosen_label
+from benchmark.scoring.selection import CLEAN, COMMON, chosen_accuracy, chosen_label, is_cbar
 from corruptions import files
 
 from .board import Report
@@ -109,8 +109,8 @@ def heatmap(rows: pd.DataFrame, report: Report, out: Path) -> Figure | None:
             ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=6,
                     color="white" if v < 55 else "black")
     ax.set_xticks(range(len(sev)), [str(s) for s in sev])
-    ax.set_yticks(range(len(corr)), [c + ("" if c in COMMON else " †" if c in CBAR else " *")
-                                      for c in corr], fontsize=6)
+    marks = [c + ("" if c in COMMON else " †" if is_cbar(c) else " *") for c in corr]
+    ax.set_yticks(range(len(corr)), marks, fontsize=6)
     ax.set_xlabel("severity")
     fig.colorbar(im, fraction=0.05, label="accuracy %")
     _save(fig, out)
@@ -120,8 +120,9 @@ def heatmap(rows: pd.DataFrame, report: Report, out: Path) -> Figure | None:
                   f"severities by column, each cell labelled with its value; the lowest is "
                   f"{corr[worst[0]]} at severity {sev[worst[1]]} with {grid[worst]:.0f}%.",
                   f"Parameter {label} (BDA, held-out choice), mean over seeds; * marks the "
-                  "4 extra corruptions" + (", † the CIFAR-10-C-bar ones" if set(corr) & set(CBAR)
-                                           else "") + " (thesis Figs 4.2, 4.6).")
+                  "4 extra corruptions"
+                  + (", † the CIFAR-10-C-bar ones" if any(map(is_cbar, corr)) else "")
+                  + " (thesis Figs 4.2, 4.6).")
 
 
 SCATTER_Y = {"corrupt_acc": ("corrupt", "the 15 common corruptions"),

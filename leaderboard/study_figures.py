@@ -390,7 +390,7 @@ def similarity(summary: dict, a: dict, folder: Path) -> list[Figure]:
             Figure("c-vs-cbar.svg", "Gain on C against gain on C-bar",
                    f"Each augmentation's gain with 95% intervals: {words}.",
                    "BDA on validation, paired with the baseline on the same images and seeds; "
-                   "above the diagonal's zero line a gain survives on corruptions unlike the "
+                   "above the horizontal zero line a gain survives on corruptions unlike the "
                    "common ones.")]
 
 

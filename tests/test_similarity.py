@@ -9,7 +9,8 @@ from benchmark.studies.similarity import SimilarityConfig
 NAMES = ["gaussian_noise", "fog", "jpeg_compression", "saturate", "ripple"]
 
 
-def arrays(gain_by_corruption: dict[str, int], near: dict[str, float]) -> dict:
+def arrays(gain_by_corruption: dict[str, int], near: dict[str, float],
+           norm: dict[str, float] | None = None) -> dict:
     """One submission (one member, shift norm 1) against the baseline on 400 images, two
     seeds: the baseline right on none of the first 200 images, the submission right on
     ``gain`` more of them per corruption; ``near``: its distance to each corruption."""
@@ -28,16 +29,19 @@ def arrays(gain_by_corruption: dict[str, int], near: dict[str, float]) -> dict:
         "member_shift_norm": np.array([1.0]),
         "distance": np.array([[near[c] for c, _ in cells]]),
         "distance_to_mean": np.array([[near[c] for c in NAMES]]),
+        "corruption_mean_norm": np.array([(norm or {}).get(c, 0.0 if c == "saturate" else 2.0)
+                                          for c in NAMES]),
         "outcome_corruption": np.array(NAMES), "severities": np.array([1]),
         "seeds": np.array([0, 1]), "baseline_correct": base, "correct": sub[None],
     }
 
 
-def test_a_corruption_nearer_the_augmentation_than_clean_images_is_a_lookalike():
-    a = arrays(dict.fromkeys(NAMES, 0), {"gaussian_noise": 1.4, "fog": 2.5,
+def test_a_lookalike_is_nearer_the_augmentation_than_either_is_to_clean_images():
+    a = arrays(dict.fromkeys(NAMES, 0), {"gaussian_noise": 1.4, "fog": 0.97,
                                           "jpeg_compression": 0.6, "saturate": 1.0,
-                                          "ripple": 0.1})
-    # ripple is nearer still, but C-bar: look-alikes are common corruptions
+                                          "ripple": 0.1}, {"fog": 0.05})
+    # ripple is nearer still, but C-bar: look-alikes are common corruptions; fog barely
+    # moves the features (0.05), so it resembles nothing though it lies within 1 of f_a
     assert sim.lookalikes(a, 0) == ["jpeg_compression"]
     assert sim.identity(a) == {"saturate"}
     assert "saturate" not in sim.msd(a, 0)

@@ -30,7 +30,7 @@ from .results import (
     write_spectra,
 )
 from .report import Summary
-from .selection import BASELINE, CBAR, COMMON, split_cbar
+from .selection import BASELINE, COMMON, is_cbar, split_cbar
 from .summary import check_fields
 
 SUMMARY = "summary.json"
@@ -60,7 +60,7 @@ class EvaluationProtocol:
     def on_c(self) -> EvaluationProtocol:
         """The protocol of the C suite alone: what the headline numbers' paired comparisons
         need to share (C-bar is compared on ``cbar`` alone)."""
-        return replace(self, cbar=(), identity=tuple(c for c in self.identity if c not in CBAR))
+        return replace(self, cbar=(), identity=tuple(c for c in self.identity if not is_cbar(c)))
 
     def describe(self) -> str:
         """What "corrupt" means under this protocol, in words: a track's title line."""

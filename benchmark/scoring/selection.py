@@ -232,9 +232,23 @@ def chosen_label(chosen: object) -> str:
     return f"{', '.join(p for p, _ in picks.most_common())} (clean {clean})"
 
 
+def is_cbar(corruption: str) -> bool:
+    """Of the C-bar suite: the ten published, or one a user registered in that suite."""
+    if corruption in CBAR:
+        return True
+    from corruptions.registry import REGISTRY
+    return corruption in REGISTRY and REGISTRY.get(corruption).suite == "cbar"
+
+
+def cbar_mask(corruptions: pd.Series) -> np.ndarray:
+    """Which entries of a corruption column are of the C-bar suite."""
+    found = {c: is_cbar(str(c)) for c in corruptions.unique()}
+    return corruptions.map(found).to_numpy(dtype=bool)
+
+
 def split_cbar(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows of the C suite (and clean), and those of C-bar."""
-    bar = rows["corruption"].isin(CBAR)
+    bar = cbar_mask(rows["corruption"])
     return rows[~bar], rows[bar]
 
 

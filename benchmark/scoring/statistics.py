@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from corruptions.errors import DataError
+
 from .reports import (
     BASELINE,
     OUTCOMES,
@@ -37,7 +39,7 @@ from .reports import (
     evaluation_protocol,
 )
 from .report import Summary
-from .selection import BANDS, CBAR, CLEAN, COMMON, param_of
+from .selection import BANDS, CLEAN, COMMON, cbar_mask, param_of
 
 CLEAN_CELL = (CLEAN, 0)
 FORMAT = "statistics/1"
@@ -216,8 +218,10 @@ def choice_outcomes(keys: pd.DataFrame, masks: list[np.ndarray], chosen: object,
     """The outcomes of a reported choice (``chosen`` as the summary describes it: one
     parameter, or one per corruption or cell) on ``split``, from a report's outcomes: the
     clean and C cells, or (``suite="cbar"``) the C-bar ones at a BDA pick."""
-    bar = keys["corruption"].isin(CBAR).to_numpy()
+    bar = cbar_mask(keys["corruption"])
     at = np.flatnonzero((keys["split"] == split).to_numpy() & (bar == (suite == "cbar")))
+    if not len(at):
+        raise DataError(f"no outcomes of the {suite} suite on {split} in this report")
     part = keys.iloc[at]
     seeds = tuple(sorted(int(s) for s in part["seed"].unique()))
     cells = tuple(dict.fromkeys((str(c), int(v)) for c, v in zip(part["corruption"], part["severity"])))
@@ -271,7 +275,7 @@ def report_statistics(summary: Summary, rows: pd.DataFrame, keys: pd.DataFrame,
     optimism), paired."""
     bands = dict(zip(rows["corruption"], rows["band"]))
     base = baseline.c if baseline is not None else None
-    has_cbar = bool(keys["corruption"].isin(CBAR).any())
+    has_cbar = bool(cbar_mask(keys["corruption"]).any())
     out = {"format": FORMAT, "bootstrap": boot.as_dict(), "selection": {}, "optimism": {}}
     picked: dict[tuple[str, str], CellOutcomes] = {}
     for mode, sources in summary.selection.items():

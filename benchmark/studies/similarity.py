@@ -23,10 +23,11 @@ WRN-40-2. The MSD itself is a point estimate (2000 test images); intervals come 
 gains.
 
 **Look-alikes**, decided by measurement: corruption c resembles augmentation a when the
-corrupted images are nearer to the augmented ones than the clean images are,
-``MSD(a, c) < ||f_a||`` (c's severity-mean shift, a's nearest member). A corruption that
-barely moves the features resembles nothing; one that moves them where the augmentation
-does resembles it. The leaderboard shows corrupt accuracy without them.
+augmented and the corrupted images are nearer each other than either is to the clean ones,
+``||f_a - f_c|| < min(||f_a||, ||f_c||)`` for some member of a and c's severity-mean shift
+(the distances are in the points table). Parameter-free and symmetric: a corruption or an
+augmentation that barely moves the features resembles nothing; two that move them the same
+way resemble each other. The leaderboard shows corrupt accuracy without them.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ from corruptions.errors import DataError
 from ..augment import AugmentSpec, get_family
 from ..augment.cache import ensure_augmented, load_augmented
 from ..pipeline.inputs import load_eval_splits, prepare_eval, training_split
-from ..pipeline.submission import load_submission
+from ..pipeline.submission import RunSpec, load_submission
 from ..scoring.reports import RunFolder
 from ..scoring.selection import BASELINE, CBAR, CLEAN, COMMON
 from ..scoring.statistics import beyond_noise, choice_outcomes, replicates
@@ -88,7 +89,7 @@ def mean_feature(model: nn.Module, images: np.ndarray) -> np.ndarray:
     return penultimate(model, images).mean(axis=0)
 
 
-def corruption_shifts(model: nn.Module, spec, ctx: StudyContext
+def corruption_shifts(model: nn.Module, spec: RunSpec, ctx: StudyContext
                       ) -> tuple[list[tuple[str, int]], np.ndarray]:
     """The (corruption, severity) cells of the test sets a run of ``spec`` evaluated (C,
     then C-bar) and their mean feature shifts from the clean test images."""
@@ -132,7 +133,9 @@ def pick_outcomes(reports_root: Path, profile: str, submission: str, chosen: str
     """(seeds, (seeds, corruptions, images) uint8): how many of each corruption's severities
     each seed's model got each test image right in, at the BDA pick ``chosen``."""
     found = RunFolder.at(reports_root, submission, profile).required_outcomes()
-    parts = [choice_outcomes(*found, chosen), choice_outcomes(*found, chosen, suite="cbar")]
+    parts = [choice_outcomes(*found, chosen)]
+    if found[0]["corruption"].isin(CBAR).any():
+        parts.append(choice_outcomes(*found, chosen, suite="cbar"))
     counts = []
     for c in corruptions:
         o = next((o for o in parts if any(k[0] == c for k in o.cells)), None)
@@ -153,14 +156,19 @@ def msd(a: dict, k: int) -> dict[str, float]:
             for c in dict.fromkeys(a["corruption"].tolist()) if c not in identity(a)}
 
 
-def lookalikes(a: dict, k: int) -> list[str]:
-    """The common corruptions submission ``k`` resembles: MSD(a, c) < ||f_a||, for c's
-    severity-mean shift and a's nearest member (the module's rule)."""
+def resembles(a: dict, k: int) -> np.ndarray:
+    """(corruptions,) bool: whether some member m of submission ``k`` and the corruption's
+    severity-mean shift are nearer each other than either is to the clean images,
+    ||f_m - f_c|| < min(||f_m||, ||f_c||) (the module's rule)."""
     own = np.flatnonzero(a["member_of"] == k)
-    nearest = a["distance_to_mean"][own].min(axis=0)  # per corruption
-    radius = float(a["member_shift_norm"][own].min())
-    return [c for c, d in zip(a["outcome_corruption"].tolist(), nearest)
-            if c in COMMON and d < radius]
+    radius = np.minimum(a["member_shift_norm"][own][:, None], a["corruption_mean_norm"][None])
+    return (a["distance_to_mean"][own] < radius).any(axis=0)
+
+
+def lookalikes(a: dict, k: int) -> list[str]:
+    """The common corruptions submission ``k`` resembles (identities never do)."""
+    return [c for c, near in zip(a["outcome_corruption"].tolist(), resembles(a, k))
+            if near and c in COMMON and c not in identity(a)]
 
 
 def identity(a: dict) -> set[str]:
@@ -247,7 +255,7 @@ def _compressing(config: SimilarityConfig) -> list[str]:
 
 @CLAIMS.claim("compression-gains-from-nearest", paper="Mintun et al. 2021, section 4",
               claim="{case}'s gain on the common corruptions comes from those it resembles: "
-                    "larger there than on the rest, and within noise on the rest.",
+                    "larger there than on the rest, and no gain beyond noise on the rest.",
               reported="augmentations help on the corruptions near them", each=_compressing)
 def gains_from_nearest(config: SimilarityConfig, a: dict, sub: str) -> Finding:
     k = _index(a, sub)
@@ -283,6 +291,8 @@ def keeps_gain_on_cbar(config: SimilarityConfig, a: dict, sub: str) -> Finding:
     if k is None:
         return not_testable(f"{sub} not measured in this profile", "its report")
     bar, common = _suites(a)
+    if not bar or not common:
+        return not_testable(f"{sub}: no C-bar or no common corruption measured", "both")
     gains = corruption_gains(a, k)
     g_bar, g_c = group_gain(gains, bar), group_gain(gains, common)
     on_bar, on_c = estimate(g_bar[0], g_bar[1:]), estimate(g_c[0], g_c[1:])
@@ -306,24 +316,32 @@ def summarize(config: SimilarityConfig, a: dict) -> dict:
         e_c, e_bar, e_rho = (estimate(d[0], d[1:]) for d in
                              (group_gain(gains, common), group_gain(gains, bar), rho))
         rows.append({"submission": sub, "pick": str(a["pick"][k]),
+                     "shift": float(a["member_shift_norm"][a["member_of"] == k].min()),
                      "lookalikes": ", ".join(lookalikes(a, k)) or "none",
                      "gain_c": e_c.value, "gain_c_low": e_c.low, "gain_c_high": e_c.high,
                      "gain_cbar": e_bar.value, "gain_cbar_low": e_bar.low,
                      "gain_cbar_high": e_bar.high, "rho": e_rho.value, "rho_low": e_rho.low,
                      "rho_high": e_rho.high})
-        for c in names:
+        own = np.flatnonzero(a["member_of"] == k)
+        near = dict(zip(names, resembles(a, k)))
+        to_mean = dict(zip(names, a["distance_to_mean"][own].min(axis=0)))
+        for j, c in enumerate(names):
             if c in distance:
                 e = estimate(gains[c][0], gains[c][1:])
                 table.append({"submission": sub, "corruption": c,
                               "suite": "C-bar" if c in CBAR else "C", "msd": distance[c],
+                              "to_mean": float(to_mean[c]),
+                              "shift": float(a["corruption_mean_norm"][j]),
+                              "resembles": "yes" if near[c] else "no",
                               "gain": e.value, "gain_low": e.low, "gain_high": e.high})
     summary = Table(
-        f"Each augmentation at its held-out BDA pick [{config.source_profile}]: the common "
-        "corruptions it resembles (MSD(a, c) < ||f_a||), its gain over the baseline on the "
+        f"Each augmentation at its held-out BDA pick [{config.source_profile}]: its feature "
+        "shift ||f_a|| (its smallest member's), the common corruptions it resembles "
+        "(||f_a - f_c|| < min(||f_a||, ||f_c||)), its gain over the baseline on the "
         "common corruptions and on C-bar (points, 95% interval), and the rank correlation "
         "of its per-corruption gain with MSD.",
         (("submission", "Submission", "text"), ("pick", "Pick", "text"),
-         ("lookalikes", "Resembles", "text"),
+         ("shift", "||f_a||", "num"), ("lookalikes", "Resembles", "text"),
          ("gain_c", "Gain C", "pct"), ("gain_c_low", "95% low", "pct"),
          ("gain_c_high", "95% high", "pct"),
          ("gain_cbar", "Gain C-bar", "pct"), ("gain_cbar_low", "95% low", "pct"),
@@ -332,19 +350,24 @@ def summarize(config: SimilarityConfig, a: dict) -> dict:
          ("rho_high", "95% high", "num")), rows)
     points = Table(
         "Per augmentation and corruption: MSD in the baseline classifier's penultimate "
-        "features (severities averaged) and the gain over the baseline (points).",
+        "features (severities averaged), the distance to the corruption's severity-mean "
+        "shift and that shift's norm ||f_c|| (what the look-alike rule compares), and the "
+        "gain over the baseline (points).",
         (("submission", "Submission", "text"), ("corruption", "Corruption", "text"),
-         ("suite", "Suite", "text"), ("msd", "MSD", "num"), ("gain", "Gain", "pct"),
+         ("suite", "Suite", "text"), ("msd", "MSD", "num"),
+         ("to_mean", "to mean shift", "num"), ("shift", "||f_c||", "num"),
+         ("resembles", "Resembles", "text"), ("gain", "Gain", "pct"),
          ("gain_low", "95% low", "pct"), ("gain_high", "95% high", "pct")), table)
     return {"tables": {"augmentations": summary, "points": points}, "verdicts": verdicts}
 
 
-def lookalikes_of(summary: dict) -> dict[str, tuple[str, ...]]:
-    """Submission -> the common corruptions it resembles, from a similarity study's
-    summary (what the leaderboard leaves out of "corrupt without look-alikes")."""
+def lookalikes_of(summary: dict) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Submission -> (the pick measured, the common corruptions it resembles there), from a
+    similarity study's summary (what the leaderboard leaves out of "corrupt without
+    look-alikes", for an entry that chose that pick)."""
     rows = summary["tables"]["augmentations"]["rows"]
-    return {r["submission"]: tuple(c for c in r["lookalikes"].split(", ") if c != "none")
-            for r in rows}
+    return {r["submission"]: (r["pick"], tuple(c for c in r["lookalikes"].split(", ")
+                                               if c != "none")) for r in rows}
 
 
 # ----------------------------------------------------------------------------- compute
@@ -374,6 +397,8 @@ def compute(config: SimilarityConfig, ctx: StudyContext) -> dict[str, np.ndarray
         members += labels
         aug.append(found)
     aug = np.concatenate(aug)
+    means = np.stack([shifts[[i for i, (c, _) in enumerate(cells) if c == name]].mean(axis=0)
+                      for name in corruptions])  # each corruption's severity-mean shift
     seeds, base = pick_outcomes(ctx.reports_root, config.source_profile, BASELINE, "-",
                                 corruptions)
     outcomes = []
@@ -396,9 +421,8 @@ def compute(config: SimilarityConfig, ctx: StudyContext) -> dict[str, np.ndarray
         "member_shift_norm": np.linalg.norm(aug, axis=1),
         # (members, cells): ||f_a - f_c||; (members, corruptions): to c's severity mean
         "distance": np.linalg.norm(aug[:, None, :] - shifts[None, :, :], axis=2),
-        "distance_to_mean": np.linalg.norm(aug[:, None, :] - np.stack(
-            [shifts[[i for i, (c, _) in enumerate(cells) if c == name]].mean(axis=0)
-             for name in corruptions])[None, :, :], axis=2),
+        "distance_to_mean": np.linalg.norm(aug[:, None, :] - means[None, :, :], axis=2),
+        "corruption_mean_norm": np.linalg.norm(means, axis=1),
         "outcome_corruption": np.asarray(corruptions, dtype=np.str_),
         "severities": np.asarray(sorted(set(int(s) for _, s in cells)), dtype=np.int64),
         "seeds": np.asarray(seeds, dtype=np.int64),

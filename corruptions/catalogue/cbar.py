@@ -237,11 +237,11 @@ def _prefilter(n: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _rotation_taps(h: int, w: int, amount: float) -> tuple[tuple[np.ndarray, ...], ...]:
-    """Per rotation of the blur, (output pixel, coefficient, weight) of its cubic-spline
-    taps: 21 rotations over +-``amount`` degrees weighted exp(-2 u^2) (normalised), each as
-    scipy.ndimage.rotate(order=3, reshape=False): mirrored taps, and nothing (black) where
-    the source lies outside the image."""
+def _rotation_taps(h: int, w: int, amount: float) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Per rotation of the blur, each output pixel's 16 cubic-spline taps as (coefficient
+    index, weight), both (H*W, 16): 21 rotations over +-``amount`` degrees weighted
+    exp(-2 u^2) (normalised), each as scipy.ndimage.rotate(order=3, reshape=False):
+    mirrored taps, and weight 0 (black) where the source lies outside the image."""
     ys, xs = np.mgrid[:h, :w].astype(np.float64)
     ch, cw = (h - 1) / 2, (w - 1) / 2
     us = np.linspace(-1, 1, 21)
@@ -251,38 +251,38 @@ def _rotation_taps(h: int, w: int, amount: float) -> tuple[tuple[np.ndarray, ...
         c, s = math.cos(math.radians(u * amount)), math.sin(math.radians(u * amount))
         src_y = c * (ys - ch) + s * (xs - cw) + ch
         src_x = -s * (ys - ch) + c * (xs - cw) + cw
-        inside = ((src_y >= 0) & (src_y <= h - 1) & (src_x >= 0) & (src_x <= w - 1)).ravel()
+        inside = (src_y >= 0) & (src_y <= h - 1) & (src_x >= 0) & (src_x <= w - 1)
         y0, x0 = np.floor(src_y).astype(int) - 1, np.floor(src_x).astype(int) - 1
-        pixel = np.flatnonzero(inside)
-        taps = [(pixel, (_mirror(y0 + a, h) * w + _mirror(x0 + b, w)).ravel()[inside],
-                 f * (_cubic_bspline(src_y - y0 - a) * _cubic_bspline(src_x - x0 - b)).ravel()[
-                     inside]) for a in range(4) for b in range(4)]
-        out.append(tuple(np.concatenate(part) for part in zip(*taps)))
+        taps = [((_mirror(y0 + a, h) * w + _mirror(x0 + b, w)).ravel(),
+                 (f * _cubic_bspline(src_y - y0 - a) * _cubic_bspline(src_x - x0 - b)
+                  * inside).ravel()) for a in range(4) for b in range(4)]
+        out.append((np.stack([t[0] for t in taps], 1), np.stack([t[1] for t in taps], 1)))
     return tuple(out)
 
 
 def _rotation_blur(x: Tensor, amount: float) -> Tensor:
     """The blur on images of any size: spline coefficients (scipy's prefilter), then each
-    rotation's taps gathered and added."""
+    rotation's taps gathered and summed (a gather, so the same on every device)."""
     h, w = x.shape[-2:]
     ph, pw = (torch.from_numpy(_prefilter(n)).to(x.device, x.dtype) for n in (h, w))
     coef = (ph @ x @ pw.T).reshape(*x.shape[:-2], h * w)
     out = torch.zeros_like(coef)
-    for pixel, source, weight in _rotation_taps(h, w, amount):
-        pixel, source = (torch.from_numpy(a).to(x.device) for a in (pixel, source))
-        out.index_add_(-1, pixel, coef[..., source] * torch.from_numpy(weight).to(x))
+    for source, weight in _rotation_taps(h, w, amount):
+        source = torch.from_numpy(source).to(x.device)
+        out += (coef[..., source] * torch.from_numpy(weight).to(x)).sum(-1)
     return out.reshape(x.shape)
 
 
-DENSE_PIXELS = 4096  # up to 64 x 64 the blur is one cached matrix, applied as a product
+DENSE_PIXELS = 1024  # up to 32 x 32 the blur is one cached matrix (8 MB), applied as a product
 
 
 @functools.lru_cache(maxsize=16)
 def _rotation_blur_matrix(h: int, w: int, amount: float) -> Tensor:
     """The whole blur as one (H*W, H*W) float64 matrix on the pixels."""
     m = np.zeros((h * w, h * w))
-    for pixel, source, weight in _rotation_taps(h, w, amount):
-        np.add.at(m, (pixel, source), weight)
+    rows = np.repeat(np.arange(h * w), 16)
+    for source, weight in _rotation_taps(h, w, amount):
+        np.add.at(m, (rows, source.ravel()), weight.ravel())
     return torch.from_numpy(m @ np.kron(_prefilter(h), _prefilter(w)))
 
 
@@ -293,8 +293,11 @@ def circular_motion_blur(x, p, rngs, scale):
     h, w = x.shape[-2:]
     if h * w > DENSE_PIXELS:
         return _rotation_blur(x, amount)
-    m = _rotation_blur_matrix(h, w, amount).to(x.device, x.dtype)
-    return (x.reshape(*x.shape[:-2], h * w) @ m.T).reshape(x.shape)
+    # in float64: a float32 product rounds by the batch's shape, and the truncation to 8 bits
+    # would turn that into an image depending on its batch
+    m = _rotation_blur_matrix(h, w, amount).to(x.device)
+    flat = x.reshape(*x.shape[:-2], h * w).double()
+    return (flat @ m.T).reshape(x.shape).to(x.dtype)
 
 
 @functools.lru_cache(maxsize=64)
