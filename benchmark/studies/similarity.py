@@ -78,7 +78,7 @@ def penultimate(model: nn.Module, images: np.ndarray, batch: int = 1000) -> np.n
     hook = last.register_forward_hook(lambda m, inputs, out: found.append(inputs[0].flatten(1)))
     try:
         for start in range(0, len(images), batch):
-            x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch]))
+            x = torch.from_numpy(np.array(images[start:start + batch]))  # a writable copy
             model(x.permute(0, 3, 1, 2).float().div(255))
     finally:
         hook.remove()
