@@ -56,29 +56,29 @@ def ci(tmp_path_factory):
     return tmp
 
 
-CBAR_CI = ("brownish_noise", "checkerboard_cutout", "ripple")
+CBAR_CI = ("brownish_noise", "checkerboard_cutout", "ripple")  # the ci profiles' C-bar ones
 
 
 def test_cbar_is_evaluated_on_test_beside_the_c_suite_and_moves_none_of_it(ci):
-    """The baseline again with three C-bar corruptions: its trained units are reused, only
-    evaluated again; C-bar rows on test alone, reported at the BDA picks with intervals, and
-    every C number as it was."""
-    text = (REPO / "submissions/baseline.yaml").read_text().replace(
-        "      severities: [1, 3, 5]\n      test_images: 100",
-        f"      cbar: [{', '.join(CBAR_CI)}]\n      severities: [1, 3, 5]\n      test_images: 100")
-    path = sub(ci, "baseline_cbar", text)
+    """The ci baseline evaluates three C-bar corruptions; the same without them reuses its
+    trained unit, is only evaluated again, and reports every C number as it was: C-bar rows
+    on test alone, reported at the BDA picks with intervals, nothing else."""
+    text = (REPO / "submissions/baseline.yaml").read_text()
+    line = f"      cbar: [{', '.join(CBAR_CI)}]\n"
+    assert line in text
+    path = sub(ci, "baseline_no_cbar", text.replace(line, "      cbar: null\n"))
     assert main(["run", "--submission", str(path), "--profile", "ci", "--quiet", "--data-root",
                  str(ci / "data"), "--runs", str(ci / "runs"), "--reports",
-                 str(ci / "reports-cbar")]) == 0
-    folder, before = ci / "reports-cbar" / "baseline" / "ci", ci / "reports/baseline/ci"
+                 str(ci / "reports-no-cbar")]) == 0
+    folder, without = ci / "reports/baseline/ci", ci / "reports-no-cbar/baseline/ci"
     rows = read_results(folder / "results.parquet")
     bar = rows[rows["corruption"].isin(CBAR_CI)]
     assert set(bar["split"]) == {"test"} and set(bar["severity"]) == {1, 3, 5}
     assert len(bar) == 3 * 3 and (ci / "data/corrupted/fashion-mnist-c-bar-n100").is_dir()
     pd.testing.assert_frame_equal(counts(rows[~rows["corruption"].isin(CBAR_CI)]),
-                                  counts(read_results(before / "results.parquet")))
+                                  counts(read_results(without / "results.parquet")))
     summary = json.loads((folder / "summary.json").read_text())
-    old = json.loads((before / "summary.json").read_text())
+    old = json.loads((without / "summary.json").read_text())
     for mode, sources in summary["selection"].items():
         for source, entry in sources.items():
             assert ("cbar_acc" in entry) == (mode == "bda")
@@ -91,15 +91,19 @@ def test_cbar_is_evaluated_on_test_beside_the_c_suite_and_moves_none_of_it(ci):
     assert stats["cbar_acc"]["low"] <= entry["cbar_acc"] <= stats["cbar_acc"]["high"]
     assert stats["cbar_vs_baseline"] is None  # it is the baseline
     assert "corrupted-cbar-test" in summary["provenance"]["data"]
+    # bls_aug pairs with the baseline on C-bar as on C
+    other = json.loads((ci / "reports/bls_aug/ci/statistics.json").read_text())
+    assert other["selection"]["bda"]["val"]["cbar_vs_baseline"] is not None
 
 
 def test_ci_profile_writes_the_reports_of_the_contract(ci, capsys):
     folder = ci / "reports" / "bls_aug" / "ci"
     rows = read_results(folder / "results.parquet")
     assert list(rows.columns) == RESULT_COLUMNS
-    # 2 params x 1 seed x 2 splits x (clean + 5 corruptions x 3 severities)
-    assert len(rows) == 2 * 2 * 16 and set(rows["param"]) == {"0.001", "0.1"}
-    assert set(rows["corruption"]) == CI_CORRUPTIONS | {"clean"}
+    # 2 params x 1 seed x (2 splits x (clean + 5 corruptions x 3 severities) + test's
+    # 3 C-bar corruptions x 3 severities)
+    assert len(rows) == 2 * (2 * 16 + 3 * 3) and set(rows["param"]) == {"0.001", "0.1"}
+    assert set(rows["corruption"]) == CI_CORRUPTIONS | set(CBAR_CI) | {"clean"}
     assert set(rows["split"]) == {"test", "validation"}
     assert ((rows["accuracy"] - rows["correct"] / rows["n"]).abs() < 1e-12).all()
     clean = rows[rows["corruption"] == "clean"]
@@ -278,6 +282,7 @@ augmentation: {family: none}
 training: {epochs: 0, seeds: [0]}
 evaluation:
   corruptions: [gaussian_noise, fog, contrast, jpeg_compression, speckle_noise]
+  cbar: [brownish_noise, checkerboard_cutout, ripple]
   severities: [1, 3, 5]
   test_images: 100
   validation_images: 50
@@ -310,7 +315,8 @@ def test_the_python_api_gives_bench_runs_rows_and_summary(ci):
     rows, summary = benchmark(model, "fashion-mnist", name="mine", data_root=ci / "data",
                               corruptions=sorted(CI_CORRUPTIONS), severities=[1, 3, 5],
                               test_images=100, validation_images=50, progress=False,
-                              baseline=ci / "reports/baseline/ci/results.parquet")
+                              baseline=ci / "reports/baseline/ci/results.parquet",
+                              cbar=list(CBAR_CI))
     base = read_results(ci / "reports/baseline/ci/results.parquet")
     assert list(rows.columns) == RESULT_COLUMNS
     pd.testing.assert_frame_equal(counts(rows), counts(base))
@@ -318,6 +324,8 @@ def test_the_python_api_gives_bench_runs_rows_and_summary(ci):
     assert summary.entry("bda", "oracle").corrupt_acc == pytest.approx(
         theirs["selection"]["bda"]["oracle"]["corrupt_acc"])
     assert summary.entry("bda", "oracle").mce == pytest.approx(1.0)
+    assert summary.entry("bda", "oracle").cbar_acc == pytest.approx(
+        theirs["selection"]["bda"]["oracle"]["cbar_acc"])
     assert summary.identity == ()  # the ci set has no corruption that leaves images alone
 
 
