@@ -47,7 +47,7 @@ from ..augment.cache import ensure_augmented, load_augmented
 from ..pipeline.inputs import load_eval_splits, prepare_eval, training_split
 from ..pipeline.submission import RunSpec, load_submission
 from ..scoring.reports import RunFolder
-from ..scoring.selection import BASELINE, CBAR, CLEAN, COMMON
+from ..scoring.selection import BASELINE, CLEAN, COMMON, cbar_mask, is_cbar
 from ..scoring.statistics import beyond_noise, choice_outcomes, replicates
 from .base import Claims, Finding, StudyContext, Table, not_testable, register_study
 from .intervals import BOOT, estimate, sign_verdict, signed_points
@@ -134,7 +134,7 @@ def pick_outcomes(reports_root: Path, profile: str, submission: str, chosen: str
     each seed's model got each test image right in, at the BDA pick ``chosen``."""
     found = RunFolder.at(reports_root, submission, profile).required_outcomes()
     parts = [choice_outcomes(*found, chosen)]
-    if found[0]["corruption"].isin(CBAR).any():
+    if cbar_mask(found[0]["corruption"]).any():
         parts.append(choice_outcomes(*found, chosen, suite="cbar"))
     counts = []
     for c in corruptions:
@@ -246,7 +246,7 @@ def gains_track_similarity(config: SimilarityConfig, a: dict, sub: str) -> Findi
 def _suites(a: dict) -> tuple[list[str], list[str]]:
     """The C-bar corruptions and the common ones measured, identities left out."""
     names = [c for c in a["outcome_corruption"].tolist() if c not in identity(a)]
-    return [c for c in names if c in CBAR], [c for c in names if c in COMMON]
+    return [c for c in names if is_cbar(c)], [c for c in names if c in COMMON]
 
 
 def _compressing(config: SimilarityConfig) -> list[str]:
@@ -329,7 +329,7 @@ def summarize(config: SimilarityConfig, a: dict) -> dict:
             if c in distance:
                 e = estimate(gains[c][0], gains[c][1:])
                 table.append({"submission": sub, "corruption": c,
-                              "suite": "C-bar" if c in CBAR else "C", "msd": distance[c],
+                              "suite": "C-bar" if is_cbar(c) else "C", "msd": distance[c],
                               "to_mean": float(to_mean[c]),
                               "shift": float(a["corruption_mean_norm"][j]),
                               "resembles": "yes" if near[c] else "no",
