@@ -67,6 +67,14 @@ class Family:
     # bumped when the family's output for a parameter changes (a fix): sets cached by
     # another version are rebuilt rather than served (``cache.provenance``)
     version: int = 1
+    # an online family's ``value -> online.Recipe``: new draws for every image at every
+    # epoch, applied in the training loop; None for the precomputed kind (one set per value)
+    online: Callable[[object], object] | None = None
+
+    @property
+    def kind(self) -> str:
+        """"online" (drawn anew each epoch, in the training loop) or "precomputed"."""
+        return "precomputed" if self.online is None else "online"
 
     def label(self, value) -> str:
         """One parameter as it appears on the command line, in paths and in reports."""
@@ -82,7 +90,7 @@ class Family:
 
 REGISTRY: Registry[Family] = Registry(
     "augmentation family", ["benchmark.augment.classic", "benchmark.augment.pillow_codecs",
-                            "benchmark.augment.learned"])
+                            "benchmark.augment.learned", "benchmark.augment.recipes"])
 
 
 def register_family(name: str, *, param: str, grid: Sequence, parse: Callable[[str], object] = float,
@@ -90,12 +98,14 @@ def register_family(name: str, *, param: str, grid: Sequence, parse: Callable[[s
                     is_codec: bool = False,
                     provenance: Callable[[object, AugmentContext], dict] | None = None,
                     format: Callable[[object], str] | None = None,
-                    version: int = 1, override: bool = False):
+                    version: int = 1, online: Callable[[object], object] | None = None,
+                    override: bool = False):
     """Register ``fn(images, value, rngs, ctx) -> Transformed``; ``format`` (default: numbers
-    written shortest-exact) must invert ``parse``."""
+    written shortest-exact) must invert ``parse``. Online families register through
+    ``online.register_online``."""
     return REGISTRY.decorator(name, lambda fn: Family(
         name, fn, param, tuple(grid), parse, check or (lambda value, shape: None), is_codec,
-        provenance, format or format_param, version), override=override)
+        provenance, format or format_param, version, online), override=override)
 
 
 def get_family(name: str) -> Family:

@@ -96,11 +96,19 @@ class EvalSet:
 
 @dataclass(frozen=True)
 class AugmentedSet:
-    """One member parameter's augmented training set and its manifest (bpp, PSNR, ...)."""
+    """One member parameter's augmented training set and its manifest (bpp, PSNR, ...).
+    An online family's set is one draw per image, what one epoch sees: it describes the
+    training data, while the units train on the untransformed images (``base``) and draw
+    anew every epoch."""
 
     label: str
     folder: Path
     manifest: dict
+    base: Path | None = None
+
+    @property
+    def trains_on(self) -> Path:
+        return self.base or self.folder
 
 
 @dataclass(frozen=True)
@@ -246,11 +254,16 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
         weights = weights_path(spec, data_root)
         manifests["weights"] = files.sha256_file(weights)
     else:
+        base = None
+        if family.kind == "online":
+            base, _ = ensure_augmented(train, get_family("none"), "-", data_root,
+                                       progress=progress, device=device)
+            manifests["augmented-untransformed"] = files.sha256_file(base / store.MANIFEST)
         for member in members:
             folder, manifest = ensure_augmented(train, family, member.values[0], data_root,
                                                 progress=progress, device=device,
                                                 codec=spec.codec)
-            augmented[member.label] = AugmentedSet(member.label, folder, manifest)
+            augmented[member.label] = AugmentedSet(member.label, folder, manifest, base)
             manifests[f"augmented-{member.label}"] = files.sha256_file(folder / store.MANIFEST)
     seconds["augmented sets (codecs included)"] = time.perf_counter() - t0
     transformed = {}

@@ -25,7 +25,7 @@ from corruptions.device import cpu_count, resolve_device
 from corruptions.errors import BenchError
 from corruptions.version import code_version
 
-from ..augment import AugmentSpec
+from ..augment import AugmentSpec, get_family
 from ..scoring.reports import BASELINE, RunFolder
 from ..scoring.statistics import (
     BaselineReport,
@@ -122,6 +122,8 @@ def training_hash(spec: RunSpec, weights_sha256: str | None = None) -> str:
     training = {k: v for k, v in cfg["training"].items() if k != "seeds"}
     what = {"dataset": cfg["dataset"], "model": cfg["model"], "training": training,
             "family": cfg["augmentation"]["family"], "codec": cfg["codec"]}
+    if "online" in cfg["augmentation"]:  # a key of its own: earlier units keep their hash
+        what["online"] = cfg["augmentation"]["online"]
     if weights_sha256:
         what["weights_sha256"] = weights_sha256
     return digest(what)
@@ -149,9 +151,11 @@ def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device
     tasks = []
     for s in grid:
         eval_sets, eval_hash = unit_evaluation(spec, inputs, s.label)
-        train_sets = (tuple(inputs.augmented[m.label].folder for m in s.members())
+        train_sets = (tuple(inputs.augmented[m.label].trains_on for m in s.members())
                       if not spec.weights else ())
-        tasks += [UnitTask(spec=spec, param=s, seed=seed,
+        # an online family's parameter is the unit's stage; else the submission's, if any
+        online = s if get_family(spec.family).kind == "online" else spec.online
+        tasks += [UnitTask(spec=spec, param=s, seed=seed, online=online,
                            folder=unit_folder(spec, runs_root, s.label, seed, weights),
                            data_root=Path(data_root), train_sets=train_sets,
                            eval_sets=eval_sets, eval_hash=eval_hash,

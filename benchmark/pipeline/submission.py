@@ -93,9 +93,27 @@ class ModelSection(_Strict):
         return [self.name] if isinstance(self.name, str) else list(self.name)
 
 
+def parse_stage(text: str) -> AugmentSpec:
+    """``augmix:3`` -> the online family ``augmix`` at severity 3 (one value, no union)."""
+    family, sep, value = str(text).partition(":")
+    if not sep:
+        raise BenchError(f"expected FAMILY:PARAMETER (an online family at one parameter, "
+                         f"e.g. augmix:3), got {text!r}")
+    if get_family(family.strip()).kind != "online":
+        raise BenchError(f"{family.strip()} is a precomputed family; the stage on top must be "
+                         "an online one (augmix, trivialaugment, randaugment, autoaugment)")
+    stage = AugmentSpec.parse(family.strip(), value)
+    if len(stage.values) > 1:
+        raise BenchError(f"{text!r}: the online stage takes one parameter, not a union")
+    return stage
+
+
 class AugmentationSection(_Strict):
     family: str = "none"
     params: list[str | int | float] | None = None  # None: the family's thesis grid
+    # an online family at one parameter on top of a precomputed family's sets (a codec at
+    # its pick with AugMix on top: ``augmix:3``); None: none
+    online: str | None = None
 
     @field_validator("family")
     @classmethod
@@ -103,11 +121,28 @@ class AugmentationSection(_Strict):
         _as_value_error(get_family, v)
         return v
 
+    @field_validator("online")
+    @classmethod
+    def _online(cls, v: str | None) -> str | None:
+        if v is not None:
+            _as_value_error(parse_stage, v)
+        return v
+
     @model_validator(mode="after")
     def _params(self):
         for p in self.params or []:
             _as_value_error(AugmentSpec.parse, self.family, p)
+        online = get_family(self.family).kind == "online"
+        if online and any(len(s.values) > 1 for s in self.specs()):
+            raise ValueError(f"{self.family} is drawn anew each epoch: a union (a+b) of its "
+                             "parameters means nothing")
+        if online and self.online is not None:
+            raise ValueError(f"online: {self.family} is itself an online family; the stage goes "
+                             "on top of a precomputed one")
         return self
+
+    def stage(self) -> AugmentSpec | None:
+        return None if self.online is None else parse_stage(self.online)
 
     def specs(self) -> tuple[AugmentSpec, ...]:
         fam = get_family(self.family)
@@ -131,6 +166,7 @@ class TrainingSection(_Strict):
     flip: bool = _RECIPE.flip
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     images: PositiveInt | None = None  # the first N training images; None: the whole split
+    jsd: float = Field(_RECIPE.jsd, ge=0)  # AugMix's consistency-loss weight; 0: none
 
     @field_validator("seeds")
     @classmethod
@@ -200,6 +236,7 @@ class SubmissionModel(_Strict):
     authors: list[str] = Field(default_factory=list)
     description: str = ""
     url: str | None = None
+    reference: bool = False  # one of the field's reference recipes (AugMix, ...)
     dataset: str
     model: ModelSection
     augmentation: AugmentationSection = AugmentationSection()
@@ -238,11 +275,25 @@ class SubmissionModel(_Strict):
         if self.evaluation.transform and any(len(s.values) > 1 for s in self.augmentation.specs()):
             raise ValueError("evaluation.transform passes the test images through the unit's "
                              "own parameter: unions (a+b) have none")
+        if self.evaluation.transform and self.online_stage():
+            raise ValueError("evaluation.transform with an online augmentation is not "
+                             "supported: its draws change every epoch")
         return self
+
+    @model_validator(mode="after")
+    def _consistency_needs_online(self):
+        if self.training.jsd and not self.online_stage():
+            raise ValueError("training.jsd: the consistency loss compares online draws; the "
+                             "augmentation has none (an online family, or augmentation.online)")
+        return self
+
+    def online_stage(self) -> bool:
+        return (get_family(self.augmentation.family).kind == "online"
+                or self.augmentation.online is not None)
 
 
 # --------------------------------------------------------------------------- the run spec
-DESCRIPTIVE = ("name", "authors", "description", "url")
+DESCRIPTIVE = ("name", "authors", "description", "url", "reference")
 
 
 @dataclass(frozen=True)
@@ -279,6 +330,8 @@ class RunSpec:
     sweep: str | None = None  # the file's id when its model list was expanded into runs
     bands: BandConfig | None = None  # learned band weights in front of the model (seed 001)
     cbar: tuple[str, ...] = ()  # CIFAR-10-C-bar corruptions, evaluated on test
+    online: AugmentSpec | None = None  # an online stage on top of every unit's sets
+    reference: bool = False
 
     @property
     def labels(self) -> list[str]:
@@ -289,7 +342,7 @@ class RunSpec:
         return SubmissionMeta(submission=self.id, name=self.name, authors=self.authors,
                               description=self.description, url=self.url,
                               dataset=self.dataset, profile=self.profile, model=self.model,
-                              family=self.family)
+                              family=self.family, reference=self.reference)
 
     def config_hash(self, *parts: str) -> str:
         """Digest of the resolved configuration (descriptive fields excluded), or of the
@@ -435,6 +488,10 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         del resolved["evaluation"]["cbar"]
     if m.model.bands is None:
         del resolved["model"]["bands"]
+    if m.augmentation.online is None:
+        del resolved["augmentation"]["online"]
+    if not m.training.jsd:
+        del resolved["training"]["jsd"]
     return RunSpec(
         id=run_id, name=f"{m.name} ({model})" if swept else m.name, authors=tuple(m.authors),
         description=m.description, url=m.url,
@@ -450,4 +507,4 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         source=str(path),
         test_transform=m.evaluation.transform, sweep=m.id if swept else None,
         bands=BandConfig(**m.model.bands.model_dump()) if m.model.bands else None,
-        cbar=m.evaluation.cbar_names())
+        cbar=m.evaluation.cbar_names(), online=m.augmentation.stage(), reference=m.reference)

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from corruptions import files
 from corruptions.errors import BenchError
 
+from ..augment.online import Recipe, epoch_generator
 from ..models import Normalized, create_model
 from .accel import Acceleration, Forward, guarded, to_device
 from ..models.bands import BandConfig, BandWeighted
@@ -53,6 +54,9 @@ class TrainConfig:
     schedule: str = "constant"
     crop_padding: int = 4  # random crop after zero padding by this many pixels; 0: none
     flip: bool = True
+    # the weight of AugMix's Jensen-Shannon consistency term (Hendrycks et al. 2020: 12);
+    # 0: none. Needs an online stage: each batch is seen clean and through two draws of it
+    jsd: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -137,11 +141,16 @@ def to_device_images(images: np.ndarray, device: str) -> torch.Tensor:
 def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, cfg: TrainConfig,
                      *, seed: int, device: str = "cpu", checkpoint: Path | None = None,
                      progress: bool = True, name: str = "unit",
-                     accel: Acceleration | None = None) -> tuple[nn.Module, list[dict]]:
+                     accel: Acceleration | None = None,
+                     online: Recipe | None = None) -> tuple[nn.Module, list[dict]]:
     """Train ``model`` (freshly built under ``torch.manual_seed(seed)``) on uint8 images;
     resumes from ``checkpoint`` when it holds unfinished epochs. Returns the model in eval
     mode and one history row per epoch (loss, accuracy on the augmented batches, lr,
-    seconds). ``accel``: compile and autocast (default: the device's, ``Acceleration``)."""
+    seconds). ``accel``: compile and autocast (default: the device's, ``Acceleration``).
+    ``online``: a per-image random transform applied to every batch after crop and flip,
+    drawn anew each epoch from (seed, epoch) for every image index."""
+    if cfg.jsd and online is None:
+        raise BenchError("training.jsd (the consistency loss) needs an online augmentation")
     accel = accel or Acceleration.for_device(device)
     model = model.to(device, memory_format=torch.channels_last)
     opt, own_opt = _optimizers(cfg, model)
@@ -152,8 +161,9 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
         log.info("%s: resuming at epoch %d of %d", name, start + 1, cfg.epochs)
     x_all = to_device_images(images, device)
     y_all = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
-    step_fn = _train_step(model, opt, own_opt, device, accel)
+    step_fn = _train_step(model, opt, own_opt, device, accel, cfg.jsd)
     n, bs = len(labels), cfg.batch_size
+    size = tuple(images.shape[1:3])
     batches = math.ceil(n / bs)
     with tqdm(total=cfg.epochs * batches, initial=start * batches, desc=name, unit="batch",
               disable=not progress or None, leave=False) as bar:
@@ -165,6 +175,8 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
             perm = torch.randperm(n, generator=gen)
             shifts = torch.randint(0, 2 * cfg.crop_padding + 1, (n, 2), generator=gen)
             flips = torch.rand(n, generator=gen) < 0.5
+            draws = ([online.draw(epoch_generator(seed, epoch, view), n, size)
+                      for view in range(2 if cfg.jsd else 1)] if online else [])
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.long)
             for k in range(batches):
@@ -172,7 +184,10 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
                 xb = crop_flip(x_all[idx.to(device)], shifts[idx].to(device) if cfg.crop_padding else None,
                                flips[idx].to(device) if cfg.flip else None, cfg.crop_padding)
                 yb = y_all[idx.to(device)]
-                loss, hits = step_fn(xb, yb)
+                views = [online.apply(xb, d.take(idx.numpy())) for d in draws]
+                if views and not cfg.jsd:
+                    xb, views = views[0], []
+                loss, hits = step_fn(xb, yb, views)
                 loss_sum += loss * len(idx)
                 correct += hits
                 bar.update(1)
@@ -205,19 +220,35 @@ def _resume(checkpoint: Path | None, parts: dict, device: str) -> tuple[int, lis
     return state["epoch"], state["history"]
 
 
+def jensen_shannon(logits: list[torch.Tensor]) -> torch.Tensor:
+    """AugMix's consistency term: the mean KL divergence of each view's softmax from their
+    mixture (clamped at 1e-7, as Hendrycks et al.'s code), averaged over the batch."""
+    probs = [F.softmax(z, dim=1) for z in logits]
+    mixture = torch.clamp(sum(probs) / len(probs), 1e-7, 1).log()
+    return sum(F.kl_div(mixture, p, reduction="batchmean") for p in probs) / len(probs)
+
+
 def _train_step(model: nn.Module, opt: torch.optim.Optimizer,
-                own_opt: torch.optim.Optimizer | None, device: str, accel: Acceleration):
+                own_opt: torch.optim.Optimizer | None, device: str, accel: Acceleration,
+                jsd: float = 0.0):
     """One optimiser step on a uint8 batch: (loss, correct) as device tensors (no sync). The
-    loss adds the ``aux_loss()`` of modules that have one (seed 001's reconstruction term)."""
+    loss adds the ``aux_loss()`` of modules that have one (seed 001's reconstruction term),
+    and with ``views`` (the batch's augmented copies) ``jsd`` times their consistency with
+    the clean batch; the clean batch alone is classified (Hendrycks et al. 2020), and all
+    views pass through the network together, so batch norm sees them as one batch."""
     aux = [m for m in model.modules() if hasattr(m, "aux_loss")]
     optimizers = [o for o in (opt, own_opt) if o is not None]
     forward = Forward(model, accel.compile)
 
-    def step(xb: torch.Tensor, yb: torch.Tensor):
-        x = xb.float().div_(255).contiguous(memory_format=torch.channels_last)
+    def step(xb: torch.Tensor, yb: torch.Tensor, views: list[torch.Tensor]):
+        x = torch.cat([xb, *views]) if views else xb
+        x = x.float().div_(255).contiguous(memory_format=torch.channels_last)
         with accel.autocast_on(device):
-            logits = forward(x)
-            loss = F.cross_entropy(logits.float(), yb)
+            every = forward(x).float()
+            logits = every[:len(yb)]
+            loss = F.cross_entropy(logits, yb)
+            if views:
+                loss = loss + jsd * jensen_shannon(list(every.split(len(yb))))
             for m in aux:
                 loss = loss + m.aux_loss()
         for o in optimizers:

@@ -19,7 +19,8 @@ from corruptions.device import cpu_kind
 from corruptions.errors import DataError
 from corruptions.version import code_version
 
-from ..augment import AugmentSpec
+from ..augment import AugmentSpec, get_family
+from ..augment.online import recipe_of
 from ..augment.cache import load_augmented
 from ..models import Normalized, create_model
 from ..scoring.report import UnitProvenance
@@ -54,6 +55,7 @@ class UnitTask:
     threads: int
     progress: bool = True
     weights: Path | None = None  # a checkpoint-only submission's file, as prepare resolved it
+    online: AugmentSpec | None = None  # drawn anew for every batch (online.Recipe)
 
     @property
     def name(self) -> str:
@@ -163,7 +165,8 @@ def run_unit(task: UnitTask) -> UnitResult:
             model, history = train_classifier(
                 model, images, labels, task.spec.train, seed=task.seed, device=task.device,
                 checkpoint=task.folder / "checkpoint.pt", progress=task.progress,
-                name=task.name)
+                name=task.name, online=task.online and recipe_of(get_family(task.online.family),
+                                                                 task.online.values[0]))
             files.write_json(task.folder / "history.json", history)
             files.write_torch(final, {k: v.cpu() for k, v in model.state_dict().items()})
     # a re-evaluation keeps the training time of the run that trained the model

@@ -34,19 +34,26 @@ class SubmissionMeta:
     profile: str
     model: str
     family: str
+    # one of the field's reference recipes (AugMix, TrivialAugment, ...), marked on the
+    # leaderboard; written only when true, so every earlier summary reads as it did
+    reference: bool = False
 
     ROW_FIELDS = ("submission", "profile", "dataset", "model", "family")
+    OPTIONAL = ("reference",)
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "authors": list(self.authors)}
+        out = {**asdict(self), "authors": list(self.authors)}
+        if not self.reference:
+            del out["reference"]
+        return out
 
     def row_fields(self) -> dict:
         return {k: getattr(self, k) for k in self.ROW_FIELDS}
 
     @classmethod
     def from_summary(cls, summary: dict) -> SubmissionMeta:
-        return cls(**{f.name: summary[f.name] for f in fields(cls)}
-                   | {"authors": tuple(summary["authors"])})
+        return cls(**{f.name: summary[f.name] for f in fields(cls) if f.name in summary
+                      or f.name not in cls.OPTIONAL} | {"authors": tuple(summary["authors"])})
 
 
 def _plain(cls, d: dict):

@@ -87,7 +87,8 @@ def check_fields(summary: dict, path: Path) -> dict:
     rechecked: one line naming it and what is missing)."""
     if not isinstance(summary, dict):
         raise IntegrityError(f"{path}: not a summary (a JSON {type(summary).__name__})")
-    missing = [k for k in (*(f.name for f in fields(SubmissionMeta)), *FIELDS)
+    missing = [k for k in (*(f.name for f in fields(SubmissionMeta)
+                             if f.name not in SubmissionMeta.OPTIONAL), *FIELDS)
                if k not in summary]
     if missing:
         raise IntegrityError(f"{path}: not a summary (no {', '.join(missing)})")
