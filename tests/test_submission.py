@@ -14,7 +14,10 @@ from benchmark.pipeline.submission import SubmissionError, load_submission, load
 SUBMISSIONS = sorted((Path(__file__).resolve().parents[1] / "submissions").glob("*.yaml"))
 SHIPPED = {"baseline", "bls_aug", "bmshj_aug", "jpeg_aug", "noise_aug", "blur_aug", "dct_aug",
            "dct_noise_aug", "bls_top2", "jpeg_timm", "reduced_vgg", "reduced_vgg_bls",
-           "band_weights", "band_uniform", "jpeg2000_aug", "webp_aug", "avif_aug"}
+           "band_weights", "band_uniform", "jpeg2000_aug", "webp_aug", "avif_aug",
+           # issue 32: the field's reference recipes, compression DeepAugment, combinations
+           "augmix", "augmix_jsd", "trivialaugment", "randaugment", "autoaugment",
+           "deepaugment_bls", "deepaugment_bls_augmix", "jpeg_augmix", "bls_augmix"}
 
 
 def test_every_shipped_submission_is_there():
@@ -96,6 +99,16 @@ def test_profiles_override_fields_and_unions_parse(tmp_path):
      r"codec: unknown key 'width'"),
     (("model: {name: small_cnn}", "model: {name: small_cnn, weights: w.pt}"),
      r"a checkpoint submission \(model.weights\) trains nothing"),
+    (("params: [10,", "online: 'jpeg:10', params: [10,"),
+     r"augmentation.online: jpeg is a precomputed family; the stage on top must be an online"),
+    (("params: [10,", "online: augmix, params: [10,"), r"augmentation.online: expected FAMILY:PARAMETER"),
+    (("params: [10,", "online: 'augmix:11', params: [10,"), r"augmix: expected an integer in 1..10"),
+    (("family: jpeg, params: [10, \"10+40\"]", "family: augmix, params: [1, \"1+3\"]"),
+     r"augmix is drawn anew each epoch: a union"),
+    (("family: jpeg, params: [10, \"10+40\"]", "family: augmix, online: 'augmix:3'"),
+     r"augmix is itself an online family"),
+    (("seeds: [0]", "seeds: [0], jsd: 12"), r"training.jsd: the consistency loss compares online"),
+    (("id: mine", "id: mine\nparents: [Bad Id]"), r"parents.0: String should match pattern"),
 ])
 def test_schema_errors_name_file_field_and_expectation(tmp_path, edit, message):
     path = _write(tmp_path, GOOD.replace(*edit))
@@ -165,6 +178,23 @@ def test_test_time_transform_is_in_the_hash_only_when_set(tmp_path):
     assert on.config_hash("evaluation") != plain.config_hash("evaluation")
     with pytest.raises(SubmissionError, match=r"evaluation.transform .* unions"):
         load_submission(_write(tmp_path, GOOD + "evaluation: {transform: true}\n"))
+
+
+def test_an_online_stage_and_the_consistency_loss_enter_the_hashes_only_when_set(tmp_path):
+    from benchmark.pipeline.runner import training_hash
+    plain = load_submission(_write(tmp_path, GOOD))
+    assert plain.online is None and plain.train.jsd == 0
+    assert "online" not in plain.resolved["augmentation"] and "jsd" not in plain.resolved["training"]
+    stacked = load_submission(_write(tmp_path, GOOD.replace("params: [10,", "online: 'augmix:3', params: [10,")
+                                     .replace("seeds: [0]", "seeds: [0], jsd: 12")))
+    assert str(stacked.online) == "augmix:3" and stacked.train.jsd == 12.0
+    assert stacked.meta().online == "augmix:3"
+    assert training_hash(stacked) != training_hash(plain)
+    marked = load_submission(_write(tmp_path, GOOD.replace("id: mine", "id: mine\nreference: true\n"
+                                                           "parents: [jpeg_aug]")))
+    assert marked.meta().reference and marked.meta().parents == ("jpeg_aug",)
+    assert marked.config_hash() == plain.config_hash()  # descriptive: no unit reruns
+    assert "reference" not in plain.meta().as_dict() and marked.meta().as_dict()["reference"]
 
 
 def test_band_weights_are_a_model_option_kept_out_of_the_hash_when_unset(tmp_path):

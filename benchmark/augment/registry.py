@@ -90,7 +90,8 @@ class Family:
 
 REGISTRY: Registry[Family] = Registry(
     "augmentation family", ["benchmark.augment.classic", "benchmark.augment.pillow_codecs",
-                            "benchmark.augment.learned", "benchmark.augment.recipes"])
+                            "benchmark.augment.learned", "benchmark.augment.recipes",
+                            "benchmark.augment.deepaugment"])
 
 
 def register_family(name: str, *, param: str, grid: Sequence, parse: Callable[[str], object] = float,

@@ -237,6 +237,9 @@ class SubmissionModel(_Strict):
     description: str = ""
     url: str | None = None
     reference: bool = False  # one of the field's reference recipes (AugMix, ...)
+    # the submissions this one combines (a codec at its pick + AugMix): shown paired with it
+    parents: list[Annotated[str, Field(pattern=f"^{files.NAME.pattern}$")]] = Field(
+        default_factory=list)
     dataset: str
     model: ModelSection
     augmentation: AugmentationSection = AugmentationSection()
@@ -293,7 +296,7 @@ class SubmissionModel(_Strict):
 
 
 # --------------------------------------------------------------------------- the run spec
-DESCRIPTIVE = ("name", "authors", "description", "url", "reference")
+DESCRIPTIVE = ("name", "authors", "description", "url", "reference", "parents")
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,7 @@ class RunSpec:
     cbar: tuple[str, ...] = ()  # CIFAR-10-C-bar corruptions, evaluated on test
     online: AugmentSpec | None = None  # an online stage on top of every unit's sets
     reference: bool = False
+    parents: tuple[str, ...] = ()
 
     @property
     def labels(self) -> list[str]:
@@ -342,7 +346,9 @@ class RunSpec:
         return SubmissionMeta(submission=self.id, name=self.name, authors=self.authors,
                               description=self.description, url=self.url,
                               dataset=self.dataset, profile=self.profile, model=self.model,
-                              family=self.family, reference=self.reference)
+                              family=self.family, reference=self.reference,
+                              parents=self.parents,
+                              online=str(self.online) if self.online else None)
 
     def config_hash(self, *parts: str) -> str:
         """Digest of the resolved configuration (descriptive fields excluded), or of the
@@ -507,4 +513,5 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         source=str(path),
         test_transform=m.evaluation.transform, sweep=m.id if swept else None,
         bands=BandConfig(**m.model.bands.model_dump()) if m.model.bands else None,
-        cbar=m.evaluation.cbar_names(), online=m.augmentation.stage(), reference=m.reference)
+        cbar=m.evaluation.cbar_names(), online=m.augmentation.stage(), reference=m.reference,
+        parents=tuple(m.parents))

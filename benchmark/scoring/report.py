@@ -37,15 +37,16 @@ class SubmissionMeta:
     # one of the field's reference recipes (AugMix, TrivialAugment, ...), marked on the
     # leaderboard; written only when true, so every earlier summary reads as it did
     reference: bool = False
+    # the submissions this one combines (``parents`` in its YAML); written only when set
+    parents: tuple[str, ...] = ()
+    online: str | None = None  # the online stage on top of the family's sets (augmix:3)
 
     ROW_FIELDS = ("submission", "profile", "dataset", "model", "family")
-    OPTIONAL = ("reference",)
+    OPTIONAL = ("reference", "parents", "online")
 
     def as_dict(self) -> dict:
-        out = {**asdict(self), "authors": list(self.authors)}
-        if not self.reference:
-            del out["reference"]
-        return out
+        out = {**asdict(self), "authors": list(self.authors), "parents": list(self.parents)}
+        return {k: v for k, v in out.items() if k not in self.OPTIONAL or v}
 
     def row_fields(self) -> dict:
         return {k: getattr(self, k) for k in self.ROW_FIELDS}
@@ -53,7 +54,8 @@ class SubmissionMeta:
     @classmethod
     def from_summary(cls, summary: dict) -> SubmissionMeta:
         return cls(**{f.name: summary[f.name] for f in fields(cls) if f.name in summary
-                      or f.name not in cls.OPTIONAL} | {"authors": tuple(summary["authors"])})
+                      or f.name not in cls.OPTIONAL} | {"authors": tuple(summary["authors"]),
+                                                        "parents": tuple(summary.get("parents", ()))})
 
 
 def _plain(cls, d: dict):
