@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.scoring.reports import (
+    HELD_OUT,
     SUMMARY,
     EvaluationProtocol,
     RunFolder,
@@ -26,6 +27,7 @@ from benchmark.scoring.reports import (
 from benchmark.scoring.report import SelectionEntry, Summary
 from benchmark.scoring.selection import COMMON, MODES, chosen_label
 from benchmark.scoring.statistics import (
+    CLEAN_CELL,
     Bootstrap,
     CellOutcomes,
     accuracy,
@@ -144,8 +146,8 @@ STATS = "stats."  # a column of statistics.json's entry rather than the summary'
 LOOKALIKES = "lookalikes."  # computed from the outcomes and the similarity study
 
 
-ROW_FIELDS = ("rank", "rank_range", "tied", "submission", "model", "family", "mode", "chosen",
-              "resembles", "date")
+ROW_FIELDS = ("rank", "rank_range", "tied", "submission", "kind", "model", "family", "mode",
+              "chosen", "resembles", "date")
 
 
 def lookup(entry, path: str):
@@ -193,8 +195,13 @@ INDEX_COLUMNS = (
     Column("tied", "≈", "text", "≈: the data cannot tell this row from the one above (the 95% "
            "interval of their paired difference in corrupt accuracy contains 0)"),
     Column("submission", "Submission", "text"),
+    Column("kind", "Kind", "text", "reference: one of the field's robust-training recipes "
+           "(AugMix, TrivialAugment, RandAugment, AutoAugment), each with the baseline's "
+           "training and its own published defaults; combination: two augmentations stacked "
+           "(its page pairs it with both parents); blank: the rest"),
     Column("model", "Model", "text"),
-    Column("family", "Family", "text", "augmentation family of the training data"),
+    Column("family", "Family", "text", "augmentation family of the training data (+ the "
+           "online stage drawn on top every epoch)"),
     Column("mode", "Mode", "text", "BDA: one parameter; BDAD: one per corruption; BDADS: one "
                                    "per corruption and severity"),
     Column("chosen", "Chosen", "text", "the selected quality parameter(s)"),
@@ -234,7 +241,19 @@ INDEX_COLUMNS = (
     Column("date", "Date", "text"),
 )
 ENTRY_COLUMNS = tuple(c for c in INDEX_COLUMNS if c.key not in (
-    "rank", "rank_range", "tied", "submission", "model", "family", "resembles", "date"))
+    "rank", "rank_range", "tied", "submission", "kind", "model", "family", "resembles", "date"))
+
+
+def family_label(report: Report) -> str:
+    """The family, with the online stage drawn on top of its sets where there is one."""
+    meta = report.summary.meta
+    return f"{meta.family} + {meta.online}" if meta.online else meta.family
+
+
+def kind_of(report: Report) -> str | None:
+    """"reference", "combination", or None for the rest."""
+    meta = report.summary.meta
+    return "reference" if meta.reference else "combination" if meta.parents else None
 
 
 @dataclass(frozen=True)
@@ -257,7 +276,11 @@ class Row:
 
     @property
     def family(self) -> str:
-        return self.report.summary.meta.family
+        return family_label(self.report)
+
+    @property
+    def kind(self) -> str | None:
+        return kind_of(self.report)
 
     @property
     def chosen(self) -> str:
@@ -410,6 +433,52 @@ def peers(reports: list[Report], report: Report) -> list[Report]:
     """The reports in ``report``'s table (same dataset, profile and evaluation protocol)."""
     return [r for r in reports if (r.dataset, r.profile, r.protocol)
             == (report.dataset, report.profile, report.protocol)]
+
+
+@dataclass(frozen=True)
+class ParentComparison:
+    """A combination against one of its parents, both at their held-out BDA picks, paired
+    on the test images (and seeds): is the stack complementary (above both parents) or
+    redundant (no better than the better one)?"""
+
+    parent: Report
+    chosen: str  # the parent's pick
+    clean: dict | None  # Comparison.as_dict(), this minus the parent, in [0, 1]
+    corrupt: dict | None
+    cbar: dict | None
+
+
+def parent_comparisons(reports: list[Report], report: Report) -> list[ParentComparison]:
+    """``report``'s paired differences against each parent it names that has a report in
+    its track with per-image outcomes (a parent elsewhere is left out)."""
+    mine = report.entry(*HELD_OUT)
+    found = _outcomes(report.folder)
+    if mine is None or found is None:
+        return []
+    out = []
+    track = {r.id: r for r in peers(reports, report)}
+    for name in report.summary.meta.parents:
+        parent = track.get(name)
+        theirs = parent.entry(*HELD_OUT) if parent else None
+        other = _outcomes(parent.folder) if theirs else None
+        if other is None:
+            continue
+        a, b = choice_outcomes(*found, mine.chosen), choice_outcomes(*other, theirs.chosen)
+        if a.images != b.images:
+            continue
+        common = [c for c in a.cells if c[0] in COMMON and c in b.cells]
+        cbar = None
+        if mine.cbar_acc is not None and theirs.cbar_acc is not None:
+            ca = choice_outcomes(*found, mine.chosen, suite="cbar")
+            cb = choice_outcomes(*other, theirs.chosen, suite="cbar")
+            left_out = set(report.summary.identity or ()) | set(parent.summary.identity or ())
+            cells = [c for c in ca.cells if c in cb.cells and c[0] not in left_out]
+            cbar = difference(ca, cb, cells, BOOT).as_dict() if cells else None
+        out.append(ParentComparison(
+            parent, chosen_label(theirs.chosen),
+            difference(a, b, [CLEAN_CELL], BOOT).as_dict(),
+            difference(a, b, common, BOOT).as_dict() if common else None, cbar))
+    return out
 
 
 # --------------------------------------------------------------------------- studies

@@ -27,6 +27,7 @@ from .board import (
     load_reports,
     load_studies,
     lookup,
+    parent_comparisons,
     tables,
 )
 
@@ -77,7 +78,7 @@ class _Rows(HTMLParser):
             text.append(data)
 
 
-MARKS = ("data-track", "data-optimism")
+MARKS = ("data-track", "data-optimism", "data-parent")
 
 
 def parse_page(path: Path) -> _Rows:
@@ -191,6 +192,23 @@ def check_optimism(path: Path, rep: Report) -> tuple[list[Mismatch], int]:
     return out, compared
 
 
+def check_parents(path: Path, rep: Report, loaded: list[Report]) -> tuple[list[Mismatch], int]:
+    """A combination's paired differences from its parents against the outcomes now."""
+    want = {}
+    for p in parent_comparisons(loaded, rep):
+        want.update({f"{p.parent.id}.clean": p.clean, f"{p.parent.id}.corrupt": p.corrupt,
+                     f"{p.parent.id}.cbar": p.cbar})
+    out, compared = [], 0
+    for attrs, text in parse_page(path).marks:
+        if "data-parent" in attrs:
+            field = attrs["data-parent"]
+            compared += 1
+            if field not in want or not _shows(text, "delta", want.pop(field)):
+                out.append(Mismatch(path, f"parents.{field}", "(as recomputed)", text))
+    out += [Mismatch(path, f"parents.{k}", "shown", "(missing)") for k in want]
+    return out, compared
+
+
 def check_site(site: Path, reports_root: Path) -> tuple[list[Mismatch], int]:
     """(mismatches, number of cells compared) of the index and every submission page."""
     loaded = load_reports(Path(reports_root))
@@ -213,6 +231,9 @@ def check_site(site: Path, reports_root: Path) -> tuple[list[Mismatch], int]:
             continue
         found, seen, compared = check_page(page, reports, ranks if rep is None else None)
         extra, more = check_tracks(page, boards) if rep is None else check_optimism(page, rep)
+        if rep is not None:
+            stacked, counted = check_parents(page, rep, loaded)
+            extra, more = extra + stacked, more + counted
         out += found + extra
         checked += compared + more
         want = expected if rep is None else Counter(

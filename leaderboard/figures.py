@@ -17,11 +17,11 @@ import pandas as pd
 from benchmark.augment.analysis import REFERENCE
 from benchmark.codecs.bjontegaard import DEFAULT_FIT, bd
 from benchmark.scoring.report import SelectionEntry
-from benchmark.scoring.reports import HELD_OUT  # the entry every figure shows
+from benchmark.scoring.reports import BASELINE, HELD_OUT  # the entry every figure shows
 from benchmark.scoring.selection import CLEAN, COMMON, chosen_accuracy, chosen_label, is_cbar
 from corruptions import files
 
-from .board import Report
+from .board import Report, Table, kind_of
 
 MARKERS = "os^Dv<>pXh*"
 STYLES = ("-", "--", "-.", ":")
@@ -157,6 +157,49 @@ def scatter(reports: Sequence[Report], this: Report, out: Path,
                   f"submission; {this.id} is at {_pct(e.clean_acc)} clean, "
                   f"{_pct(getattr(e, metric))} {name}.",
                   f"BDA, held-out choice (thesis Fig 4.3); {name} = mean over {what}.")
+
+
+TRACK_MARKERS = {"reference": ("*", 150), "combination": ("D", 55), None: ("o", 40)}
+
+
+def track_scatter(table: Table, out: Path, metric: str = "corrupt_acc") -> Figure | None:
+    """Thesis Fig 4.3 for a whole track, on the index: clean against corrupt (or C-bar)
+    accuracy of every submission at its held-out BDA pick, the reference recipes as stars,
+    combinations as diamonds, the baseline ringed; None where fewer than two have it."""
+    name, what = SCATTER_Y[metric]
+    points = []
+    for rep in {r.report.id: r.report for r in table.rows}.values():
+        e = held_out(rep)
+        if e is not None and getattr(e, metric) is not None:
+            points.append((rep, 100 * e.clean_acc, 100 * getattr(e, metric)))
+    if len(points) < 2:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for kind, (marker, size) in TRACK_MARKERS.items():
+        mine = [p for p in points if kind_of(p[0]) == kind]
+        if mine:
+            ax.scatter([p[1] for p in mine], [p[2] for p in mine], marker=marker, s=size,
+                       label=kind or "compression and the rest", zorder=3 if kind else 2)
+    for rep, x, y in points:
+        base = rep.id == BASELINE
+        if base:
+            ax.scatter([x], [y], s=220, facecolors="none", edgecolors="black", zorder=4)
+        ax.annotate(rep.id, (x, y), fontsize=6, xytext=(4, 3), textcoords="offset points",
+                    fontweight="bold" if base or kind_of(rep) == "reference" else "normal")
+    ax.set_xlabel("clean accuracy %")
+    ax.set_ylabel(f"{name} accuracy %")
+    ax.legend(fontsize=7, loc="best")
+    _save(fig, out)
+    refs = [p for p in points if kind_of(p[0]) == "reference"]
+    best = max(points, key=lambda p: p[2])
+    return Figure(out.name, f"Clean against {name} accuracy, every submission of the track",
+                  f"Scatter plot of clean against {name} accuracy, one labelled point per "
+                  f"submission ({len(points)}, {len(refs)} of them reference recipes drawn as "
+                  f"stars); the highest {name} accuracy is {best[0].id}'s, "
+                  f"{best[2]:.1f}% at {best[1]:.1f}% clean.",
+                  f"BDA, held-out choice (thesis Fig 4.3), every submission of this track; "
+                  f"{name} = mean over {what}; the baseline is ringed.")
 
 
 def _x_of(points: dict[str, dict], key: str = "bpp") -> tuple[list, str, list[str]]:

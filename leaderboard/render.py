@@ -31,11 +31,15 @@ from .board import (
     INDEX_COLUMNS,
     MODES,
     SOURCES,
+    ParentComparison,
     Report,
     Row,
     StudyReport,
     load_reports,
+    family_label,
+    kind_of,
     load_studies,
+    parent_comparisons,
     peers,
     show,
     tables,
@@ -106,9 +110,17 @@ def _render(reports: list[Report], studies: list[StudyReport], out: Path,
     for name in ("site.css", "site.js"):
         (out / "static" / name).write_bytes((static / name).read_bytes())
     boards = tables(reports)
+    track_figures = {}
+    for t in boards:
+        figs = [F.track_scatter(t, out / "tracks" / f"{t.id}{suffix}.svg", metric)
+                for metric, suffix in (("corrupt_acc", ""), ("cbar_acc", "-cbar"))]
+        track_figures[t.id] = [F.Figure(f"tracks/{f.file}", f.title, f.alt, f.caption)
+                               for f in figs if f is not None]
+        site.figures += len(track_figures[t.id])
     index = env.get_template("index.html.j2").render(
         root="", tables=boards, columns=INDEX_COLUMNS, sources=SOURCES,
-        default_source=DEFAULT_SOURCE, modes=MODES, studies=studies)
+        default_source=DEFAULT_SOURCE, modes=MODES, studies=studies,
+        track_figures=track_figures)
     (out / "index.html").write_text(index, encoding="utf-8")
     site.pages.append(out / "index.html")
     previews: dict[str, F.Figure | str] = {}
@@ -124,7 +136,8 @@ def _render(reports: list[Report], studies: list[StudyReport], out: Path,
         site.notes += [f"{rep.slug}: {n}" for n in notes]
         page = out / rep.page
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(_page(env, rep, figs, notes), encoding="utf-8")
+        page.write_text(_page(env, rep, figs, notes, parent_comparisons(reports, rep)),
+                        encoding="utf-8")
         site.pages.append(page)
     for st in studies:
         folder = out / "studies" / st.slug
@@ -140,7 +153,8 @@ def _render(reports: list[Report], studies: list[StudyReport], out: Path,
     return site
 
 
-def _page(env: jinja2.Environment, rep: Report, figs: list[F.Figure], notes: list[str]) -> str:
+def _page(env: jinja2.Environment, rep: Report, figs: list[F.Figure], notes: list[str],
+          parents: list[ParentComparison]) -> str:
     s = rep.summary
     rows = [Row(rep, mode, source, entry) for mode, sources in s.selection.items()
             for source, entry in sources.items()]
@@ -161,7 +175,8 @@ def _page(env: jinja2.Environment, rep: Report, figs: list[F.Figure], notes: lis
         root="../", s=s.to_dict(), url=safe_url(s.meta.url), rows=rows, columns=ENTRY_COLUMNS,
         figures=[F.Figure(f"{rep.slug}/{f.file}", f.title, f.alt, f.caption) for f in figs],
         notes=notes, provenance=provenance, ranking=oracle.ranking if oracle else None,
-        optimism=(rep.statistics or {}).get("optimism"))
+        optimism=(rep.statistics or {}).get("optimism"), parents=parents,
+        kind=kind_of(rep), family=family_label(rep))
 
 
 def _figures(rep: Report, reports: list[Report], out: Path, data_root: Path | None,

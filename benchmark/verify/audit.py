@@ -22,7 +22,7 @@ from corruptions.errors import BenchError
 
 from ..pipeline.runner import unit_grid
 from ..pipeline.submission import RunSpec, load_submission, load_submissions, profiles_of
-from ..scoring.reports import HISTORY, RESULTS, SUMMARY, RunFolder, run_folders
+from ..scoring.reports import HELD_OUT, HISTORY, RESULTS, SUMMARY, RunFolder, run_folders
 from ..scoring.report import SubmissionMeta, Summary
 from .compare import Mismatch
 
@@ -94,6 +94,30 @@ def check_against_submission(folder: Path | RunFolder) -> list[Mismatch]:
             out.append(Mismatch(path, key, got, want))
     out += check_rows(report, spec.meta())
     out += check_history(report, spec)
+    out += check_parents(report, spec)
+    return out
+
+
+def check_parents(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
+    """A combination trained at one parameter of a parent's family (a codec at its pick,
+    AugMix on top) must be at that parent's held-out pick in the same profile, as its YAML
+    says: when the parent's report is rerun and picks otherwise, the combination is stale.
+    A parent without a report of the profile is not checked (completeness lists it)."""
+    if len(spec.grid) != 1:
+        return []
+    out = []
+    for parent in spec.parents:
+        folder = RunFolder.at(report.root, parent, spec.profile)
+        if not folder.exists():
+            continue
+        theirs = folder.summary()
+        pick = theirs.entry(*HELD_OUT)
+        if theirs.meta.family != spec.family or pick is None:
+            continue
+        if pick.chosen != spec.grid[0].label:
+            out.append(Mismatch(report.path(SUMMARY), f"params (the pick of {parent})",
+                                spec.grid[0].label, f"{pick.chosen}: {parent} [{spec.profile}] "
+                                "picks it now; set the YAML's parameter and rerun"))
     return out
 
 
