@@ -162,7 +162,9 @@ FRESH: Registry = Registry("thing")
 EXAMPLES = {"none": ["-"], "jpeg": ["10", "10+40"], "bls": ["0.012+0.1", "1e-05"],
             "bmshj": ["0.0125"], "gaussian_noise": ["1", "0.05", "0.123456789"],
             "gaussian_blur": ["3+9"], "dct_mask": ["8:0.1", "16", "8:0.1+16:0.2", "12:0"],
-            "jpeg2000": ["0.3", "0.5+3", "1"], "webp": ["0", "5+80"], "avif": ["85"]}
+            "jpeg2000": ["0.3", "0.5+3", "1"], "webp": ["0", "5+80"], "avif": ["85"],
+            "augmix": ["1", "10"], "trivialaugment": ["31"], "randaugment": ["0", "30"],
+            "autoaugment": ["cifar10", "svhn"], "deepaugment_bls": ["0.05+0.2", "1"]}
 
 
 @pytest.mark.parametrize("family", sorted(EXAMPLES))

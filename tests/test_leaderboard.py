@@ -27,12 +27,15 @@ HOSTILE = {
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> tuple[Path, Path]:
-    """Reports of three submissions in two profiles (one made hostile), rendered."""
+    """Reports of three submissions in two profiles (one made hostile), a reference recipe
+    and a combination of it with one of them (ci), rendered."""
     root = tmp_path_factory.mktemp("lb")
     reports = root / "reports"
     for sub in ("baseline", "bls_aug", "jpeg_aug"):
         for profile in ("ci", "cpu"):
             shutil.copytree(REPORTS / sub / profile, reports / sub / profile)
+    for sub in ("augmix", "jpeg_augmix"):
+        shutil.copytree(REPORTS / sub / "ci", reports / sub / "ci")
     for study in ("compressed-training", "storage", "fourier-heatmap"):
         shutil.copytree(REPORTS / "studies" / study, reports / "studies" / study)
     path = reports / "jpeg_aug" / "ci" / "summary.json"
@@ -110,8 +113,39 @@ def test_edited_ranks_track_lines_and_optimism_are_caught(site, tmp_path):
     _edit(index, "data-track=", lambda t: t.replace("test images", "images", 1))
     page = next(copy.glob("submissions/bls_aug--ci.html"))
     _edit(page, 'data-optimism="bda.corrupt_acc"', lambda t: "+9.99 [+9.00, +9.99]")
+    _edit(copy / "submissions" / "jpeg_augmix--ci.html", 'data-parent="augmix.corrupt"',
+          lambda t: "+9.99 [+9.00, +9.99]")
     fields = sorted(m.field.split(": ")[-1].split(" ")[0] for m in check_site(copy, reports)[0])
-    assert fields == ["measures", "optimism.bda.corrupt_acc", "rank_range", "tied"], fields
+    assert fields == ["measures", "optimism.bda.corrupt_acc", "parents.augmix.corrupt",
+                      "rank_range", "tied"], fields
+
+
+def test_references_and_combinations_are_marked_and_pictured_per_track(site):
+    """The Kind column names the reference recipe and the combination; each track's
+    clean-vs-corrupt picture on the index holds every submission, references as stars; a
+    combination's page pairs it with both parents."""
+    from leaderboard.board import load_reports, parent_comparisons
+    from leaderboard.check import parse_rows
+
+    reports, out = site
+    kinds = {a["data-submission"]: text for a, cells in parse_rows(out / "index.html")
+             for c, text in cells if c.get("data-field") == "kind"}
+    assert kinds["augmix"] == "reference" and kinds["jpeg_augmix"] == "combination"
+    assert kinds["baseline"] == "–"
+    family = {a["data-submission"]: text for a, cells in parse_rows(out / "index.html")
+              for c, text in cells if c.get("data-field") == "family"}
+    assert family["jpeg_augmix"] == "jpeg + augmix:3"
+    html = (out / "index.html").read_text()
+    assert 'src="tracks/fashion-mnist--ci.svg"' in html and (out / "tracks" / "fashion-mnist--ci.svg").is_file()
+    assert "submission (5, 1 of them reference recipes drawn as stars)" in html
+    assert 'src="tracks/fashion-mnist--ci-cbar.svg"' in html
+    loaded = load_reports(reports)
+    combo = next(r for r in loaded if (r.id, r.profile) == ("jpeg_augmix", "ci"))
+    found = parent_comparisons(loaded, combo)
+    assert [p.parent.id for p in found] == ["jpeg_aug", "augmix"]
+    assert all(p.corrupt and p.clean and p.cbar for p in found)
+    page = (out / "submissions" / "jpeg_augmix--ci.html").read_text()
+    assert page.count('data-parent="') == 6 and "Against its parents" in page
 
 
 def test_rows_rank_together_only_under_one_evaluation_protocol():

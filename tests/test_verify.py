@@ -626,3 +626,23 @@ def test_a_provenance_key_the_types_do_not_know_is_kept_not_fatal(tmp_path):
     shutil.copytree(REPORTS / "baseline" / "ci", folder)
     (folder / "summary.json").write_text(json.dumps(written))
     assert check_summary(folder) == []
+
+
+def test_a_combination_off_its_parents_pick_is_named(tmp_path):
+    """jpeg_augmix trains JPEG at jpeg_aug's held-out pick: a YAML at another quality is
+    a stale combination, named with the pick it should have."""
+    from benchmark.pipeline.submission import load_submission
+    from benchmark.scoring.reports import RunFolder
+    from benchmark.verify.audit import check_parents
+
+    folder = RunFolder(REPORTS / "jpeg_augmix" / "ci")
+    shipped = load_submission(ROOT / "submissions" / "jpeg_augmix.yaml", "ci")
+    assert check_parents(folder, shipped) == []
+    pick = RunFolder(REPORTS / "jpeg_aug" / "ci").summary().entry("bda", "val").chosen
+    text = (ROOT / "submissions" / "jpeg_augmix.yaml").read_text()
+    edited = tmp_path / "jpeg_augmix.yaml"
+    edited.write_text(text.replace(f"    augmentation: {{params: [{pick}]}}",
+                                   "    augmentation: {params: [99]}"))
+    found = check_parents(folder, load_submission(edited, "ci"))
+    assert [m.field for m in found] == ["params (the pick of jpeg_aug)"]
+    assert found[0].reported == "99" and str(found[0].recomputed).startswith(f"{pick}: jpeg_aug [ci]")

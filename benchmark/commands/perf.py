@@ -24,6 +24,12 @@ def add_parsers(sub) -> None:
     a.add_argument("--json", action="store_true")
     a.add_argument("--data-root", default=None)
     a.set_defaults(func=cmd_perf_augment)
+    o = psub.add_parser("augment-online", help="the online stage (AugMix, TrivialAugment) vs "
+                        "torchvision per image in a DataLoader with workers")
+    o.add_argument("--json", action="store_true")
+    o.add_argument("--images", type=positive_int, default=10000)
+    o.add_argument("--data-root", default=None)
+    o.set_defaults(func=cmd_perf_online)
     k = psub.add_parser("codec", help="codec training steps/s vs CompressAI's FactorizedPrior")
     k.add_argument("--json", action="store_true")
     k.add_argument("--N", type=positive_int, default=128)
@@ -64,6 +70,11 @@ def cmd_perf_corruptions(args: argparse.Namespace) -> int:
 
 def cmd_perf_augment(args: argparse.Namespace) -> int:
     from ..perf.augment import run
+    return run(args)
+
+
+def cmd_perf_online(args: argparse.Namespace) -> int:
+    from ..perf.online import run
     return run(args)
 
 

@@ -9,7 +9,8 @@ images, f_t = mean_i f(t(x_i)) - mean_i f(x_i). Corruptions: every (corruption, 
 the C and C-bar test sets the run reports were evaluated on (those very images).
 Augmentations: each submission's training data at its held-out BDA pick, over the first
 ``train_images`` of the images it trained on; one transform per member parameter (a union
-such as ``bls_top2`` has two). MSD(a, c) = min over a's members of ||f_a - f_c||; a
+such as ``bls_top2`` has two); an online family (AugMix, ...) and an online stage on top of a
+codec (``jpeg_augmix``) by one draw per image, what one epoch sees. MSD(a, c) = min over a's members of ||f_a - f_c||; a
 corruption's MSD is the mean over its severities. Gains are the run reports' own per-image
 outcomes at that pick against the baseline's (error reduction, in points), on the same
 images and seeds, with the leaderboard's paired bootstrap.
@@ -41,6 +42,7 @@ from scipy import stats
 from torch import nn
 
 from corruptions.errors import DataError
+from corruptions.rng import image_rngs
 
 from ..augment import AugmentSpec, get_family
 from ..augment.cache import ensure_augmented, load_augmented
@@ -56,8 +58,11 @@ from .trained import BEST, resolve_param, trained_classifiers
 log = logging.getLogger(__name__)
 
 COMPRESSION = ("jpeg_aug", "jpeg2000_aug", "webp_aug", "avif_aug", "bls_aug", "bmshj_aug",
-               "bls_top2")
-SHIPPED = (*COMPRESSION, "noise_aug", "blur_aug", "dct_aug", "dct_noise_aug")
+               "bls_top2", "deepaugment_bls")
+REFERENCES = ("augmix", "augmix_jsd", "trivialaugment", "randaugment", "autoaugment")
+COMBINATIONS = ("jpeg_augmix", "bls_augmix", "deepaugment_bls_augmix")
+SHIPPED = (*COMPRESSION, *REFERENCES, *COMBINATIONS, "noise_aug", "blur_aug", "dct_aug",
+           "dct_noise_aug")
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class SimilarityConfig:
     train_images: int = 1000  # the training images an augmentation's shift is taken over
     classifier: str = "submissions/baseline.yaml"
     compression: tuple[str, ...] = COMPRESSION  # those of ``submissions`` that compress
+    references: tuple[str, ...] = REFERENCES  # the field's recipes among ``submissions``
 
 
 # ----------------------------------------------------------------------------- features
@@ -122,6 +128,10 @@ def augmentation_shifts(model: nn.Module, path: str, config: SimilarityConfig,
                                      ctx.data_root, progress=ctx.progress, device=ctx.device,
                                      codec=spec.codec)
         images = np.asarray(load_augmented(folder, verify=False)[0][:n])
+        if spec.online is not None:  # the stage on top, one draw per image (one epoch's)
+            stage = get_family(spec.online.family)
+            images = stage.fn(images, spec.online.values[0],
+                              image_rngs(0, f"augment:{stage.name}", 0, range(n))).images
         members.append(member.label)
         shifts.append(mean_feature(model, images) - clean)
     return pick, members, np.stack(shifts)
@@ -304,6 +314,47 @@ def keeps_gain_on_cbar(config: SimilarityConfig, a: dict, sub: str) -> Finding:
         f"if below, within noise if it holds zero. {INTERVALS}")
 
 
+def _references(config: SimilarityConfig) -> list[str]:
+    return [s for s in config.submissions if s in config.references]
+
+
+def c_to_cbar_loss(a: dict, k: int) -> np.ndarray:
+    """Submission ``k``'s gain on the common corruptions minus its gain on C-bar (points in
+    [0, 1]; the point first, the paired replicates after): what it loses away from C."""
+    bar, common = _suites(a)
+    gains = corruption_gains(a, k)
+    return group_gain(gains, common) - group_gain(gains, bar)
+
+
+@CLAIMS.claim("references-lose-more-on-cbar", paper="Mintun et al. 2021, section 5",
+              claim="The field's reference recipes lose more of their gain from the common "
+                    "corruptions to C-bar than compression does: their mean loss (gain on C "
+                    "minus gain on C-bar) exceeds compression's.",
+              reported="augmentations' CIFAR-10-C gains shrink on C-bar (AugMix, AutoAugment, "
+                       "PatchGaussian and others, WRN-40-2)")
+def references_lose_more(config: SimilarityConfig, a: dict) -> Finding:
+    bar, common = _suites(a)
+    refs = [k for s in _references(config) if (k := _index(a, s)) is not None]
+    comp = [k for s in _compressing(config) if (k := _index(a, s)) is not None]
+    if not refs or not comp or not bar or not common:
+        return not_testable(f"{len(refs)} reference recipe(s) and {len(comp)} compression "
+                            "submission(s) measured, with C and C-bar",
+                            "one of each, C and C-bar")
+    loss_ref = np.mean([c_to_cbar_loss(a, k) for k in refs], axis=0)
+    loss_comp = np.mean([c_to_cbar_loss(a, k) for k in comp], axis=0)
+    more, r, c = (estimate(d[0], d[1:]) for d in (loss_ref - loss_comp, loss_ref, loss_comp))
+    return Finding(
+        f"mean loss from C to C-bar: references ({len(refs)}) {signed_points(r)} points, "
+        f"compression ({len(comp)}) {signed_points(c)} points; the difference "
+        f"{signed_points(more)} points",
+        sign_verdict([beyond_noise(more)]),
+        "reproduced if the 95% interval of the references' mean loss minus compression's "
+        "lies above zero, not reproduced if below, within noise if it holds zero; every "
+        "submission's loss on the same bootstrap draws. " + INTERVALS,
+        ({"measure": "loss C to C-bar, references minus compression", "value": more.value,
+          "low": more.low, "high": more.high},))
+
+
 # ----------------------------------------------------------------------------- summary
 def summarize(config: SimilarityConfig, a: dict) -> dict:
     verdicts, _ = CLAIMS.judge(config, a)
@@ -373,7 +424,8 @@ def lookalikes_of(summary: dict) -> dict[str, tuple[str, tuple[str, ...]]]:
 # ----------------------------------------------------------------------------- compute
 @register_study("similarity", title="Augmentation-corruption similarity (Mintun et al. 2021)",
                 papers=("Mintun et al. 2021",), config=SimilarityConfig,
-                profiles={"ci": SimilarityConfig("ci", ("jpeg_aug", "bls_aug", "noise_aug"),
+                profiles={"ci": SimilarityConfig("ci", ("jpeg_aug", "bls_aug", "noise_aug",
+                                                        "augmix", "jpeg_augmix"),
                                                  train_images=256),
                           "cpu": SimilarityConfig("cpu")},
                 summarize=summarize, claims=CLAIMS,
