@@ -366,16 +366,25 @@ def similarity(summary: dict, a: dict, folder: Path) -> list[Figure]:
     axes[0][0].set_ylabel("gain over baseline, points")
     axes[0][0].legend(fontsize=6, frameon=False)
     _save(fig, folder / "msd-gain.svg")
-    fig, ax = plt.subplots(figsize=(4.6, 3.6))
-    for i, r in enumerate(rows):
+    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    marks = {"reference": "*", "compression": "o", "combination": "D", "other": "s"}
+    shown = set()
+    for r in rows:
         x, y = 100 * r["gain_c"], 100 * r["gain_cbar"]
+        group = r.get("group", "other")  # summaries from before the groups: one kind
         ax.errorbar(x, y, xerr=[[x - 100 * r["gain_c_low"]], [100 * r["gain_c_high"] - x]],
                     yerr=[[y - 100 * r["gain_cbar_low"]], [100 * r["gain_cbar_high"] - y]],
-                    fmt=MARKERS[i % len(MARKERS)], ms=4, lw=0.8, capsize=2)
+                    fmt=marks[group], ms=7 if group == "reference" else 4, lw=0.8, capsize=2,
+                    color=f"C{list(marks).index(group)}",
+                    label=group if group not in shown else None)
+        shown.add(group)
         ax.annotate(r["submission"], (x, y), fontsize=6, xytext=(3, 3),
                     textcoords="offset points")
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(0, color="black", lw=0.8)
+    lo, hi = ax.get_xlim()
+    ax.plot([lo, hi], [lo, hi], color="grey", lw=0.6, ls=":", label="as much on C-bar as on C")
+    ax.legend(fontsize=6, frameon=False)
     ax.set_xlabel("gain on the common corruptions (C), points")
     ax.set_ylabel("gain on C-bar, points")
     _save(fig, folder / "c-vs-cbar.svg")
@@ -391,7 +400,8 @@ def similarity(summary: dict, a: dict, folder: Path) -> list[Figure]:
                    f"Each augmentation's gain with 95% intervals: {words}.",
                    "BDA on validation, paired with the baseline on the same images and seeds; "
                    "above the horizontal zero line a gain survives on corruptions unlike the "
-                   "common ones.")]
+                   "common ones; below the dotted diagonal it shrinks away from C. Reference "
+                   "recipes as stars, compression as circles, combinations as diamonds.")]
 
 
 FIGURES: dict[str, Callable[[dict, dict, Path], list[Figure]]] = {

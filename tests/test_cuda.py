@@ -91,3 +91,20 @@ def test_bitstreams_cross_devices_exactly(family):
     a = on_cpu.decompress(from_gpu, shape)
     b = on_gpu.decompress(from_gpu, shape).cpu()
     assert float((a - b).abs().max()) < 1e-3
+
+
+def test_the_online_stage_draws_the_same_on_cuda_and_applies_alike(data):
+    """The draws are made on the CPU (numpy), so both devices apply the same programs; the
+    operations' float arithmetic may round apart, by a grey level at most on a few pixels."""
+    from benchmark.augment import get_family
+    from benchmark.augment.online import epoch_generator, recipe_of, to_nchw
+
+    train, _ = data
+    x = to_nchw(train.images[:256])
+    for family, value in (("augmix", 3), ("trivialaugment", 31), ("autoaugment", "cifar10")):
+        recipe = recipe_of(get_family(family), value)
+        draws = recipe.draw(epoch_generator(0, 0), len(x), tuple(x.shape[-2:]))
+        on_cpu = recipe.apply(x, draws)
+        on_gpu = recipe.apply(x.to(CUDA), draws).cpu()
+        diff = (on_cpu.int() - on_gpu.int()).abs()
+        assert diff.max() <= 1 and (diff > 0).float().mean() < 0.01, family

@@ -113,7 +113,7 @@ def _through(seq: torch.nn.Sequential, prefix: str, x: torch.Tensor,
 
 
 @register_family("deepaugment_bls", param="perturbation strength in (0, 1]",
-                 grid=(0.1, 0.2, 0.4), check=_check_strength, provenance=_provenance)
+                 grid=(0.05, 0.1, 0.2), check=_check_strength, provenance=_provenance)
 @torch.no_grad()
 def deepaugment_bls(images, s, rngs, ctx=None):
     model = _codec(ctx)

@@ -356,6 +356,15 @@ def references_lose_more(config: SimilarityConfig, a: dict) -> Finding:
 
 
 # ----------------------------------------------------------------------------- summary
+def group_of(config: SimilarityConfig, sub: str) -> str:
+    """compression, reference, combination (a submission with parents) or other."""
+    if sub in config.compression:
+        return "compression"
+    if sub in config.references:
+        return "reference"
+    return "combination" if sub in COMBINATIONS else "other"
+
+
 def summarize(config: SimilarityConfig, a: dict) -> dict:
     verdicts, _ = CLAIMS.judge(config, a)
     names = a["outcome_corruption"].tolist()
@@ -366,7 +375,7 @@ def summarize(config: SimilarityConfig, a: dict) -> dict:
         rho, _ = correlation_draws(a, k, gains)
         e_c, e_bar, e_rho = (estimate(d[0], d[1:]) for d in
                              (group_gain(gains, common), group_gain(gains, bar), rho))
-        rows.append({"submission": sub, "pick": str(a["pick"][k]),
+        rows.append({"submission": sub, "group": group_of(config, sub), "pick": str(a["pick"][k]),
                      "shift": float(a["member_shift_norm"][a["member_of"] == k].min()),
                      "lookalikes": ", ".join(lookalikes(a, k)) or "none",
                      "gain_c": e_c.value, "gain_c_low": e_c.low, "gain_c_high": e_c.high,
@@ -391,7 +400,8 @@ def summarize(config: SimilarityConfig, a: dict) -> dict:
         "(||f_a - f_c|| < min(||f_a||, ||f_c||)), its gain over the baseline on the "
         "common corruptions and on C-bar (points, 95% interval), and the rank correlation "
         "of its per-corruption gain with MSD.",
-        (("submission", "Submission", "text"), ("pick", "Pick", "text"),
+        (("submission", "Submission", "text"), ("group", "Group", "text"),
+         ("pick", "Pick", "text"),
          ("shift", "||f_a||", "num"), ("lookalikes", "Resembles", "text"),
          ("gain_c", "Gain C", "pct"), ("gain_c_low", "95% low", "pct"),
          ("gain_c_high", "95% high", "pct"),
