@@ -63,33 +63,32 @@ class Recipe:
     interpolation: InterpolationMode = InterpolationMode.NEAREST
 
     def apply(self, x: Tensor, draws: Draws) -> Tensor:
-        """The drawn programs on the uint8 batch ``x`` (B, C, H, W), on its device."""
-        chains = []
-        for c in range(draws.ops.shape[1]):
-            aug = x
-            for s in range(draws.ops.shape[2]):
-                ids = draws.ops[:, c, s]
-                groups = [np.flatnonzero(ids == op) for op in np.unique(ids)
-                          if op >= 0 and OPS[op] not in AFFINE and OPS[op] != "Identity"]
-                geometric = np.flatnonzero(np.isin(ids, GEOMETRIC))
-                for rows in groups + [geometric]:
-                    if not len(rows):
-                        continue
-                    at = torch.from_numpy(rows).to(x.device)
-                    if aug is x:
-                        aug = x.clone()
-                    names = [OPS[k] for k in ids[rows]]
-                    mags = draws.magnitudes[rows, c, s].tolist()
-                    aug[at] = (affine(aug[at], names, mags, self.interpolation)
-                               if names[0] in AFFINE else
-                               apply_op(aug[at], names[0], mags, self.interpolation))
-            chains.append(aug)
+        """The drawn programs on the uint8 batch ``x`` (B, C, H, W), on its device: every
+        chain of every image in one batch, each step one call per operation drawn (all
+        geometric ones in one resampling pass)."""
+        b, chains, steps = draws.ops.shape
+        aug = x.repeat(chains, 1, 1, 1) if chains > 1 else x.clone()  # chain-major
+        ops = draws.ops.transpose(1, 0, 2).reshape(chains * b, steps)
+        mags = draws.magnitudes.transpose(1, 0, 2).reshape(chains * b, steps)
+        for s in range(steps):
+            ids = ops[:, s]
+            groups = [np.flatnonzero(ids == op) for op in np.unique(ids)
+                      if op >= 0 and OPS[op] not in AFFINE and OPS[op] != "Identity"]
+            for rows in groups + [np.flatnonzero(np.isin(ids, GEOMETRIC))]:
+                if not len(rows):
+                    continue
+                at = torch.from_numpy(rows).to(x.device)
+                names = [OPS[k] for k in ids[rows]]
+                values = mags[rows, s].tolist()
+                aug[at] = (affine(aug[at], names, values, self.interpolation)
+                           if names[0] in AFFINE else
+                           apply_op(aug[at], names[0], values, self.interpolation))
         if draws.weights is None:
-            return chains[0]
+            return aug
         w = torch.from_numpy(draws.weights).to(x.device)
         mix = w[:, 0].view(-1, 1, 1, 1) * x  # torchvision's AugMix: float32, then truncated
-        for c, aug in enumerate(chains):
-            mix.add_(w[:, c + 1].view(-1, 1, 1, 1) * aug)
+        for c, part in enumerate(aug.split(b)):
+            mix.add_(w[:, c + 1].view(-1, 1, 1, 1) * part)
         return mix.to(x.dtype)
 
 

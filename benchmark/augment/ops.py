@@ -11,6 +11,7 @@ hold every operation to ``_apply_op`` image by image.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -25,6 +26,11 @@ AFFINE = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")
 BLENDS = ("Brightness", "Color", "Contrast", "Sharpness")
 OPS = ("Identity", *AFFINE, *BLENDS, "Posterize", "Solarize", "AutoContrast", "Equalize",
        "Invert")
+
+
+@functools.lru_cache(maxsize=4096)  # magnitudes come from a few bins: each matrix once
+def _matrix(op: str, magnitude: float, h: int, w: int) -> tuple[float, ...]:
+    return tuple(_get_inverse_affine_matrix(*_affine_args(op, magnitude, h, w)))
 
 
 def _affine_args(op: str, magnitude: float, h: int, w: int) -> tuple:
@@ -48,9 +54,8 @@ def affine(x: Tensor, ops: list[str], magnitudes: list[float],
     """torchvision's tensor affine transform with one matrix per image: image ``i`` under the
     geometric operation ``ops[i]`` (any of ``AFFINE``) at ``magnitudes[i]``, in one pass."""
     b, _, h, w = x.shape
-    theta = torch.tensor([_get_inverse_affine_matrix(*_affine_args(op, m, h, w))
-                          for op, m in zip(ops, magnitudes)], dtype=torch.float32,
-                         device=x.device)
+    theta = torch.tensor([_matrix(op, m, h, w) for op, m in zip(ops, magnitudes)],
+                         dtype=torch.float32, device=x.device)
     theta = theta.view(b, 2, 3)
     # torchvision's _gen_affine_grid, for a batch of matrices
     base = torch.empty(1, h, w, 3, dtype=theta.dtype, device=x.device)
