@@ -451,7 +451,13 @@ def compute(config: SimilarityConfig, ctx: StudyContext) -> dict[str, np.ndarray
     cells, shifts = corruption_shifts(model, spec, ctx)
     corruptions = list(dict.fromkeys(c for c, _ in cells))
     subs, picks, owner, members, aug = [], [], [], [], []
-    for k, sub in enumerate(config.submissions):
+    # a submission without a report of the profile is left out: its claims say so
+    measured = [s for s in config.submissions
+                if RunFolder.at(ctx.reports_root, s, config.source_profile).exists()]
+    if missing := sorted(set(config.submissions) - set(measured)):
+        log.warning("similarity [%s]: no report of %s; left out", config.source_profile,
+                    ", ".join(missing))
+    for k, sub in enumerate(measured):
         pick, labels, found = augmentation_shifts(model, f"submissions/{sub}.yaml", config, ctx)
         subs.append(sub)
         picks.append(pick)
