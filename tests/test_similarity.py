@@ -67,3 +67,30 @@ def test_gains_are_paired_differences_and_the_correlation_follows_distance():
     assert verdicts["compression-keeps-gain-on-cbar:jpeg_aug"] == "reproduced"
     # its look-alike gains 30 points, the other two common ones 5 on average: from the nearest
     assert verdicts["compression-gains-from-nearest:jpeg_aug"] in ("reproduced", "partly")
+
+
+def test_references_losing_more_from_c_to_cbar_is_measured_on_shared_draws():
+    """A reference recipe that gains 30 points on the common corruptions and nothing on
+    C-bar loses more than a codec that gains 10 on both; without a reference measured, the
+    claim is not testable here."""
+    near = {c: 1.0 + 0.3 * i for i, c in enumerate(NAMES)}
+    codec = arrays({**dict.fromkeys(NAMES, 40), "saturate": 0}, near)
+    ref = arrays({**dict.fromkeys(NAMES, 120), "saturate": 0, "ripple": 0}, near)
+    a = {**codec, "submission": np.array(["jpeg_aug", "augmix"]), "pick": np.array(["30", "3"]),
+         "member": np.array(["30", "3"]), "member_of": np.array([0, 1]),
+         "member_shift_norm": np.array([1.0, 1.0]),
+         "distance": np.vstack([codec["distance"], ref["distance"]]),
+         "distance_to_mean": np.vstack([codec["distance_to_mean"], ref["distance_to_mean"]]),
+         "correct": np.concatenate([codec["correct"], ref["correct"]])}
+    assert sim.c_to_cbar_loss(a, 0)[0] == pytest.approx(0.0)
+    assert sim.c_to_cbar_loss(a, 1)[0] == pytest.approx(120 / 400)
+    config = SimilarityConfig("ci", ("jpeg_aug", "augmix"), compression=("jpeg_aug",),
+                              references=("augmix",))
+    summary = sim.summarize(config, a)
+    verdicts = {v.name: v for v in summary["verdicts"]}
+    assert verdicts["references-lose-more-on-cbar"].verdict == "reproduced"
+    assert [r["group"] for r in summary["tables"]["augmentations"].rows] == ["compression",
+                                                                             "reference"]
+    alone = sim.summarize(SimilarityConfig("ci", ("jpeg_aug",), compression=("jpeg_aug",)), codec)
+    assert {v.name: v.verdict for v in alone["verdicts"]}["references-lose-more-on-cbar"] == \
+        "not testable here"
