@@ -93,6 +93,12 @@ def test_references_losing_more_from_c_to_cbar_is_measured_on_shared_draws():
     assert verdicts["references-lose-more-on-cbar"].verdict == "reproduced"
     assert [r["group"] for r in summary["tables"]["augmentations"].rows] == ["compression",
                                                                              "reference"]
+    versus = summary["tables"]["versus"].rows
+    assert [(v["compression"], v["reference"]) for v in versus] == [("jpeg_aug", "augmix")]
+    assert versus[0]["diff_c"] == pytest.approx((40 - 120) / 400)
+    assert versus[0]["diff_cbar"] == pytest.approx(40 / 400)
+    assert (versus[0]["says_c"], versus[0]["says_cbar"]) == ("reference better",
+                                                             "compression better")
     alone = sim.summarize(SimilarityConfig("ci", ("jpeg_aug",), compression=("jpeg_aug",)), codec)
     assert {v.name: v.verdict for v in alone["verdicts"]}["references-lose-more-on-cbar"] == \
         "not testable here"

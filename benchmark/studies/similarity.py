@@ -52,7 +52,7 @@ from ..scoring.reports import RunFolder
 from ..scoring.selection import BASELINE, CLEAN, COMMON, cbar_mask, is_cbar
 from ..scoring.statistics import beyond_noise, choice_outcomes, replicates
 from .base import Claims, Finding, StudyContext, Table, not_testable, register_study
-from .intervals import BOOT, estimate, sign_verdict, signed_points
+from .intervals import BOOT, estimate, estimate_draws, sign_verdict, signed_points
 from .trained import BEST, resolve_param, trained_classifiers
 
 log = logging.getLogger(__name__)
@@ -419,7 +419,44 @@ def summarize(config: SimilarityConfig, a: dict) -> dict:
          ("to_mean", "to mean shift", "num"), ("shift", "||f_c||", "num"),
          ("resembles", "Resembles", "text"), ("gain", "Gain", "pct"),
          ("gain_low", "95% low", "pct"), ("gain_high", "95% high", "pct")), table)
-    return {"tables": {"augmentations": summary, "points": points}, "verdicts": verdicts}
+    return {"tables": {"augmentations": summary, "points": points,
+                       "versus": versus_table(config, a)}, "verdicts": verdicts}
+
+
+def _says(e, better: str, worse: str) -> str:
+    return {1: better, -1: worse}.get(beyond_noise(e), "tied")
+
+
+def versus_table(config: SimilarityConfig, a: dict) -> Table:
+    """Every compression submission against every reference recipe, paired on the same
+    images and seeds: its gain minus the reference's, on C and on C-bar."""
+    bar, common = _suites(a)
+    rows = []
+    for ref in _references(config):
+        r = _index(a, ref)
+        for comp in _compressing(config):
+            c = _index(a, comp)
+            if r is None or c is None or not bar or not common:
+                continue
+            g_r, g_c = corruption_gains(a, r), corruption_gains(a, c)
+            on_c = estimate_draws(group_gain(g_c, common) - group_gain(g_r, common))
+            on_bar = estimate_draws(group_gain(g_c, bar) - group_gain(g_r, bar))
+            rows.append({"compression": comp, "reference": ref,
+                         "diff_c": on_c.value, "diff_c_low": on_c.low, "diff_c_high": on_c.high,
+                         "says_c": _says(on_c, "compression better", "reference better"),
+                         "diff_cbar": on_bar.value, "diff_cbar_low": on_bar.low,
+                         "diff_cbar_high": on_bar.high,
+                         "says_cbar": _says(on_bar, "compression better", "reference better")})
+    return Table(
+        f"Compression against the field's reference recipes [{config.source_profile}], both "
+        "at their held-out BDA picks: the compression row's accuracy minus the reference's "
+        "on the common corruptions and on C-bar (points, 95% interval, paired on the same "
+        "images and seeds); beyond noise when the interval excludes zero.",
+        (("compression", "Compression", "text"), ("reference", "Reference", "text"),
+         ("diff_c", "Δ C", "pct"), ("diff_c_low", "95% low", "pct"),
+         ("diff_c_high", "95% high", "pct"), ("says_c", "On C", "text"),
+         ("diff_cbar", "Δ C-bar", "pct"), ("diff_cbar_low", "95% low", "pct"),
+         ("diff_cbar_high", "95% high", "pct"), ("says_cbar", "On C-bar", "text")), rows)
 
 
 def lookalikes_of(summary: dict) -> dict[str, tuple[str, tuple[str, ...]]]:
