@@ -21,7 +21,7 @@ from benchmark.scoring.reports import BASELINE, HELD_OUT  # the entry every figu
 from benchmark.scoring.selection import CLEAN, COMMON, chosen_accuracy, chosen_label, is_cbar
 from corruptions import files
 
-from .board import Report, Table, kind_of
+from .board import Report, Table, family_label, kind_of
 
 MARKERS = "os^Dv<>pXh*"
 STYLES = ("-", "--", "-.", ":")
@@ -76,7 +76,7 @@ def severity_curves(reports: Sequence[Report], this: Report, out: Path) -> Figur
         me = rep is this
         ax.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], ls=STYLES[i % len(STYLES)],
                 lw=2.4 if me else 1.0, alpha=1 if me else 0.7,
-                label=f"{rep.id} ({rep.summary.meta.family})" + (" ◀" if me else ""))
+                label=f"{rep.id} ({family_label(rep)})" + (" ◀" if me else ""))
         if me:
             words = [f"severity {x}: {y:.1f}%" for x, y in zip(xs, ys)]
     ax.set_xlabel("severity (0 = clean)")
@@ -255,14 +255,16 @@ def rd_curves(reports: Sequence[Report], this: Report, out: Path) -> Figure | No
     plt = _plt()
     fig, ax = plt.subplots(figsize=(4.8, 3.2))
     words, drawn, deltas = [], 0, []
-    jpeg = next((r for r in reports if r.summary.meta.family == REFERENCE), None)
+    # the JPEG rows themselves, not a combination that stacks an online stage on them
+    jpeg = next((r for r in reports if r.summary.meta.family == REFERENCE
+                 and not r.summary.meta.online), None)
     ref = _rd_points(jpeg) if jpeg else []
     for i, rep in enumerate(reports):
         pts = _rd_points(rep)
         if len({p[0] for p in pts}) < 2:
             continue
         me = rep is this
-        label = f"{rep.summary.meta.family} ({rep.id})"
+        label = f"{family_label(rep)} ({rep.id})"
         if ref and rep is not jpeg:
             r = bd([p[0] for p in ref], [p[1] for p in ref], [p[0] for p in pts],
                    [p[1] for p in pts])

@@ -224,5 +224,7 @@ def test_deepaugment_is_deterministic_and_distorts_more_with_strength(fashion, t
     assert np.array_equal(a, b) and not np.array_equal(a, run(0.1, seed=1))
     quality = [float(np.mean(psnr(x, run(s)))) for s in (0.05, 0.1, 0.2)]
     assert quality[0] > quality[1] > quality[2]
-    with pytest.raises(BenchError, match="zoo"):
-        fam.fn(x, 0.1, image_rngs(0, "x", 0, range(64)), AugmentContext("cifar10", Path(tmp_path)))
+    # the zoo's BLS at lambda 0.1, recorded with the set; no dataset, no codec
+    assert fam.provenance(0.1, ctx)["codec"]["zoo"] == "fashion-mnist/bls-0.1.pt.xz"
+    with pytest.raises(BenchError, match="dataset"):
+        fam.fn(x, 0.1, image_rngs(0, "x", 0, range(64)), None)

@@ -3,8 +3,9 @@ epoch, applied to each training batch on its device (AugMix, TrivialAugment, Ran
 AutoAugment).
 
 A recipe splits into two halves. ``draw`` makes every random choice for n images at once on
-the CPU from a numpy generator (which operations, magnitudes, mixing weights), so an
-epoch's draws depend on (seed, epoch, image index) only, and CPU and CUDA draw the same.
+the CPU from a numpy generator (which operations, magnitudes, mixing weights), in image
+index order: for a training set, an image's draws follow from (seed, epoch, its index),
+whatever batch it lands in, and CPU and CUDA draw the same.
 ``apply`` runs the drawn program on a uint8 batch, batched per operation (``ops``). The
 program is the one torchvision's transform runs for one image: ``chains`` chains of up to
 ``steps`` operations (-1: no operation at that step), and, for AugMix, the weights that mix

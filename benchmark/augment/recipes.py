@@ -5,11 +5,14 @@ the torchvision class (``_augmentation_space``, AutoAugment's policies) and draw
 what that class draws per call, with the same distributions; ``online.Recipe.apply`` runs
 the drawn operations as ``_apply_op`` does. Parameters and their grids:
 
-- ``augmix``: severity 1..10 (torchvision's and the paper's default 3), 3 chains of depth
-  1-3, Dirichlet(1) chain weights, Beta(1, 1) weight of the original, bilinear resampling,
-  and the paper's CIFAR operation set (``all_ops=False``: no brightness, colour, contrast or
-  sharpness, which Hendrycks et al. left out because they overlap CIFAR-10-C's corruptions;
-  torchvision's default adds them).
+- ``augmix``: torchvision's AugMix at severity 1..10 (default 3, as the paper's), 3 chains of
+  depth 1-3, Dirichlet(1) chain weights, Beta(1, 1) weight of the original, bilinear
+  resampling, and the paper's CIFAR operation set (``all_ops=False``: no brightness, colour,
+  contrast or sharpness, which Hendrycks et al. left out because they overlap CIFAR-10-C's
+  corruptions; torchvision's default adds them). torchvision draws a magnitude from the
+  first ``severity`` of 10 fixed levels, the first of them 0; the paper's code draws a level
+  uniformly in [0.1, severity] of 10. At one severity torchvision's is the milder (at 3:
+  rotations up to 6.7 degrees, not 9, and one draw in three does nothing geometric).
 - ``trivialaugment``: the number of magnitude bins (the "wide" space, 31): TrivialAugment has
   no parameter to tune; one operation per image at a uniformly drawn magnitude.
 - ``randaugment``: the magnitude M (0..30 on torchvision's 31 bins) at N = 2 operations,

@@ -496,6 +496,8 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         del resolved["model"]["bands"]
     if m.augmentation.online is None:
         del resolved["augmentation"]["online"]
+    else:  # as the stage reads back (augmix:3), so spellings of one stage hash alike
+        resolved["augmentation"]["online"] = str(m.augmentation.stage())
     if not m.training.jsd:
         del resolved["training"]["jsd"]
     return RunSpec(

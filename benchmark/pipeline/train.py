@@ -146,9 +146,11 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
     """Train ``model`` (freshly built under ``torch.manual_seed(seed)``) on uint8 images;
     resumes from ``checkpoint`` when it holds unfinished epochs. Returns the model in eval
     mode and one history row per epoch (loss, accuracy on the augmented batches, lr,
-    seconds). ``accel``: compile and autocast (default: the device's, ``Acceleration``).
-    ``online``: a per-image random transform applied to every batch after crop and flip,
-    drawn anew each epoch from (seed, epoch) for every image index."""
+    seconds; with ``cfg.jsd`` the accuracy of the clean batches and the loss with the
+    consistency term). ``accel``: compile and autocast (default: the device's,
+    ``Acceleration``). ``online``: a per-image random transform applied to every batch after
+    crop and flip; each epoch's draws are made at its start, for every image in index order,
+    from (seed, epoch), so neither the batches nor their order change an image's draws."""
     if cfg.jsd and online is None:
         raise BenchError("training.jsd (the consistency loss) needs an online augmentation")
     accel = accel or Acceleration.for_device(device)

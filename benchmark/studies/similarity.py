@@ -357,7 +357,9 @@ def references_lose_more(config: SimilarityConfig, a: dict) -> Finding:
 
 # ----------------------------------------------------------------------------- summary
 def group_of(config: SimilarityConfig, sub: str) -> str:
-    """compression, reference, combination (a submission with parents) or other."""
+    """compression (``config.compression``: the codecs, and compression DeepAugment, a
+    codec's network perturbed), reference (``config.references``), combination (one of
+    ``COMBINATIONS``, a codec or DeepAugment with AugMix on top) or other."""
     if sub in config.compression:
         return "compression"
     if sub in config.references:
