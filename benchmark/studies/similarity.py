@@ -471,6 +471,12 @@ def lookalikes_of(summary: dict) -> dict[str, tuple[str, tuple[str, ...]]]:
 
 
 # ----------------------------------------------------------------------------- compute
+def _evaluated(reports_root: Path, submission: str, profile: str, cbar: tuple[str, ...]) -> bool:
+    """Whether ``submission`` has a report of ``profile`` that evaluated every one of
+    ``cbar`` (the study pairs it with the baseline on them)."""
+    folder = RunFolder.at(reports_root, submission, profile)
+    return folder.exists() and set(cbar) <= set(folder.summary().corruptions)
+
 @register_study("similarity", title="Augmentation-corruption similarity (Mintun et al. 2021)",
                 papers=("Mintun et al. 2021",), config=SimilarityConfig,
                 profiles={"ci": SimilarityConfig("ci", ("jpeg_aug", "bls_aug", "noise_aug",
@@ -490,12 +496,13 @@ def compute(config: SimilarityConfig, ctx: StudyContext) -> dict[str, np.ndarray
     cells, shifts = corruption_shifts(model, spec, ctx)
     corruptions = list(dict.fromkeys(c for c, _ in cells))
     subs, picks, owner, members, aug = [], [], [], [], []
-    # a submission without a report of the profile is left out: its claims say so
-    measured = [s for s in config.submissions
-                if RunFolder.at(ctx.reports_root, s, config.source_profile).exists()]
+    # a submission without a report of the profile that evaluated the classifier's C-bar
+    # corruptions is left out: its claims say it was not measured
+    measured = [s for s in config.submissions if _evaluated(ctx.reports_root, s,
+                                                            config.source_profile, spec.cbar)]
     if missing := sorted(set(config.submissions) - set(measured)):
-        log.warning("similarity [%s]: no report of %s; left out", config.source_profile,
-                    ", ".join(missing))
+        log.warning("similarity [%s]: no report with C-bar of %s; left out",
+                    config.source_profile, ", ".join(missing))
     for k, sub in enumerate(measured):
         pick, labels, found = augmentation_shifts(model, f"submissions/{sub}.yaml", config, ctx)
         subs.append(sub)
