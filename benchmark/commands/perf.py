@@ -30,6 +30,13 @@ def add_parsers(sub) -> None:
     o.add_argument("--images", type=positive_int, default=10000)
     o.add_argument("--data-root", default=None)
     o.set_defaults(func=cmd_perf_online)
+    s = psub.add_parser("capacity", help="the capacity recipe's sweep: validation accuracy "
+                        "against training seconds (resumable)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--runs", default="runs", help="where each configuration's result is kept")
+    s.add_argument("--fresh", action="store_true", help="measure every configuration again")
+    s.add_argument("--data-root", default=None)
+    s.set_defaults(func=cmd_perf_capacity)
     k = psub.add_parser("codec", help="codec training steps/s vs CompressAI's FactorizedPrior")
     k.add_argument("--json", action="store_true")
     k.add_argument("--N", type=positive_int, default=128)
@@ -70,6 +77,11 @@ def cmd_perf_corruptions(args: argparse.Namespace) -> int:
 
 def cmd_perf_augment(args: argparse.Namespace) -> int:
     from ..perf.augment import run
+    return run(args)
+
+
+def cmd_perf_capacity(args: argparse.Namespace) -> int:
+    from ..perf.capacity import run
     return run(args)
 
 

@@ -69,6 +69,18 @@ class EvalSplit:
         return 1 + sum(len(cs.corruptions) * len(cs.severities) for cs in self.corrupted)
 
 
+class FlipAveraged(nn.Module):
+    """Test-time flip: the logits of each image and of its mirror image, averaged (a
+    classifier trained with random horizontal flips sees both as the same class)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.model(x) + self.model(x.flip(3))) / 2
+
+
 @torch.inference_mode()
 def correct_mask(model: nn.Module, images: np.ndarray, labels: np.ndarray, device: str,
                  batch: int = EVAL_BATCH, accel: Acceleration | None = None) -> np.ndarray:

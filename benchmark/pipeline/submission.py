@@ -167,6 +167,8 @@ class TrainingSection(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     images: PositiveInt | None = None  # the first N training images; None: the whole split
     jsd: float = Field(_RECIPE.jsd, ge=0)  # AugMix's consistency-loss weight; 0: none
+    label_smoothing: float = Field(_RECIPE.label_smoothing, ge=0, lt=1)
+    ema: float = Field(_RECIPE.ema, ge=0, lt=1)  # decay of the weights' moving average; 0: none
 
     @field_validator("seeds")
     @classmethod
@@ -185,6 +187,8 @@ class EvaluationSection(_Strict):
     # every evaluation image (clean, corrupted, validation) passed through the unit's own
     # family and parameter: trained *and tested* on compressed data (thesis Fig 3.6)
     transform: bool = False
+    # the prediction averaged over each image and its mirror image (test-time flip)
+    flip: bool = False
     # CIFAR-10-C-bar on the test split, a second corrupted set (Mintun et al. 2021): ``cbar``
     # (all ten) or names; unset, none (and reports from before it keep their hashes)
     cbar: str | list[str] | None = None
@@ -336,6 +340,7 @@ class RunSpec:
     online: AugmentSpec | None = None  # an online stage on top of every unit's sets
     reference: bool = False
     parents: tuple[str, ...] = ()
+    test_flip: bool = False  # predictions averaged over each image and its mirror image
 
     @property
     def labels(self) -> list[str]:
@@ -498,8 +503,11 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         del resolved["augmentation"]["online"]
     else:  # as the stage reads back (augmix:3), so spellings of one stage hash alike
         resolved["augmentation"]["online"] = str(m.augmentation.stage())
-    if not m.training.jsd:
-        del resolved["training"]["jsd"]
+    for option in ("jsd", "label_smoothing", "ema"):  # unset: the hashes they always had
+        if not getattr(m.training, option):
+            del resolved["training"][option]
+    if not m.evaluation.flip:
+        del resolved["evaluation"]["flip"]
     return RunSpec(
         id=run_id, name=f"{m.name} ({model})" if swept else m.name, authors=tuple(m.authors),
         description=m.description, url=m.url,
@@ -516,4 +524,4 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         test_transform=m.evaluation.transform, sweep=m.id if swept else None,
         bands=BandConfig(**m.model.bands.model_dump()) if m.model.bands else None,
         cbar=m.evaluation.cbar_names(), online=m.augmentation.stage(), reference=m.reference,
-        parents=tuple(m.parents))
+        parents=tuple(m.parents), test_flip=m.evaluation.flip)

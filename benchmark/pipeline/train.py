@@ -57,6 +57,10 @@ class TrainConfig:
     # the weight of AugMix's Jensen-Shannon consistency term (Hendrycks et al. 2020: 12);
     # 0: none. Needs an online stage: each batch is seen clean and through two draws of it
     jsd: float = 0.0
+    label_smoothing: float = 0.0  # of the cross-entropy's targets; 0: none
+    # the decay of an exponential moving average of the weights (and batch-norm statistics)
+    # updated after every step, and the network returned; 0: none, the last weights
+    ema: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -157,13 +161,17 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
     model = model.to(device, memory_format=torch.channels_last)
     opt, own_opt = _optimizers(cfg, model)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg.schedule, cfg.epochs))
-    parts = {"model": model, "opt": opt, "sched": sched, "own_opt": own_opt}
+    average = (torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema),
+        use_buffers=True) if cfg.ema else None)
+    parts = {"model": model, "opt": opt, "sched": sched, "own_opt": own_opt, "ema": average}
     start, history = _resume(checkpoint, parts, device)
     if 0 < start < cfg.epochs:
         log.info("%s: resuming at epoch %d of %d", name, start + 1, cfg.epochs)
     x_all = to_device_images(images, device)
     y_all = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
-    step_fn = _train_step(model, opt, own_opt, device, accel, cfg.jsd)
+    step_fn = _train_step(model, opt, own_opt, device, accel, cfg.jsd, cfg.label_smoothing,
+                          average)
     n, bs = len(labels), cfg.batch_size
     size = tuple(images.shape[1:3])
     batches = math.ceil(n / bs)
@@ -207,6 +215,8 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
                 files.write_torch(checkpoint, {
                     **{k: p.state_dict() for k, p in parts.items() if p is not None},
                     "epoch": epoch + 1, "history": history, "config": cfg.as_dict(), "seed": seed})
+    if average is not None:
+        return average.module.eval(), history
     return model.eval(), history
 
 
@@ -232,7 +242,8 @@ def jensen_shannon(logits: list[torch.Tensor]) -> torch.Tensor:
 
 def _train_step(model: nn.Module, opt: torch.optim.Optimizer,
                 own_opt: torch.optim.Optimizer | None, device: str, accel: Acceleration,
-                jsd: float = 0.0):
+                jsd: float = 0.0, label_smoothing: float = 0.0,
+                average: torch.optim.swa_utils.AveragedModel | None = None):
     """One optimiser step on a uint8 batch: (loss, correct) as device tensors (no sync). The
     loss adds the ``aux_loss()`` of modules that have one (seed 001's reconstruction term),
     and with ``views`` (the batch's augmented copies) ``jsd`` times their consistency with
@@ -248,7 +259,7 @@ def _train_step(model: nn.Module, opt: torch.optim.Optimizer,
         with accel.autocast_on(device):
             every = forward(x).float()
             logits = every[:len(yb)]
-            loss = F.cross_entropy(logits, yb)
+            loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
             if views:
                 loss = loss + jsd * jensen_shannon(list(every.split(len(yb))))
             for m in aux:
@@ -258,5 +269,7 @@ def _train_step(model: nn.Module, opt: torch.optim.Optimizer,
         loss.backward()
         for o in optimizers:
             o.step()
+        if average is not None:
+            average.update_parameters(model)
         return loss.detach(), (logits.argmax(1) == yb).sum()
     return guarded(step, forward)

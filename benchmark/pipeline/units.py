@@ -32,7 +32,7 @@ from ..scoring.results import (
     read_masks,
     write_masks,
 )
-from .evaluate import Count, evaluate
+from .evaluate import Count, FlipAveraged, evaluate
 from .inputs import EvalSet, load_eval_splits
 from .submission import RunSpec
 from .train import build_classifier, train_classifier
@@ -172,7 +172,8 @@ def run_unit(task: UnitTask) -> UnitResult:
     # a re-evaluation keeps the training time of the run that trained the model
     train_s = done["train_s"] if done is not None else time.perf_counter() - t0
     t0 = time.perf_counter()
-    counts = evaluate(model, splits, task.device, progress=task.progress, name=f"eval {task.name}")
+    counts = evaluate(FlipAveraged(model) if task.spec.test_flip else model, splits, task.device,
+                      progress=task.progress, name=f"eval {task.name}")
     eval_s = time.perf_counter() - t0
     task.folder.mkdir(parents=True, exist_ok=True)
     # outcomes first: the counts file, written last, marks the unit done

@@ -1,0 +1,130 @@
+"""``bench perf capacity``: the sweep that chooses the capacity recipe, clean accuracy
+against training seconds on this machine.
+
+Each configuration (a model, a schedule, regularisers) trains once, seed 0, on every
+training image of the embedded data and is scored on the validation split only, clean, with
+and without test-time flip: the test split stays unseen until the chosen recipe runs as a
+profile. Its training seconds are measured here, one configuration at a time, at the
+machine's thread count. A configuration's result is kept under ``--runs`` by its digest, so
+a sweep cut short resumes; ``--fresh`` measures every one again. The table marks the
+configurations no other beats in both accuracy and time (the Pareto front) and those that
+meet the target: ``TARGET_ACC`` clean in at most ``TARGET_S`` seconds of training.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from corruptions import files
+
+from ..datasets import load_dataset
+from ..pipeline.evaluate import FlipAveraged, correct_mask
+from ..pipeline.submission import digest
+from ..pipeline.train import TrainConfig, build_classifier, train_classifier
+
+log = logging.getLogger(__name__)
+TARGET_ACC, TARGET_S = 0.93, 240.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration of the sweep: a registered model and its training recipe."""
+
+    model: str
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def name(self) -> str:
+        t, base = self.train, TrainConfig()
+        extra = [f"{k}={getattr(t, k)}" for k in ("label_smoothing", "ema", "batch_size")
+                 if getattr(t, k) != getattr(base, k)]
+        return " ".join([self.model, f"{t.epochs}ep", t.schedule, f"lr={t.lr}", *extra])
+
+    def key(self) -> str:
+        return digest({"model": self.model, "train": asdict(self.train)})
+
+
+def _recipe(epochs: int, **kw) -> TrainConfig:
+    return TrainConfig(**{"epochs": epochs, "schedule": "cosine", "lr": 0.05, **kw})
+
+
+# what the issue measured, then what might buy accuracy per second: width, epochs,
+# label smoothing, an average of the weights, larger batches
+CANDIDATES = (
+    Candidate("small_cnn", _recipe(15)),
+    Candidate("cnn6_16", _recipe(15)),
+    Candidate("cnn6_32", _recipe(15)),
+    Candidate("cnn6_16", _recipe(15, label_smoothing=0.1)),
+    Candidate("cnn6_16", _recipe(15, ema=0.999)),
+    Candidate("cnn6_16", _recipe(15, label_smoothing=0.1, ema=0.999)),
+    Candidate("cnn6_16", _recipe(20, label_smoothing=0.1, ema=0.999)),
+    Candidate("cnn6_24", _recipe(12, label_smoothing=0.1, ema=0.999)),
+    Candidate("cnn6_24", _recipe(15, label_smoothing=0.1, ema=0.999)),
+    Candidate("cnn6_16", _recipe(20, label_smoothing=0.1, ema=0.999, batch_size=256, lr=0.1)),
+    Candidate("cnn6_32", _recipe(10, label_smoothing=0.1, ema=0.999, batch_size=256, lr=0.1)),
+)
+
+
+def measure(c: Candidate, train, validation, threads: int) -> dict:
+    """Train ``c`` on ``train``; its seconds and its validation accuracy, plain and flipped."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = build_classifier(c.model, train.images, len(train.classes))
+    start = time.perf_counter()
+    model, _ = train_classifier(model, train.images, train.labels, c.train, seed=0,
+                                progress=False, name=c.name)
+    seconds = time.perf_counter() - start
+    plain = correct_mask(model, validation.images, validation.labels, "cpu").mean()
+    flipped = correct_mask(FlipAveraged(model), validation.images, validation.labels,
+                           "cpu").mean()
+    return {"name": c.name, "model": c.model, "params": sum(p.numel() for p in model.parameters()),
+            "train": asdict(c.train), "train_s": round(seconds, 1), "threads": threads,
+            "val_acc": float(plain), "val_acc_flip": float(flipped)}
+
+
+def pareto(rows: list[dict], key: str = "val_acc_best") -> set[str]:
+    """The names no other row beats in both accuracy and seconds."""
+    return {r["name"] for r in rows
+            if not any(o[key] >= r[key] and o["train_s"] <= r["train_s"]
+                       and (o[key] > r[key] or o["train_s"] < r["train_s"]) for o in rows)}
+
+
+def run(args: argparse.Namespace) -> int:
+    train = load_dataset("fashion-mnist", "train", args.data_root)
+    validation = load_dataset("fashion-mnist", "validation", args.data_root)
+    folder = Path(args.runs) / "capacity-sweep"
+    threads = torch.get_num_threads()
+    rows = []
+    for c in CANDIDATES:
+        path = folder / f"{c.key()}-t{threads}.json"
+        if path.is_file() and not args.fresh:
+            row = json.loads(path.read_text())
+        else:
+            log.info("capacity sweep: %s", c.name)
+            row = measure(c, train, validation, threads)
+            files.write_json(path, row)
+        row["val_acc_best"] = max(row["val_acc"], row["val_acc_flip"])
+        rows.append(row)
+    front = pareto(rows)
+    for r in rows:
+        r["pareto"] = r["name"] in front
+        r["meets_target"] = r["val_acc_best"] >= TARGET_ACC and r["train_s"] <= TARGET_S
+    result = {"images": len(train), "validation_images": len(validation), "threads": threads,
+              "target": {"val_acc": TARGET_ACC, "train_s": TARGET_S}, "rows": rows}
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    print(f"{'configuration':<62} {'params':>7} {'train s':>8} {'val %':>6} {'+flip %':>7}")
+    for r in sorted(rows, key=lambda r: r["train_s"]):
+        mark = ("*" if r["pareto"] else " ") + ("T" if r["meets_target"] else " ")
+        print(f"{r['name']:<62} {r['params']:>7} {r['train_s']:>8.1f} {100 * r['val_acc']:>6.2f} "
+              f"{100 * r['val_acc_flip']:>7.2f} {mark}")
+    print(f"*: on the accuracy-for-time front; T: >= {100 * TARGET_ACC:.1f}% on validation in "
+          f"<= {TARGET_S:.0f} s of training ({len(train)} images, {threads} threads)")
+    return 0

@@ -1,0 +1,75 @@
+"""The capacity recipe's parts: the six-conv networks, label smoothing, an average of the
+weights that resumes with the rest of training, test-time flip, and the sweep's front."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.datasets import load_dataset
+from benchmark.models import create_model
+from benchmark.perf.capacity import Candidate, measure, pareto
+from benchmark.pipeline.evaluate import FlipAveraged
+from benchmark.pipeline.train import TrainConfig, build_classifier, train_classifier
+
+
+@pytest.fixture(scope="module")
+def data():
+    train = load_dataset("fashion-mnist", "train")
+    return train.images[:256], train.labels[:256]
+
+
+@pytest.mark.parametrize("name,params", [("cnn6_16", 72666), ("cnn6_32", 288170)])
+def test_the_six_conv_networks_have_the_measured_sizes(name, params):
+    net = create_model(name, 1, 10, 28)
+    assert sum(p.numel() for p in net.parameters()) == params
+    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def _train(data, cfg, **kw):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = build_classifier("cnn6_12", data[0], 10)
+    return train_classifier(model, *data, cfg, seed=0, progress=False, **kw)
+
+
+def test_the_weights_average_is_returned_and_resumes_bit_for_bit(data, tmp_path):
+    cfg = TrainConfig(epochs=2, batch_size=64, ema=0.9)
+    averaged, _ = _train(data, cfg)
+    last, _ = _train(data, TrainConfig(epochs=2, batch_size=64))
+    assert not torch.equal(averaged.net.head.weight, last.net.head.weight)
+    _train(data, TrainConfig(epochs=1, batch_size=64, ema=0.9), checkpoint=tmp_path / "c.pt")
+    resumed, _ = _train(data, cfg, checkpoint=tmp_path / "c.pt")
+    for a, b in zip(averaged.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_label_smoothing_changes_the_loss(data):
+    plain = _train(data, TrainConfig(epochs=1, batch_size=64))[1][-1]["loss"]
+    smooth = _train(data, TrainConfig(epochs=1, batch_size=64, label_smoothing=0.1))[1][-1]["loss"]
+    assert smooth > plain  # a smoothed target's cross-entropy cannot reach zero
+
+
+def test_test_time_flip_sees_an_image_and_its_mirror_alike():
+    torch.manual_seed(0)
+    net = FlipAveraged(create_model("cnn6_12", 1, 10, 28).eval())
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.allclose(net(x), net(x.flip(3)), atol=1e-6)
+
+
+def test_the_front_keeps_what_nothing_beats_in_accuracy_and_time():
+    rows = [{"name": "a", "val_acc_best": 0.90, "train_s": 100.0},
+            {"name": "b", "val_acc_best": 0.93, "train_s": 240.0},
+            {"name": "c", "val_acc_best": 0.92, "train_s": 300.0},
+            {"name": "d", "val_acc_best": 0.90, "train_s": 120.0}]
+    assert pareto(rows) == {"a", "b"}
+
+
+def test_a_candidate_is_measured_on_validation(data):
+    train = load_dataset("fashion-mnist", "train").head(256)
+    validation = load_dataset("fashion-mnist", "validation").head(200)
+    row = measure(Candidate("cnn6_12", TrainConfig(epochs=1, batch_size=64)), train,
+                  validation, threads=1)
+    assert row["params"] > 0 and row["train_s"] > 0 and 0 <= row["val_acc"] <= 1
+    assert row["name"] == "cnn6_12 1ep constant lr=0.01 batch_size=64"
+    assert np.isfinite(row["val_acc_flip"])
