@@ -159,46 +159,28 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
         raise BenchError("training.jsd (the consistency loss) needs an online augmentation")
     accel = accel or Acceleration.for_device(device)
     model = model.to(device, memory_format=torch.channels_last)
-    opt, own_opt = _optimizers(cfg, model)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg.schedule, cfg.epochs))
-    average = (torch.optim.swa_utils.AveragedModel(
-        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema),
-        use_buffers=True) if cfg.ema else None)
-    parts = {"model": model, "opt": opt, "sched": sched, "own_opt": own_opt, "ema": average}
+    parts = _training_state(cfg, model)
+    opt, sched, average = parts["opt"], parts["sched"], parts["ema"]
     start, history = _resume(checkpoint, parts, device)
     if 0 < start < cfg.epochs:
         log.info("%s: resuming at epoch %d of %d", name, start + 1, cfg.epochs)
     x_all = to_device_images(images, device)
     y_all = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
-    step_fn = _train_step(model, opt, own_opt, device, accel, cfg.jsd, cfg.label_smoothing,
-                          average)
-    n, bs = len(labels), cfg.batch_size
-    size = tuple(images.shape[1:3])
-    batches = math.ceil(n / bs)
+    step_fn = _train_step(model, opt, parts["own_opt"], device, accel, cfg.jsd,
+                          cfg.label_smoothing, average)
+    n = len(labels)
+    batches = math.ceil(n / cfg.batch_size)
     with tqdm(total=cfg.epochs * batches, initial=start * batches, desc=name, unit="batch",
               disable=not progress or None, leave=False) as bar:
         for epoch in range(start, cfg.epochs):
             t0 = time.perf_counter()
             lr = opt.param_groups[0]["lr"]
             model.train()
-            gen = _epoch_generator(seed, epoch)
-            perm = torch.randperm(n, generator=gen)
-            shifts = torch.randint(0, 2 * cfg.crop_padding + 1, (n, 2), generator=gen)
-            flips = torch.rand(n, generator=gen) < 0.5
-            draws = ([online.draw(epoch_generator(seed, epoch, view), n, size)
-                      for view in range(2 if cfg.jsd else 1)] if online else [])
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.long)
-            for k in range(batches):
-                idx = perm[k * bs:(k + 1) * bs]
-                xb = crop_flip(x_all[idx.to(device)], shifts[idx].to(device) if cfg.crop_padding else None,
-                               flips[idx].to(device) if cfg.flip else None, cfg.crop_padding)
-                yb = y_all[idx.to(device)]
-                views = [online.apply(xb, d.take(idx.numpy())) for d in draws]
-                if views and not cfg.jsd:
-                    xb, views = views[0], []
+            for xb, yb, views in _batches(x_all, y_all, cfg, seed, epoch, online):
                 loss, hits = step_fn(xb, yb, views)
-                loss_sum += loss * len(idx)
+                loss_sum += loss * len(yb)
                 correct += hits
                 bar.update(1)
             sched.step()
@@ -218,6 +200,41 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
     if average is not None:
         return average.module.eval(), history
     return model.eval(), history
+
+
+def _training_state(cfg: TrainConfig, model: nn.Module) -> dict:
+    """Everything an epoch checkpoint holds besides the epoch: the model, its optimisers,
+    the schedule and the weights' moving average (None where the recipe has none)."""
+    opt, own_opt = _optimizers(cfg, model)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg.schedule, cfg.epochs))
+    average = (torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema),
+        use_buffers=True) if cfg.ema else None)
+    return {"model": model, "opt": opt, "sched": sched, "own_opt": own_opt, "ema": average}
+
+
+def _batches(x_all: torch.Tensor, y_all: torch.Tensor, cfg: TrainConfig, seed: int, epoch: int,
+             online: Recipe | None):
+    """An epoch's batches on the device, (images, labels, augmented views): its order, crops
+    and flips drawn from (seed, epoch), then the online stage's draws for every image; with
+    the consistency loss the views are the stage's two draws beside the clean batch, else
+    the stage's draw replaces the batch."""
+    n, bs, device = len(y_all), cfg.batch_size, y_all.device
+    gen = _epoch_generator(seed, epoch)
+    perm = torch.randperm(n, generator=gen)
+    shifts = torch.randint(0, 2 * cfg.crop_padding + 1, (n, 2), generator=gen)
+    flips = torch.rand(n, generator=gen) < 0.5
+    size = tuple(x_all.shape[-2:])
+    draws = ([online.draw(epoch_generator(seed, epoch, view), n, size)
+              for view in range(2 if cfg.jsd else 1)] if online else [])
+    for k in range(math.ceil(n / bs)):
+        idx = perm[k * bs:(k + 1) * bs]
+        xb = crop_flip(x_all[idx.to(device)], shifts[idx].to(device) if cfg.crop_padding else None,
+                       flips[idx].to(device) if cfg.flip else None, cfg.crop_padding)
+        views = [online.apply(xb, d.take(idx.numpy())) for d in draws]
+        if views and not cfg.jsd:
+            xb, views = views[0], []
+        yield xb, y_all[idx.to(device)], views
 
 
 def _resume(checkpoint: Path | None, parts: dict, device: str) -> tuple[int, list[dict]]:
