@@ -31,6 +31,7 @@ from corruptions.errors import BenchError
 
 from ..codecs.models import FactorizedPrior, _pad
 from .learned import load_or_train
+from .online import to_nchw
 from .registry import AugmentContext, Transformed, get_family, register_family
 
 CODEC_FAMILY = "bls"
@@ -139,7 +140,7 @@ def _perturbed(model: FactorizedPrior, images: np.ndarray, s: float, rngs,
         out_axis = 1 if layer.startswith("g_s") else 0  # ConvTranspose2d: (in, out, k, k)
         per_image[layer][i] = perturb(params[layer], kind, s, rng, out_axis)
         latent_hits.append((LATENT_KINDS[rng.integers(len(LATENT_KINDS))], rng))
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).to(device) / 255
+    x = to_nchw(images).to(device) / 255
     h, w = images.shape[1:3]
     eb = model.entropy_bottleneck
     y = _through(model.g_a, "g_a", _pad(x, model.multiple), per_image)

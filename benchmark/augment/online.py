@@ -41,9 +41,6 @@ class Draws:
     magnitudes: np.ndarray
     weights: np.ndarray | None = None
 
-    def __len__(self) -> int:
-        return len(self.ops)
-
     def take(self, index: np.ndarray) -> Draws:
         return Draws(self.ops[index], self.magnitudes[index],
                      None if self.weights is None else self.weights[index])
@@ -100,6 +97,7 @@ def epoch_generator(seed: int, epoch: int, view: int = 0) -> np.random.Generator
 
 
 def to_nchw(images: np.ndarray) -> Tensor:
+    """(N, H, W, C) uint8 images -> a contiguous (N, C, H, W) uint8 tensor."""
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
 
 

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from corruptions import files
 from corruptions.errors import BenchError
 
-from ..augment.online import Recipe, epoch_generator
+from ..augment.online import Recipe, epoch_generator, to_nchw
 from ..models import Normalized, create_model
 from .accel import Acceleration, Forward, guarded, to_device
 from ..models.bands import BandConfig, BandWeighted
@@ -138,8 +138,7 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 def to_device_images(images: np.ndarray, device: str) -> torch.Tensor:
     """(N, H, W, C) uint8 -> (N, C, H, W) uint8 on the device (through pinned memory)."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
-    return to_device(x, device)
+    return to_device(to_nchw(images), device)
 
 
 def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, cfg: TrainConfig,
