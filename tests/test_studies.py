@@ -20,6 +20,7 @@ from benchmark.studies import (
     read_arrays,
     run_study,
     study_folders,
+    study_names,
 )
 from benchmark.studies.base import verdict_named
 from benchmark.studies.compressed import at_equal, log_fit, low_end_gap
@@ -402,10 +403,10 @@ def test_every_verdict_is_a_named_claim_of_its_study():
 
 
 def test_a_claim_made_of_each_case_gives_one_named_verdict_per_case():
-    claims = Claims()
+    claims = Claims("mine", texts={"above": {"paper": "p", "claim": "{case} is above zero",
+                                             "reported": "r"}})
 
-    @claims.claim("above", paper="p", claim="{case} is above zero", reported="r",
-                  each=lambda config: [str(k) for k in config])
+    @claims.claim("above", each=lambda config: [str(k) for k in config])
     def above(config, arrays, case):
         ok = arrays[case] > 0
         return Finding(f"{case}: {arrays[case]}", "reproduced" if ok else "not reproduced", "> 0")
@@ -414,7 +415,23 @@ def test_a_claim_made_of_each_case_gives_one_named_verdict_per_case():
     assert [(v.name, v.claim, v.verdict) for v in verdicts] == [
         ("above:a", "a is above zero", "reproduced"), ("above:b", "b is above zero", "not reproduced")]
     with pytest.raises(ValueError, match="twice"):
-        claims.claim("above", paper="p", claim="c", reported="r")
+        claims.claim("above")
+    with pytest.raises(ValueError, match="not in claims.yaml"):
+        claims.claim("below")
+
+
+def test_the_claims_catalogue_and_the_checks_match():
+    """Every claim in ``claims.yaml`` has its check registered, under its study, and every
+    text is there: a claim cannot be catalogued and left unchecked, or checked unstated."""
+    from benchmark.studies.base import claim_texts
+
+    catalogue = {s: list(c) for s, c in claim_texts().items()}
+    registered = {s: get_study(s).claims.names() for s in study_names()}
+    assert catalogue == {s: names for s, names in registered.items() if names}
+    for study, claims in claim_texts().items():
+        for name, text in claims.items():
+            assert set(text) == {"paper", "claim", "reported"}, (study, name)
+            assert all(isinstance(v, str) and v.strip() for v in text.values()), (study, name)
 
 
 def test_a_study_trains_only_the_units_it_probes(tmp_path):

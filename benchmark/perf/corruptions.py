@@ -103,15 +103,21 @@ def _pad32(images: np.ndarray) -> np.ndarray:
     return np.pad(rgb, ((0, 0), (0, max(0, 32 - h)), (0, max(0, 32 - w)), (0, 0)), mode="edge")
 
 
-def full_build(data_root: str | None, workers: int, device: str = "cpu") -> dict:
-    ds = load_dataset("fashion-mnist", "test", data_root)
-    names = C.names("all")
+def _timed_build(ds, names: list[str], workers: int, device: str) -> tuple[float, int]:
+    """Seconds to build ``names`` on the whole split as ``bench build-corruptions`` does (into
+    a folder thrown away after), and the corrupted images that made."""
     with tempfile.TemporaryDirectory(prefix="fmnist-c-") as tmp:
         start = time.perf_counter()
         builder.build(ds.images, ds.labels, ds.names, Path(tmp), dataset="fashion-mnist",
                       split="test", corruptions=names, workers=workers, device=device)
         wall = time.perf_counter() - start
-    volume = len(ds) * len(names) * len(C.SEVERITIES)
+    return wall, len(ds) * len(names) * len(C.SEVERITIES)
+
+
+def full_build(data_root: str | None, workers: int, device: str = "cpu") -> dict:
+    ds = load_dataset("fashion-mnist", "test", data_root)
+    names = C.names("all")
+    wall, volume = _timed_build(ds, names, workers, device)
     sample = _pad32(ds.images[:8])
     ref = time_reference(sample, names)
     ref_rate = len(sample) * len(names) * len(C.SEVERITIES) / sum(ref.values())
@@ -138,12 +144,7 @@ def cbar_build(data_root: str | None, workers: int, device: str = "cpu") -> dict
             corrupt(name)
             rates[name] = round(len(sample) * len(C.SEVERITIES) / _seconds_per_pass(
                 lambda: corrupt(name)), 1)
-    with tempfile.TemporaryDirectory(prefix="fmnist-c-bar-") as tmp:
-        start = time.perf_counter()
-        builder.build(ds.images, ds.labels, ds.names, Path(tmp), dataset="fashion-mnist",
-                      split="test", corruptions=names, workers=workers, device=device)
-        wall = time.perf_counter() - start
-    volume = len(ds) * len(names) * len(C.SEVERITIES)
+    wall, volume = _timed_build(ds, names, workers, device)
     return {"images": volume, "workers": workers, "device": device, "wall_s": round(wall, 2),
             "img_per_s": round(volume / wall, 1), "target_s": CBAR_TARGET_S,
             "target_over_wall": round(CBAR_TARGET_S / wall, 2),

@@ -105,7 +105,7 @@ def train_arm(cfg: BandWeightsConfig, learned: bool, seed: int, train: tuple, te
     return correct, np.stack(history), losses
 
 
-CLAIMS = Claims()
+CLAIMS = Claims("band-weights")
 SINGLE_OUT = 0.05  # weights that single out bands differ by more than this between bands
 INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over training seeds and "
              "test images, paired (both arms on the same seeds and images)")
@@ -134,10 +134,7 @@ def _pts(d: Comparison) -> str:
     return signed_points(d, f" points (p {d.p:.3f})")
 
 
-@CLAIMS.claim("learned-beat-uniform", paper="001 section 6",
-              claim="Learned band weights beat fixed uniform weights (same network, budget "
-                    "and seeds).",
-              reported="+1.21 points (96.79 +- 0.08 vs 95.58 +- 0.12%, MNIST, 3 seeds)")
+@CLAIMS.claim("learned-beat-uniform")
 def learned_beat_uniform(config: BandWeightsConfig, a: dict) -> Finding:
     rows = _arms(a)
     gain = clean_difference(_arm(a, 0), _arm(a, 1))
@@ -158,10 +155,7 @@ def _common(o: CellOutcomes) -> list[tuple[str, int]]:
     return [c for c in o.cells if c[0] in COMMON]
 
 
-@CLAIMS.claim("learned-beat-uniform-as-option", paper="001 section 6",
-              claim="Learned band weights beat uniform ones as a model option in front of the "
-                    "benchmark's classifier (image domain, its recipe).",
-              reported="+1.21 points (Conv1D, MNIST)")
+@CLAIMS.claim("learned-beat-uniform-as-option")
 def learned_beat_uniform_as_option(config: BandWeightsConfig, a: dict) -> Finding:
     learned, uniform = _option(a, 0), _option(a, 1)
     clean = clean_difference(learned, uniform)
@@ -175,10 +169,7 @@ def learned_beat_uniform_as_option(config: BandWeightsConfig, a: dict) -> Findin
         "corrupt difference is shown, not judged: the paper measured clean accuracy)")
 
 
-@CLAIMS.claim("weights-single-out-bands", paper="001 Fig 1",
-              claim="The learned weights single out the frequency bands that matter for the "
-                    "task (interpretable band importance).",
-              reported="weights evolve away from uniform")
+@CLAIMS.claim("weights-single-out-bands")
 def weights_single_out_bands(config: BandWeightsConfig, a: dict) -> Finding:
     final = _final_weights(a)
     per_seed = a["weights"][0, :, -1]  # (seeds, bands)

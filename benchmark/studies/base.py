@@ -3,11 +3,13 @@ the typed pieces of what it reports (tables of numbers, verdicts on the papers' 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from corruptions.errors import BenchError
 from corruptions.registries import Registry
@@ -53,6 +55,16 @@ def not_testable(measured: str, needs: str) -> Finding:
     return Finding(measured, "not testable here", needs)
 
 
+CLAIMS_FILE = Path(__file__).with_name("claims.yaml")
+
+
+@functools.cache
+def claim_texts() -> dict[str, dict[str, dict[str, str]]]:
+    """study -> claim name -> {paper, claim, reported}: the catalogue of the seed papers'
+    claims (``claims.yaml``), read once."""
+    return yaml.safe_load(CLAIMS_FILE.read_text(encoding="utf-8"))
+
+
 @dataclass(frozen=True)
 class Claim:
     """A seed paper's claim and the pure function of (config, arrays) that checks it. A claim
@@ -79,24 +91,33 @@ class Claim:
 
 
 class Claims:
-    """A study's claims in the order its report lists them, registered by decorator::
+    """A study's claims in the order its report lists them. What each paper claims and
+    reports is data, kept for every study in ``claims.yaml`` beside this module (the seed
+    papers' claims in one catalogue a reader can check against the papers); the check is code,
+    registered by decorator under the claim's name::
 
-        CLAIMS = Claims()
+        CLAIMS = Claims("compressed-training")
 
-        @CLAIMS.claim("learned-above-jpeg", paper="003 Fig 3.4", claim="...", reported="...")
+        @CLAIMS.claim("learned-above-jpeg")
         def learned_above_jpeg(config, arrays) -> Finding: ...
     """
 
-    def __init__(self) -> None:
+    def __init__(self, study: str = "", texts: dict[str, dict[str, str]] | None = None) -> None:
+        self.study = study
+        self._texts = texts  # claim name -> {paper, claim, reported}; the catalogue's if None
         self._claims: dict[str, Claim] = {}
 
-    def claim(self, name: str, *, paper: str, claim: str, reported: str,
-              each: Callable[[object], list[str]] | None = None):
+    def claim(self, name: str, *, each: Callable[[object], list[str]] | None = None):
         if name in self._claims:
             raise ValueError(f"claim {name!r} is registered twice")
+        texts = claim_texts().get(self.study, {}) if self._texts is None else self._texts
+        if name not in texts:
+            raise ValueError(f"claim {name!r} of study {self.study!r} is not in {CLAIMS_FILE.name}")
+        text = texts[name]
 
         def register(check: Callable) -> Callable:
-            self._claims[name] = Claim(name, paper, claim, reported, check, each)
+            self._claims[name] = Claim(name, text["paper"], text["claim"], text["reported"],
+                                       check, each)
             return check
         return register
 

@@ -151,13 +151,10 @@ def _learned(a: dict) -> list[str]:
     return [f for f in LEARNED if f in _families(a)]
 
 
-CLAIMS = Claims()
+CLAIMS = Claims("compressed-training")
 
 
-@CLAIMS.claim("learned-above-jpeg", paper="003 Fig 3.4",
-              claim="Classifiers trained on BLS or BMSHJ data are more accurate than on JPEG "
-                    "data at every bit rate, the gap largest at low rates.",
-              reported="CIFAR-10, VGG11 and ResNet18: learned above JPEG at all rates")
+@CLAIMS.claim("learned-above-jpeg")
 def learned_above_jpeg(config: CompressedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
     cases = Cases()
@@ -182,9 +179,7 @@ def learned_above_jpeg(config: CompressedConfig, a: dict) -> Finding:
         f"(interpolated along the learned curve): {ABOVE_ZERO} {INTERVALS}")
 
 
-@CLAIMS.claim("logarithmic-in-rate", paper="003 Fig 3.4",
-              claim="Accuracy grows as a logarithmic function of the compression level.",
-              reported="stated from the curves, after [11]")
+@CLAIMS.claim("logarithmic-in-rate")
 def logarithmic_in_rate(config: CompressedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
     cases = Cases()
@@ -210,9 +205,7 @@ def logarithmic_in_rate(config: CompressedConfig, a: dict) -> Finding:
         f"zero. {INTERVALS}")
 
 
-@CLAIMS.claim("correlated-with-quality", paper="003 Fig 3.5",
-              claim="Accuracy is positively correlated with the training data's PSNR and SSIM.",
-              reported="positive for JPEG, BLS, BMSHJ")
+@CLAIMS.claim("correlated-with-quality")
 def correlated_with_quality(config: CompressedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
     cases = Cases()
@@ -232,10 +225,7 @@ def correlated_with_quality(config: CompressedConfig, a: dict) -> Finding:
         f"noise if all hold zero. {INTERVALS}")
 
 
-@CLAIMS.claim("jpeg-ahead-at-low-quality", paper="003 Fig 3.5",
-              claim="For a given low PSNR or SSIM, JPEG-trained models are more accurate than "
-                    "BLS/BMSHJ-trained ones; at high quality they are alike.",
-              reported="JPEG above at low quality (CIFAR-10)")
+@CLAIMS.claim("jpeg-ahead-at-low-quality")
 def jpeg_ahead_at_low_quality(config: CompressedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
     cases = Cases()
@@ -254,10 +244,7 @@ def jpeg_ahead_at_low_quality(config: CompressedConfig, a: dict) -> Finding:
         f"{ABOVE_ZERO} {INTERVALS}")
 
 
-@CLAIMS.claim("as-accurate-as-original", paper="003 Fig 3.4",
-              claim="At the higher rates, models trained on compressed data are as accurate "
-                    "as (ResNet18: equal or better than) the model trained on the original data.",
-              reported="ResNet18 equal or above; VGG11 slightly below")
+@CLAIMS.claim("as-accurate-as-original")
 def as_accurate_as_original(config: CompressedConfig, a: dict) -> Finding:
     base = np.flatnonzero(a["family"] == "none")
     cases = Cases()

@@ -150,13 +150,10 @@ def _entry(config: FourierConfig, name: str) -> str | None:
 
 NO_BASELINE = not_testable("the baseline is not among the probed submissions",
                            "needs the baseline's heat map")
-CLAIMS = Claims()
+CLAIMS = Claims("fourier-heatmap")
 
 
-@CLAIMS.claim("baseline-error-grows-with-frequency", paper="Yin et al. 2019 Fig 1",
-              claim="A naturally trained classifier is sensitive to perturbations at all but "
-                    "the lowest frequencies: its error grows from low to high.",
-              reported="CIFAR-10, eps 4: low error only near DC")
+@CLAIMS.claim("baseline-error-grows-with-frequency")
 def baseline_error_grows(config: FourierConfig, a: dict) -> Finding:
     key = _entry(config, "baseline")
     if key is None:
@@ -180,12 +177,7 @@ def _probed(config: FourierConfig) -> list[str]:
     return [f"{_name(path)}@{param}" for path, param in config.entries if _name(path) != "baseline"]
 
 
-@CLAIMS.claim("less-high-frequency-error", paper="thesis 6.2 / Yin et al. 2019",
-              claim="Training on {case} data (compression removes high frequencies) makes the "
-                    "model less sensitive to high-frequency noise, at some cost at low "
-                    "frequencies, as Gaussian augmentation does in Yin et al.",
-              reported="Yin et al.: Gaussian augmentation lowers high-frequency error, raises low",
-              each=_probed)
+@CLAIMS.claim("less-high-frequency-error", each=_probed)
 def less_high_frequency_error(config: FourierConfig, a: dict, case: str) -> Finding:
     base_key = _entry(config, "baseline")
     if base_key is None:

@@ -117,14 +117,10 @@ def _best_learned(rows: list[dict]) -> list[dict]:
     return [b for b in (_best(rows, "bls", "high_delta"), _best(rows, "bmshj", "high_delta")) if b]
 
 
-CLAIMS = Claims()
+CLAIMS = Claims("preprocess")
 
 
-@CLAIMS.claim("learned-codecs-help-high-band", paper="002 section 4",
-              claim="Learned codecs remove high-frequency corruptions well enough to help a "
-                    "downstream classifier.",
-              reported="Kodak-C / CLIC-C: learned codecs denoise high-frequency corruptions "
-                       "(G, R measures)")
+@CLAIMS.claim("learned-codecs-help-high-band")
 def learned_codecs_help(config: PreprocessConfig, a: dict) -> Finding:
     learned = _best_learned(_rows(a))
     if not learned:
@@ -139,9 +135,7 @@ def learned_codecs_help(config: PreprocessConfig, a: dict) -> Finding:
         f"lower it, within noise otherwise. {INTERVALS}")
 
 
-@CLAIMS.claim("jpeg-no-noise-resilience", paper="004 Table IV",
-              claim="JPEG pre-processing does not make a classifier resilient to noise.",
-              reported="AutoGluon on noisy inputs: JPEG does not recover the lost accuracy")
+@CLAIMS.claim("jpeg-no-noise-resilience")
 def jpeg_no_noise_resilience(config: PreprocessConfig, a: dict) -> Finding:
     jpeg = [r for r in _rows(a) if r["family"] == "jpeg" and r["noise_delta"] is not None]
     if not jpeg:
@@ -159,9 +153,7 @@ def jpeg_no_noise_resilience(config: PreprocessConfig, a: dict) -> Finding:
         f"reproduced if none does and some lie above, within noise otherwise. {INTERVALS}")
 
 
-@CLAIMS.claim("learned-denoise-better-than-jpeg", paper="002 vs 004",
-              claim="Learned codecs denoise high-frequency corruptions better than JPEG.",
-              reported="002: learned codecs generalise and denoise better; 004 tested JPEG only")
+@CLAIMS.claim("learned-denoise-better-than-jpeg")
 def learned_denoise_better(config: PreprocessConfig, a: dict) -> Finding:
     rows = _rows(a)
     j, learned = _best(rows, "jpeg", "high_delta"), _best_learned(rows)

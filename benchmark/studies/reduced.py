@@ -83,13 +83,10 @@ PAIRED = ("two-level bootstrap over the training seeds and the test images, ever
 INTERVALS = f"95% intervals: {PAIRED}"
 
 
-CLAIMS = Claims()
+CLAIMS = Claims("reduced-models")
 
 
-@CLAIMS.claim("original-above-compressed", paper="003 Fig 3.6",
-              claim="Every VGG11 variant is more accurate trained and tested on the original "
-                    "data than on compressed data.",
-              reported="all VGG11 models higher on the original data (CIFAR-10)")
+@CLAIMS.claim("original-above-compressed")
 def original_above_compressed(config: ReducedConfig, a: dict) -> Finding:
     reps = accuracy_replicates(a, BOOT)
     compressed = [d for d in _data(a) if d != ORIGINAL]
@@ -118,10 +115,7 @@ def original_above_compressed(config: ReducedConfig, a: dict) -> Finding:
         f"{INTERVALS}")
 
 
-@CLAIMS.claim("compressed-loses-no-faster", paper="003 Fig 3.6",
-              claim="As parameters are removed, the percent decrease in accuracy with "
-                    "compressed data is comparable to, if not less than, with original data.",
-              reported="comparable or less (VGG11 without a clear trend; ResNet18 clearly less)")
+@CLAIMS.claim("compressed-loses-no-faster")
 def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
     models = _models(a)
     smallest, largest = (models[-1], models[0]) if models else (None, None)
@@ -149,10 +143,7 @@ def compressed_loses_no_faster(config: ReducedConfig, a: dict) -> Finding:
         f"fixed in advance: {ABOVE_MARGIN} {INTERVALS}", tuple(cases.measures))
 
 
-@CLAIMS.claim("resnet18-loses-faster-on-original", paper="003 Fig 3.6",
-              claim="ResNet18 variants lose accuracy faster on original than on compressed "
-                    "data as parameters are removed.",
-              reported="RES18-1..4 (CIFAR-10)")
+@CLAIMS.claim("resnet18-loses-faster-on-original")
 def resnet18_loses_faster(config: ReducedConfig, a: dict) -> Finding:
     return not_testable("the ResNet18 sweep is not run here (resnet18_1..4 are registered; a "
                         "sweep like reduced_vgg over them runs it)",

@@ -218,7 +218,7 @@ def correlation_draws(a: dict, k: int, gains: dict[str, np.ndarray]) -> tuple[np
     return rho, len(names)
 
 
-CLAIMS = Claims()
+CLAIMS = Claims("similarity")
 INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over training seeds and "
              "test images, paired with the baseline (MSD held at its point estimate)")
 
@@ -232,11 +232,7 @@ def _index(a: dict, sub: str) -> int | None:
     return int(found[0]) if len(found) else None
 
 
-@CLAIMS.claim("gains-track-similarity", paper="Mintun et al. 2021, section 3",
-              claim="{case}'s gain on a corruption grows as the corruption comes nearer to its "
-                    "augmentation (MSD): the rank correlation of gain with MSD is negative.",
-              reported="error tracks MSD across augmentations (CIFAR-10-C, WRN-40-2)",
-              each=_submissions)
+@CLAIMS.claim("gains-track-similarity", each=_submissions)
 def gains_track_similarity(config: SimilarityConfig, a: dict, sub: str) -> Finding:
     k = _index(a, sub)
     if k is None:
@@ -263,10 +259,7 @@ def _compressing(config: SimilarityConfig) -> list[str]:
     return [s for s in config.submissions if s in config.compression]
 
 
-@CLAIMS.claim("compression-gains-from-nearest", paper="Mintun et al. 2021, section 4",
-              claim="{case}'s gain on the common corruptions comes from those it resembles: "
-                    "larger there than on the rest, and no gain beyond noise on the rest.",
-              reported="augmentations help on the corruptions near them", each=_compressing)
+@CLAIMS.claim("compression-gains-from-nearest", each=_compressing)
 def gains_from_nearest(config: SimilarityConfig, a: dict, sub: str) -> Finding:
     k = _index(a, sub)
     if k is None:
@@ -291,11 +284,7 @@ def gains_from_nearest(config: SimilarityConfig, a: dict, sub: str) -> Finding:
         "is not beyond noise above zero; reproduced if both, partly if one. " + INTERVALS)
 
 
-@CLAIMS.claim("compression-keeps-gain-on-cbar", paper="Mintun et al. 2021, section 5",
-              claim="{case} keeps a gain over the baseline on CIFAR-10-C-bar, corruptions "
-                    "chosen to be unlike the common ones.",
-              reported="augmentations lose much of their CIFAR-10-C advantage on C-bar",
-              each=_compressing)
+@CLAIMS.claim("compression-keeps-gain-on-cbar", each=_compressing)
 def keeps_gain_on_cbar(config: SimilarityConfig, a: dict, sub: str) -> Finding:
     k = _index(a, sub)
     if k is None:
@@ -326,12 +315,7 @@ def c_to_cbar_loss(a: dict, k: int) -> np.ndarray:
     return group_gain(gains, common) - group_gain(gains, bar)
 
 
-@CLAIMS.claim("references-lose-more-on-cbar", paper="Mintun et al. 2021, section 5",
-              claim="The field's reference recipes lose more of their gain from the common "
-                    "corruptions to C-bar than compression does: their mean loss (gain on C "
-                    "minus gain on C-bar) exceeds compression's.",
-              reported="augmentations' CIFAR-10-C gains shrink on C-bar (AugMix, AutoAugment, "
-                       "PatchGaussian and others, WRN-40-2)")
+@CLAIMS.claim("references-lose-more-on-cbar")
 def references_lose_more(config: SimilarityConfig, a: dict) -> Finding:
     bar, common = _suites(a)
     refs = [k for s in _references(config) if (k := _index(a, s)) is not None]

@@ -256,13 +256,10 @@ def _value(e: Estimate, f: str = ".2f") -> str:
     return f"{e.value:{f}} [{e.low:{f}}, {e.high:{f}}]"
 
 
-CLAIMS = Claims()
+CLAIMS = Claims("spectral")
 
 
-@CLAIMS.claim("error-in-high-band", paper="002 section 5 (D)",
-              claim="Learned codecs put their error in the high frequencies; a classical codec "
-                    "(JPEG 2000 in the seed) distorts low and mid frequencies more.",
-              reported="NIC: high > mid > low; JPEG2000: the opposite (Kodak, CLIC)")
+@CLAIMS.claim("error-in-high-band")
 def error_in_high_band(config: SpectralConfig, a: dict) -> Finding:
     def measure(m: Measured, classic: list[int]) -> _Checked:
         hi, sh = BANDS.index("high"), m.d_share
@@ -288,10 +285,7 @@ def error_in_high_band(config: SpectralConfig, a: dict) -> Finding:
                     "reproduced if none does and some lie the other way, within noise otherwise.")
 
 
-@CLAIMS.claim("generalise-to-low-mid", paper="002 section 6 (G)",
-              claim="Learned codecs generalise better to low- and mid-frequency shifts than to "
-                    "high-frequency ones.",
-              reported="G small for low/mid corruptions, large for high")
+@CLAIMS.claim("generalise-to-low-mid")
 def generalise_to_low_mid(config: SpectralConfig, a: dict) -> Finding:
     def measure(m: Measured, classic: list[int]) -> _Checked:
         cases = tuple((f"{m.labels[i]} G/D high minus {g}", m.g["high"][i] - m.g[g][i])
@@ -307,10 +301,7 @@ def generalise_to_low_mid(config: SpectralConfig, a: dict) -> Finding:
                     "below, within noise otherwise (this claim involves no classical codec).")
 
 
-@CLAIMS.claim("denoise-high-better", paper="002 section 6 (R)",
-              claim="Learned codecs denoise high-frequency corruptions better than a classical "
-                    "codec.",
-              reported="NIC's PSNR against the clean image higher than JPEG2000's")
+@CLAIMS.claim("denoise-high-better")
 def denoise_high_better(config: SpectralConfig, a: dict) -> Finding:
     def measure(m: Measured, classic: list[int]) -> _Checked:
         bpp, pairs = m.bpp[:, 0], _nearest(m, classic)

@@ -84,14 +84,10 @@ def _said(ms: list[dict]) -> str:
 
 
 NO_BASELINE = not_testable("no baseline report", "needs the baseline's accuracy")
-CLAIMS = Claims()
+CLAIMS = Claims("storage")
 
 
-@CLAIMS.claim("jpeg-sets-small", paper="004 Table III",
-              claim="A JPEG-compressed training set takes 14-34% of the original size with a "
-                    "negligible accuracy drop (CIFAR-10/100 excepted: 88.6% and 77.1% kept).",
-              reported=f"{100 * PAPER_SIZES[0]:.1f}-{100 * PAPER_SIZES[1]:.1f}% of the size, "
-                       f">= {100 * PAPER_KEPT:.2f}% of the accuracy")
+@CLAIMS.claim("jpeg-sets-small")
 def jpeg_sets_small(config: StorageConfig, a: dict) -> Finding:
     if _base_acc(a) is None:
         return NO_BASELINE
@@ -105,10 +101,7 @@ def jpeg_sets_small(config: StorageConfig, a: dict) -> Finding:
         "partly if only its payload is")
 
 
-@CLAIMS.claim("latents-smaller-than-jpeg", paper="004 (extended)",
-              claim="Learned codecs' latents store a training set in less space than JPEG "
-                    "files at the same kept accuracy.",
-              reported="not measured in 004")
+@CLAIMS.claim("latents-smaller-than-jpeg")
 def latents_smaller_than_jpeg(config: StorageConfig, a: dict) -> Finding:
     if _base_acc(a) is None:
         return NO_BASELINE
