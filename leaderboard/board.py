@@ -418,7 +418,7 @@ def tables(reports: list[Report]) -> list[Table]:
             for source, entry in sources.items():
                 keyed.setdefault((rep.dataset, rep.profile), {}).setdefault(
                     rep.protocol, []).append(Row(rep, mode, source, entry))
-    profile_order = {"full": 0, "gpu": 1, "cpu": 2, "ci": 3}
+    profile_order = {"full": 0, "gpu": 1, "capacity": 2, "cpu": 3, "ci": 4}
     out = []
     for (d, p), tracks in sorted(keyed.items(), key=lambda kv: (kv[0][0], profile_order.get(
             kv[0][1], 9), kv[0][1])):

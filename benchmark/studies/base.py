@@ -224,7 +224,7 @@ REGISTRY: Registry[Study] = Registry("study", [
     "benchmark.studies.compressed", "benchmark.studies.storage", "benchmark.studies.fourier",
     "benchmark.studies.preprocess", "benchmark.studies.dct_noise",
     "benchmark.studies.band_weights", "benchmark.studies.reduced", "benchmark.studies.spectral",
-    "benchmark.studies.similarity",
+    "benchmark.studies.similarity", "benchmark.studies.budget",
 ])
 
 
