@@ -162,6 +162,37 @@ def scatter(reports: Sequence[Report], this: Report, out: Path,
 TRACK_MARKERS = {"reference": ("*", 150), "combination": ("D", 55), None: ("o", 40)}
 
 
+# where a point's label may sit, in points from it: right above, right below, left above,
+# left below, then further out; (dx, dy, horizontal alignment)
+LABEL_SPOTS = ((4, 3, "left"), (4, -8, "left"), (-4, 3, "right"), (-4, -8, "right"),
+               (4, 10, "left"), (-4, 10, "right"), (4, -15, "left"), (-4, -15, "right"))
+
+
+def label_offsets(ax, xy: list[tuple[float, float]], labels: list[str],
+                  fontsize: float) -> list[tuple[float, float, str]]:
+    """Per point, the first of ``LABEL_SPOTS`` whose label box overlaps no label placed
+    before it (the first spot where all do): a track holds points close together, and
+    labels printed over each other name none of them. Boxes are estimated from the text's
+    length at ``fontsize``, in points."""
+    scale = 72.0 / ax.figure.dpi
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for (x, y), text in zip(xy, labels):
+        px, py = (v * scale for v in ax.transData.transform((x, y)))
+        w, h = 0.6 * fontsize * len(text), fontsize
+        boxes = [(px + dx - (w if ha == "right" else 0), py + dy, w, h)
+                 for dx, dy, ha in LABEL_SPOTS]
+        free = [k for k, b in enumerate(boxes) if not any(_overlap(b, o) for o in placed)]
+        k = free[0] if free else 0
+        placed.append(boxes[k])
+        out.append(LABEL_SPOTS[k])
+    return out
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
 def track_scatter(table: Table, out: Path, metric: str = "corrupt_acc") -> Figure | None:
     """Thesis Fig 4.3 for a whole track, on the index: clean against corrupt (or C-bar)
     accuracy of every submission at its held-out BDA pick, the reference recipes as stars,
@@ -181,12 +212,14 @@ def track_scatter(table: Table, out: Path, metric: str = "corrupt_acc") -> Figur
         if mine:
             ax.scatter([p[1] for p in mine], [p[2] for p in mine], marker=marker, s=size,
                        label=kind or "compression and the rest", zorder=3 if kind else 2)
-    for rep, x, y in points:
+    ax.autoscale_view()
+    offsets = label_offsets(ax, [(x, y) for _, x, y in points], [p[0].id for p in points], 6)
+    for (rep, x, y), (dx, dy, ha) in zip(points, offsets):
         base = rep.id == BASELINE
         if base:
             ax.scatter([x], [y], s=220, facecolors="none", edgecolors="black", zorder=4)
-        ax.annotate(rep.id, (x, y), fontsize=6, xytext=(4, 3), textcoords="offset points",
-                    fontweight="bold" if base or kind_of(rep) == "reference" else "normal")
+        ax.annotate(rep.id, (x, y), fontsize=6, xytext=(dx, dy), textcoords="offset points",
+                    ha=ha, fontweight="bold" if base or kind_of(rep) == "reference" else "normal")
     ax.set_xlabel("clean accuracy %")
     ax.set_ylabel(f"{name} accuracy %")
     ax.legend(fontsize=7, loc="best")

@@ -390,3 +390,28 @@ def test_a_study_page_shows_its_verdicts_and_figures_in_a_browser(site, page):
     heat = page.locator("figure img[src$='fourier.svg']")
     assert heat.count() == 1 and "bls_aug" in heat.get_attribute("alt")
     _quiet(page)
+
+
+def test_labels_of_points_close_together_are_placed_apart():
+    """Four submissions on one spot of a track picture: each label gets a box of its own."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from leaderboard.figures import _overlap, label_offsets
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    xy = [(80.0, 60.0), (80.1, 60.05), (80.05, 59.95), (20.0, 10.0)]
+    ax.scatter(*zip(*xy))
+    ax.autoscale_view()
+    names = ["jpeg_aug", "jpeg2000_aug", "bls_aug", "baseline"]
+    spots = label_offsets(ax, xy, names, 6)
+    plt.close(fig)
+    assert spots[3] == (4, 3, "left")  # alone: the first spot
+    scale = 72.0 / fig.dpi
+    boxes = []
+    for (x, y), name, (dx, dy, ha) in zip(xy, names, spots):
+        px, py = (v * scale for v in ax.transData.transform((x, y)))
+        w = 0.6 * 6 * len(name)
+        boxes.append((px + dx - (w if ha == "right" else 0), py + dy, w, 6))
+    assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
