@@ -646,3 +646,15 @@ def test_a_combination_off_its_parents_pick_is_named(tmp_path):
     found = check_parents(folder, load_submission(edited, "ci"))
     assert [m.field for m in found] == ["params (the pick of jpeg_aug)"]
     assert found[0].reported == "99" and str(found[0].recomputed).startswith(f"{pick}: jpeg_aug [ci]")
+
+
+def test_a_thinned_grid_is_the_pick_and_its_neighbours():
+    from benchmark.verify.audit import thinned_grid
+
+    grid = ["1", "5", "10", "20", "40", "60", "80"]
+    assert thinned_grid(grid, "40") == ["20", "40", "60"]
+    assert thinned_grid(grid, "1") == ["1", "5"]
+    assert thinned_grid(grid, "80") == ["60", "80"]
+    assert thinned_grid(["0.012+0.1", "0.001+0.005"], "0.001+0.005") == ["0.012+0.1",
+                                                                          "0.001+0.005"]
+    assert thinned_grid(["-"], "-") == ["-"]

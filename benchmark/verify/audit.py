@@ -28,6 +28,9 @@ from .compare import Mismatch
 
 REQUIRED = ("ci",)   # every shipped submission's report of these profiles must exist
 LISTED = ("cpu",)    # a missing report of these is listed, not failed
+# a profile whose grid is thinned to another's held-out pick and that pick's neighbours (the
+# capacity profile trains each unit for minutes: only where the cpu budget chose)
+THINNED_FROM = {"capacity": "cpu"}
 
 
 def submission_of(summary: Summary, reports_root: Path) -> RunSpec:
@@ -95,6 +98,7 @@ def check_against_submission(folder: Path | RunFolder) -> list[Mismatch]:
     out += check_rows(report, spec.meta())
     out += check_history(report, spec)
     out += check_parents(report, spec)
+    out += check_thinned(report, spec)
     return out
 
 
@@ -119,6 +123,36 @@ def check_parents(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
                                 spec.grid[0].label, f"{pick.chosen}: {parent} [{spec.profile}] "
                                 "picks it now; set the YAML's parameter and rerun"))
     return out
+
+
+def thinned_grid(grid: list[str], pick: str) -> list[str]:
+    """The held-out ``pick`` of a grid and its neighbours in the grid's order (one at an
+    end): where a bigger budget's own selection can still move to either side of it."""
+    k = grid.index(pick)
+    return grid[max(k - 1, 0):k + 2]
+
+
+def check_thinned(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
+    """A profile of ``THINNED_FROM`` must train its source profile's held-out pick and that
+    pick's neighbours (``thinned_grid``), as its YAML says: when the source report is rerun
+    and picks otherwise, the thinned grid is stale. A source without a report, or with a
+    pick its grid lacks, is not checked here (completeness lists the report)."""
+    source = THINNED_FROM.get(spec.profile)
+    folder = RunFolder.at(report.root, spec.id, source) if source else None
+    if folder is None or not folder.exists():
+        return []
+    theirs = folder.summary()
+    pick = theirs.entry(*HELD_OUT)
+    grid = [str(p) for p in theirs.params]
+    if pick is None or str(pick.chosen) not in grid:
+        return []
+    want = thinned_grid(grid, str(pick.chosen))
+    got = [s.label for s in spec.grid]
+    if got == want:
+        return []
+    return [Mismatch(report.path(SUMMARY), f"params (thinned from {source})", got,
+                     f"{want}: {spec.id} [{source}] picks {pick.chosen} now; set the YAML's "
+                     "parameters and rerun")]
 
 
 def check_history(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
