@@ -149,6 +149,22 @@ def rank_draws(a: dict, metric: str) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- claims
 CLAIMS = Claims("budget")
+SIGNS_RULE = (
+    "per submission and measure (clean, C, C-bar) whose gain over the baseline lies beyond "
+    "noise at {low}: +1 if its interval at {high} lies beyond zero on the same side, -1 if on "
+    "the other, 0 if it holds zero; reproduced if every case is +1, partly if some are, not "
+    "reproduced if none is and some are -1, within noise otherwise.")
+RANK_RULE = (
+    "per suite (C, C-bar), Spearman's rank correlation across the submissions of their gains "
+    "over the baseline at {low} and at {high}, its interval from the two budgets' bootstrap "
+    "replicates taken in step: " + ABOVE_ZERO)
+COST_RULE = (
+    "per compression submission, its clean gain over the baseline (its clean cost negated) at "
+    "{high} minus that at {low}: the cost shrinks where it lies above zero; " + ABOVE_ZERO)
+
+
+def _rule(rule: str, config: BudgetConfig) -> str:
+    return f"{rule.format(low=config.low, high=config.high)} {INTERVALS}"
 
 
 @CLAIMS.claim("gain-signs-survive")
@@ -173,13 +189,7 @@ def gain_signs_survive(config: BudgetConfig, a: dict) -> Finding:
         cases.parts.insert(0, f"{cases.signs.count(1)} of {len(cases.signs)} differences beyond "
                               f"noise at {config.low} keep their sign beyond noise at "
                               f"{config.high}")
-    return cases.finding(
-        f"no gain beyond noise at {config.low}",
-        f"per submission and measure (clean, C, C-bar) whose gain over the baseline lies beyond "
-        f"noise at {config.low}: +1 if its interval at {config.high} lies beyond zero on the same "
-        "side, -1 if on the other, 0 if it holds zero; reproduced if every case is +1, partly if "
-        f"some are, not reproduced if none is and some are -1, within noise otherwise. "
-        f"{INTERVALS}")
+    return cases.finding(f"no gain beyond noise at {config.low}", _rule(SIGNS_RULE, config))
 
 
 @CLAIMS.claim("ranking-survives")
@@ -192,11 +202,7 @@ def ranking_survives(config: BudgetConfig, a: dict) -> Finding:
         cases.add(f"Spearman rho of the gains on {SHOWN[metric]}, {config.low} vs {config.high}",
                   e, f"on {SHOWN[metric]}: rho {e.value:+.2f} [{e.low:+.2f}, {e.high:+.2f}]",
                   points=len(_subs(a)))
-    return cases.finding(
-        "",
-        "per suite (C, C-bar), Spearman's rank correlation across the submissions of their "
-        f"gains over the baseline at {config.low} and at {config.high}, its interval from the "
-        f"two budgets' bootstrap replicates taken in step: {ABOVE_ZERO} {INTERVALS}")
+    return cases.finding("", _rule(RANK_RULE, config))
 
 
 @CLAIMS.claim("compression-clean-cost-shrinks")
@@ -210,11 +216,7 @@ def clean_cost_shrinks(config: BudgetConfig, a: dict) -> Finding:
         cases.add(f"{sub} clean gain at {config.high} minus at {config.low}", e,
                   f"{sub}: clean {signed_points(estimate_draws(low))} at {config.low}, "
                   f"{signed_points(estimate_draws(high))} at {config.high}", points=1)
-    return cases.finding(
-        "no compression submission in both budgets",
-        "per compression submission, its clean gain over the baseline (its clean cost negated) "
-        f"at {config.high} minus that at {config.low}: the cost shrinks where it lies above "
-        f"zero; {ABOVE_ZERO} {INTERVALS}")
+    return cases.finding("no compression submission in both budgets", _rule(COST_RULE, config))
 
 
 # ----------------------------------------------------------------------------- summary
