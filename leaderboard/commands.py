@@ -127,7 +127,8 @@ def _check_site(site: str | None, options: VerifyOptions) -> tuple[list, int]:
 
     with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
         built = Path(site) if site else build_site(options.reports, Path(tmp) / "site",
-                                                  data_root=options.data_root, progress=False).out
+                                                  data_root=options.data_root, progress=False,
+                                                  figures=False).out
         return check_site(built, options.reports)
 
 

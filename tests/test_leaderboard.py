@@ -415,3 +415,23 @@ def test_labels_of_points_close_together_are_placed_apart():
         w = 0.6 * 6 * len(name)
         boxes.append((px + dx - (w if ha == "right" else 0), py + dy, w, 6))
     assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_every_committed_study_draws_its_figures(tmp_path):
+    """``bench verify`` builds the site without pictures, so their code is held here: every
+    committed study with a figure function draws its files, each with words for its alt
+    text."""
+    from benchmark.studies import read_arrays, study_folders
+    from leaderboard.study_figures import FIGURES, study_figures
+
+    drawn = set()
+    for folder in study_folders(REPORTS):
+        summary = json.loads((folder / "summary.json").read_text())
+        out = tmp_path / summary["study"] / folder.name
+        figs = study_figures(summary, read_arrays(folder), out)
+        if summary["study"] in FIGURES:
+            assert figs, folder
+            drawn.add(summary["study"])
+        for f in figs:
+            assert (out / f.file).stat().st_size > 1000 and len(f.alt) > 40, (folder, f.file)
+    assert drawn == set(FIGURES)
