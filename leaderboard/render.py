@@ -112,7 +112,7 @@ def _render(reports: list[Report], studies: list[StudyReport], out: Path,
     for name in ("site.css", "site.js"):
         (out / "static" / name).write_bytes((static / name).read_bytes())
     boards = tables(reports)
-    track_figures = {}
+    track_figures: dict[str, list[F.Figure]] = {t.id: [] for t in boards}
     for t in boards if figures else []:
         figs = [F.track_scatter(t, out / "tracks" / f"{t.id}{suffix}.svg", metric)
                 for metric, suffix in (("corrupt_acc", ""), ("cbar_acc", "-cbar"))]

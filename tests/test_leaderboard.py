@@ -435,3 +435,14 @@ def test_every_committed_study_draws_its_figures(tmp_path):
         for f in figs:
             assert (out / f.file).stat().st_size > 1000 and len(f.alt) > 40, (folder, f.file)
     assert drawn == set(FIGURES)
+
+
+def test_a_site_without_figures_has_every_page_and_number(site, tmp_path):
+    """What ``bench verify`` builds: the same pages and numbers, no picture drawn."""
+    reports, out = site
+    bare = build_site(reports, tmp_path / "bare", progress=False, figures=False)
+    assert bare.figures == 0 and not list(bare.out.rglob("*.svg"))
+    assert sorted(p.relative_to(bare.out) for p in bare.pages) == sorted(
+        p.relative_to(out) for p in out.rglob("*.html"))
+    mismatches, cells = check_site(bare.out, reports)
+    assert mismatches == [] and cells == check_site(out, reports)[1]
