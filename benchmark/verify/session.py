@@ -10,9 +10,12 @@ sets built once, the studies reusing the runs' checkpoints).
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,21 +135,41 @@ def _completeness(reports: Path, submissions: Path) -> Iterator[Event]:
                    + ", ".join(sub for sub, _, _ in found.listed))
 
 
+def _report_checks(folder: Path) -> tuple[list[Outcome], bool]:
+    """Every check of one run report, and whether it kept per-image outcomes: a pure
+    function of the folder, so reports are checked in worker processes, each alone."""
+    report = RunFolder(Path(folder), memo=True)  # its files read once
+    out = [Outcome(f"{folder}/{SUMMARY}", tuple(check_summary(report))),
+           Outcome(f"{folder}: the corruptions it names the identity on its images",
+                   tuple(check_identity(report))),
+           Outcome(f"{folder}: its submission YAML, rows and folder",
+                   tuple(check_against_submission(report)))]
+    kept = report.path(OUTCOMES).is_file()
+    if kept:
+        out += [Outcome(f"{folder}/{OUTCOMES} against the counts", tuple(check_outcomes(report))),
+                Outcome(f"{folder}/{STATISTICS} from the outcomes",
+                        tuple(check_statistics(report)))]
+    return out, kept
+
+
 def _run_reports(folders: list[RunFolder]) -> Iterator[Event]:
+    """The reports' checks, in order, computed by one worker process per core (each report
+    takes seconds: its statistics are bootstrapped again)."""
+    workers = max(1, min(len(os.sched_getaffinity(0)), len(folders)))
+    paths = [f.folder for f in folders]
+    if workers == 1:
+        yield from _reported(paths, map(_report_checks, paths))
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from _reported(paths, pool.map(_report_checks, paths))
+
+
+def _reported(paths: list[Path], found) -> Iterator[Event]:
     without = []
-    for report in folders:
-        folder = report.folder
-        yield Outcome(f"{folder}/{SUMMARY}", tuple(check_summary(report)))
-        yield Outcome(f"{folder}: the corruptions it names the identity on its images",
-                      tuple(check_identity(report)))
-        yield Outcome(f"{folder}: its submission YAML, rows and folder",
-                      tuple(check_against_submission(report)))
-        if report.path(OUTCOMES).is_file():
-            yield Outcome(f"{folder}/{OUTCOMES} against the counts", tuple(check_outcomes(report)))
-            yield Outcome(f"{folder}/{STATISTICS} from the outcomes",
-                          tuple(check_statistics(report)))
-        else:
-            without.append(str(folder))
+    for path, (outcomes, kept) in zip(paths, found):
+        yield from outcomes
+        if not kept:
+            without.append(str(path))
     if without:  # reports written before outcomes were kept; their reruns add them
         yield Note(f"{len(without)} report(s) without per-image outcomes: {', '.join(without)}")
 
