@@ -2,13 +2,18 @@
 weights that resumes with the rest of training, test-time flip, and the sweep's front."""
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from benchmark.datasets import load_dataset
 from benchmark.models import create_model
-from benchmark.perf.capacity import Candidate, measure, pareto
+from benchmark.perf.capacity import Candidate, choose, measure, pareto
+from benchmark.pipeline.submission import load_submission, profiles_of
 from benchmark.pipeline.evaluate import FlipAveraged
 from benchmark.pipeline.train import TrainConfig, build_classifier, train_classifier
 
@@ -44,6 +49,17 @@ def test_the_weights_average_is_returned_and_resumes_bit_for_bit(data, tmp_path)
         assert torch.equal(a, b)
 
 
+def test_bf16_trains_under_autocast_on_the_cpu_and_evaluates_in_float32(data):
+    seen = []
+    torch.manual_seed(0)
+    model = build_classifier("cnn6_12", data[0], 10)
+    model.net.features[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    cfg = TrainConfig(epochs=1, batch_size=64, bf16=True)
+    trained, history = train_classifier(model, *data, cfg, seed=0, progress=False)
+    assert set(seen) == {torch.bfloat16} and np.isfinite(history[-1]["loss"])
+    assert trained(torch.zeros(2, 1, 28, 28)).dtype == torch.float32
+
+
 def test_label_smoothing_changes_the_loss(data):
     plain = _train(data, TrainConfig(epochs=1, batch_size=64))[1][-1]["loss"]
     smooth = _train(data, TrainConfig(epochs=1, batch_size=64, label_smoothing=0.1))[1][-1]["loss"]
@@ -63,6 +79,35 @@ def test_the_front_keeps_what_nothing_beats_in_accuracy_and_time():
             {"name": "c", "val_acc_best": 0.92, "train_s": 300.0},
             {"name": "d", "val_acc_best": 0.90, "train_s": 120.0}]
     assert pareto(rows) == {"a", "b"}
+
+
+def test_the_chosen_recipe_meets_the_target_or_at_least_its_accuracy():
+    rows = [{"name": "a", "val_acc_best": 0.935, "train_s": 200.0, "meets_target": True},
+            {"name": "b", "val_acc_best": 0.94, "train_s": 230.0, "meets_target": True},
+            {"name": "c", "val_acc_best": 0.95, "train_s": 700.0, "meets_target": False}]
+    assert choose(rows)["name"] == "b"
+    slow = [dict(r, meets_target=False, train_s=r["train_s"] + 100) for r in rows]
+    assert choose(slow)["name"] == "a"  # none in time: the fastest with the accuracy
+    assert choose([dict(r, val_acc_best=0.92) for r in slow]) is None
+
+
+SWEEP = Path(__file__).resolve().parents[1] / "reports" / "perf" / "capacity.json"
+SUBMISSIONS = Path(__file__).resolve().parents[1] / "submissions"
+
+
+def test_every_capacity_profile_trains_the_recipe_the_committed_sweep_chose():
+    sweep = json.loads(SWEEP.read_text())
+    chosen = next(r for r in sweep["rows"] if r["name"] == sweep["chosen"])
+    assert choose(sweep["rows"])["name"] == chosen["name"]  # the rule, not a hand pick
+    specs = [load_submission(p, "capacity") for p in sorted(SUBMISSIONS.glob("*.yaml"))
+             if "capacity" in profiles_of(p)]
+    assert len(specs) >= 10
+    for spec in specs:
+        assert spec.model == chosen["model"], spec.id
+        got = asdict(spec.train)
+        assert {k: got[k] for k in chosen["train"]} == chosen["train"], spec.id
+        assert spec.test_flip == (chosen["val_acc_flip"] > chosen["val_acc"]), spec.id
+        assert spec.train_images is None and spec.test_images is None, spec.id
 
 
 def test_a_candidate_is_measured_on_validation(data):

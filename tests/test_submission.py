@@ -219,11 +219,12 @@ def test_a_run_spec_is_hashable_and_its_resolved_config_read_only(tmp_path):
 def test_capacity_options_enter_the_hashes_only_when_set(tmp_path):
     plain = load_submission(_write(tmp_path, GOOD))
     assert not plain.test_flip and "flip" not in plain.resolved["evaluation"]
-    assert not {"label_smoothing", "ema"} & set(plain.resolved["training"])
+    assert not {"label_smoothing", "ema", "bf16"} & set(plain.resolved["training"])
     tuned = load_submission(_write(tmp_path, GOOD.replace(
-        "seeds: [0]", "seeds: [0], label_smoothing: 0.1, ema: 0.999")
+        "seeds: [0]", "seeds: [0], label_smoothing: 0.1, ema: 0.999, bf16: true")
         + "evaluation: {flip: true}\n"))
     assert tuned.train.label_smoothing == 0.1 and tuned.train.ema == 0.999 and tuned.test_flip
+    assert tuned.train.bf16
     assert tuned.config_hash("training") != plain.config_hash("training")
     assert tuned.config_hash("evaluation") != plain.config_hash("evaluation")
     with pytest.raises(SubmissionError, match="training.ema: Input should be less than 1"):

@@ -35,6 +35,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--json", action="store_true")
     s.add_argument("--runs", default="runs", help="where each configuration's result is kept")
     s.add_argument("--fresh", action="store_true", help="measure every configuration again")
+    s.add_argument("--out", default=None, help="also write the table as JSON here "
+                   "(reports/perf/capacity.json is the committed one)")
     s.add_argument("--data-root", default=None)
     s.set_defaults(func=cmd_perf_capacity)
     k = psub.add_parser("codec", help="codec training steps/s vs CompressAI's FactorizedPrior")

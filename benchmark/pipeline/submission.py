@@ -169,6 +169,7 @@ class TrainingSection(_Strict):
     jsd: float = Field(_RECIPE.jsd, ge=0)  # AugMix's consistency-loss weight; 0: none
     label_smoothing: float = Field(_RECIPE.label_smoothing, ge=0, lt=1)
     ema: float = Field(_RECIPE.ema, ge=0, lt=1)  # decay of the weights' moving average; 0: none
+    bf16: bool = _RECIPE.bf16  # train under bf16 autocast on the CPU too
 
     @field_validator("seeds")
     @classmethod
@@ -503,7 +504,7 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         del resolved["augmentation"]["online"]
     else:  # as the stage reads back (augmix:3), so spellings of one stage hash alike
         resolved["augmentation"]["online"] = str(m.augmentation.stage())
-    for option in ("jsd", "label_smoothing", "ema"):  # unset: the hashes they always had
+    for option in ("jsd", "label_smoothing", "ema", "bf16"):  # unset: the hashes they always had
         if not getattr(m.training, option):
             del resolved["training"][option]
     if not m.evaluation.flip:

@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,10 @@ class TrainConfig:
     # the decay of an exponential moving average of the weights (and batch-norm statistics)
     # updated after every step, and the network returned; 0: none, the last weights
     ema: float = 0.0
+    # bf16 autocast in training on any device (CUDA trains under it always): 1.5x faster
+    # per epoch for cnn6_16 on the 2-core AVX-512 CPU (the capacity sweep, issue 33); the
+    # evaluation stays float32 on the CPU
+    bf16: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -157,6 +161,8 @@ def train_classifier(model: nn.Module, images: np.ndarray, labels: np.ndarray, c
     if cfg.jsd and online is None:
         raise BenchError("training.jsd (the consistency loss) needs an online augmentation")
     accel = accel or Acceleration.for_device(device)
+    if cfg.bf16:
+        accel = replace(accel, autocast=True)
     model = model.to(device, memory_format=torch.channels_last)
     parts = _training_state(cfg, model)
     opt, sched, average = parts["opt"], parts["sched"], parts["ema"]
