@@ -658,3 +658,24 @@ def test_a_thinned_grid_is_the_pick_and_its_neighbours():
     assert thinned_grid(["0.012+0.1", "0.001+0.005"], "0.001+0.005") == ["0.012+0.1",
                                                                           "0.001+0.005"]
     assert thinned_grid(["-"], "-") == ["-"]
+
+
+def test_every_shipped_capacity_grid_is_thinned_from_its_cpu_pick(tmp_path):
+    from benchmark.pipeline.submission import load_submission, profiles_of
+    from benchmark.scoring.reports import RunFolder
+    from benchmark.verify.audit import check_thinned
+
+    shipped = [p for p in sorted((ROOT / "submissions").glob("*.yaml"))
+               if "capacity" in profiles_of(p)]
+    assert len(shipped) == 10
+    for path in shipped:
+        spec = load_submission(path, "capacity")
+        assert check_thinned(RunFolder.at(REPORTS, spec.id, "capacity"), spec) == [], spec.id
+    # jpeg_aug's cpu report picks quality 40: a grid moved one step off it is stale
+    edited = tmp_path / "jpeg_aug.yaml"
+    edited.write_text((ROOT / "submissions" / "jpeg_aug.yaml").read_text().replace(
+        "augmentation: {params: [20, 40, 60]}", "augmentation: {params: [40, 60, 80]}"))
+    found = check_thinned(RunFolder.at(REPORTS, "jpeg_aug", "capacity"),
+                          load_submission(edited, "capacity"))
+    assert [(m.field, m.reported) for m in found] == [("params (thinned from cpu)",
+                                                        ["40", "60", "80"])]
