@@ -10,9 +10,9 @@ a sweep cut short resumes; ``--fresh`` measures every one again. The table marks
 configurations no other beats in both accuracy and time (the Pareto front) and those that
 meet the target: ``TARGET_ACC`` clean in at most ``TARGET_S`` seconds of training; the
 chosen recipe is the most accurate of those, or the fastest that reaches the accuracy
-(``choose``), and ``--out`` keeps the table with
-the CPU kind it was timed on (``reports/perf/capacity.json``: the capacity profiles of the
-submissions are held to its choice by a test).
+(``choose``), and ``--out`` keeps the table with the CPU kind it was timed on
+(``reports/perf/capacity.json``: a test holds the submissions' capacity profiles to its
+choice).
 """
 from __future__ import annotations
 
