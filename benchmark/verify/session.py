@@ -131,8 +131,8 @@ def _completeness(reports: Path, submissions: Path) -> Iterator[Event]:
     yield Outcome(f"every shipped submission in {submissions} has its ci report, and every "
                   "report a submission", tuple(found.problems()))
     if found.listed:
-        yield Note(f"{len(found.listed)} shipped cpu report(s) not run yet: "
-                   + ", ".join(sub for sub, _, _ in found.listed))
+        yield Note(f"{len(found.listed)} shipped report(s) not run yet: "
+                   + ", ".join(f"{sub} [{profile}]" for sub, profile, _ in found.listed))
 
 
 def _report_checks(folder: Path) -> tuple[list[Outcome], bool]:
