@@ -16,6 +16,8 @@ from benchmark.perf.capacity import Candidate, choose, measure, pareto
 from benchmark.pipeline.submission import load_submission, profiles_of
 from benchmark.pipeline.evaluate import FlipAveraged
 from benchmark.pipeline.train import TrainConfig, build_classifier, train_classifier
+from corruptions.device import cpu_kind
+from corruptions.errors import BenchError
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +120,62 @@ def test_a_candidate_is_measured_on_validation(data):
     assert row["params"] > 0 and row["train_s"] > 0 and 0 <= row["val_acc"] <= 1
     assert row["name"] == "cnn6_12 1ep constant lr=0.01 batch_size=64"
     assert np.isfinite(row["val_acc_flip"])
+
+
+def test_the_committed_sweep_recomputes_and_an_edited_accuracy_is_caught(tmp_path):
+    """``bench verify`` recomputes the table from its rows: an accuracy raised past the
+    chosen row's moves the choice and is named; a row renamed, or one the code no longer
+    sweeps, is named too."""
+    from benchmark.verify.perf import check_capacity_table
+
+    assert check_capacity_table(SWEEP) == []
+    table = json.loads(SWEEP.read_text())
+    fast = min(table["rows"], key=lambda r: r["train_s"])
+    fast["val_acc_flip"] = 0.99  # the fastest row now reaches the target first
+    path = tmp_path / "capacity.json"
+    path.write_text(json.dumps(table))
+    fields = {m.field for m in check_capacity_table(path)}
+    assert "chosen" in fields and any(f.endswith("val_acc_best") for f in fields)
+    table = json.loads(SWEEP.read_text())
+    table["rows"][0]["name"] = "small_cnn 16ep cosine lr=0.05"
+    table["rows"][1]["train"]["epochs"] = 16
+    path.write_text(json.dumps(table))
+    fields = {m.field for m in check_capacity_table(path)}
+    assert {"rows[0].name", "rows[1].name", "rows (configurations)"} <= fields
+
+
+def test_a_sweep_row_is_trained_again_and_must_reproduce_its_accuracy(tmp_path):
+    """``--rerun perf`` trains a row again under the table's images and threads: a row
+    measured here reproduces exactly; its accuracy moved by one image's worth is caught."""
+    from benchmark.perf.capacity import tabulate
+    from benchmark.verify.perf import rerun_capacity_rows
+
+    train = load_dataset("fashion-mnist", "train").head(256)
+    validation = load_dataset("fashion-mnist", "validation").head(200)
+    row = measure(Candidate("cnn6_12", TrainConfig(epochs=1, batch_size=64)), train,
+                  validation, threads=1)
+    table = tabulate([row], images=256, validation_images=200, threads=1, cpu=cpu_kind())
+    path = tmp_path / "capacity.json"
+    path.write_text(json.dumps(table))
+    assert rerun_capacity_rows(path, [row["name"]], None) == []
+    table["rows"][0]["val_acc"] += 1 / 200
+    path.write_text(json.dumps(table))
+    found = rerun_capacity_rows(path, [row["name"]], None)
+    assert [m.field for m in found] == [f"[{row['name']}|val_acc]"]
+
+
+def test_perf_reruns_are_planned_from_the_committed_table():
+    from benchmark.verify.plan import plan_reruns
+    from benchmark.verify.perf import perf_rows
+
+    reports = SWEEP.parents[1]
+    every = plan_reruns("perf", reports, "k")
+    assert [r.name for r in every.perf_rows] == [r.name for r in perf_rows(reports)]
+    assert len(every.perf_rows) == len(json.loads(SWEEP.read_text())["rows"])
+    kind = json.loads(SWEEP.read_text())["cpu"]
+    one = plan_reruns("perf:1", reports, "k", kind=kind)
+    assert len(one.perf_rows) == 1 and not one.notes
+    elsewhere = plan_reruns("perf:1", reports, "k", kind="another kind")
+    assert not elsewhere.perf_rows and "none drawn" in elsewhere.notes[0]
+    with pytest.raises(BenchError, match="perf:N"):
+        plan_reruns("perf:x", reports, "k")

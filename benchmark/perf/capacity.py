@@ -27,6 +27,7 @@ import torch
 
 from corruptions import files
 from corruptions.device import cpu_kind
+from corruptions.errors import DataError
 
 from ..datasets import load_dataset
 from ..pipeline.evaluate import FlipAveraged, correct_mask
@@ -35,6 +36,11 @@ from ..pipeline.train import TrainConfig, build_classifier, train_classifier
 
 log = logging.getLogger(__name__)
 TARGET_ACC, TARGET_S = 0.93, 240.0
+DATASET = "fashion-mnist"  # the embedded data the recipe is for
+TABLE = "capacity.json"  # under reports/perf: the committed table
+# what ``measure`` records of a configuration; the rest of a table row follows from these
+MEASURED = ("name", "model", "params", "train", "train_s", "threads", "epoch_s", "val_acc",
+            "val_acc_flip")
 
 
 @dataclass(frozen=True)
@@ -120,12 +126,46 @@ def choose(rows: list[dict]) -> dict | None:
     return min(accurate, key=lambda r: r["train_s"]) if accurate else None
 
 
+def tabulate(measured: list[dict], *, images: int, validation_images: int, threads: int,
+             cpu: str) -> dict:
+    """The sweep's table from its measured rows (``measure``'s fields): the better of plain
+    and flipped accuracy, the front, the target and the choice. Pure, so that ``bench verify``
+    recomputes the committed table from its own rows as ``bench perf capacity`` wrote it."""
+    rows = [{k: r[k] for k in MEASURED if k in r} for r in measured]
+    for r in rows:
+        r["val_acc_best"] = max(r["val_acc"], r["val_acc_flip"])
+    front = pareto(rows)
+    for r in rows:
+        r["pareto"] = r["name"] in front
+        r["meets_target"] = r["val_acc_best"] >= TARGET_ACC and r["train_s"] <= TARGET_S
+    chosen = choose(rows)
+    return {"images": images, "validation_images": validation_images, "threads": threads,
+            "cpu": cpu, "target": {"val_acc": TARGET_ACC, "train_s": TARGET_S},
+            "chosen": chosen["name"] if chosen else None, "rows": rows}
+
+
+def candidate_of(row: dict) -> Candidate:
+    """The configuration a table row measured (rows from before ``bf16`` existed lack it)."""
+    return Candidate(row["model"], TrainConfig(**row["train"]))
+
+
+def read_table(path: Path) -> dict:
+    """A table ``--out`` wrote; anything else is bad input."""
+    try:
+        table = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: not a capacity sweep table ({e})") from None
+    if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
+        raise DataError(f"{path}: not a capacity sweep table (no rows)")
+    return table
+
+
 def run(args: argparse.Namespace) -> int:
-    train = load_dataset("fashion-mnist", "train", args.data_root)
-    validation = load_dataset("fashion-mnist", "validation", args.data_root)
+    train = load_dataset(DATASET, "train", args.data_root)
+    validation = load_dataset(DATASET, "validation", args.data_root)
     folder = Path(args.runs) / "capacity-sweep"
     threads = torch.get_num_threads()
-    rows = []
+    measured = []
     for c in CANDIDATES:
         path = folder / f"{c.key()}-t{threads}.json"
         if path.is_file() and not args.fresh:
@@ -135,16 +175,11 @@ def run(args: argparse.Namespace) -> int:
             row = measure(c, train, validation, threads)
             path.parent.mkdir(parents=True, exist_ok=True)
             files.write_json(path, row)
-        row["val_acc_best"] = max(row["val_acc"], row["val_acc_flip"])
-        rows.append(row)
-    front = pareto(rows)
-    for r in rows:
-        r["pareto"] = r["name"] in front
-        r["meets_target"] = r["val_acc_best"] >= TARGET_ACC and r["train_s"] <= TARGET_S
-    chosen = choose(rows)
-    result = {"images": len(train), "validation_images": len(validation), "threads": threads,
-              "cpu": cpu_kind(), "target": {"val_acc": TARGET_ACC, "train_s": TARGET_S},
-              "chosen": chosen["name"] if chosen else None, "rows": rows}
+        measured.append(row)
+    result = tabulate(measured, images=len(train), validation_images=len(validation),
+                      threads=threads, cpu=cpu_kind())
+    rows = result["rows"]
+    chosen = next((r for r in rows if r["name"] == result["chosen"]), None)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         files.write_json(Path(args.out), result)

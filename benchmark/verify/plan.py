@@ -14,6 +14,7 @@ from corruptions.errors import BenchError
 
 from ..augment.rd_table import rd_tables
 from ..scoring.reports import run_folders
+from .perf import PerfRow, perf_rows
 
 @dataclass(frozen=True)
 class Unit:
@@ -70,18 +71,22 @@ class RerunPlan:
     units: tuple[Unit, ...] = ()
     study_profiles: tuple[str, ...] = ()
     rd_tables: tuple[Path, ...] = ()
+    perf_rows: tuple[PerfRow, ...] = ()
     samples: tuple[Sample, ...] = ()
     notes: tuple[str, ...] = ()  # what a sample could not draw, and why
 
     def __bool__(self) -> bool:
-        return bool(self.reports or self.units or self.study_profiles or self.rd_tables)
+        return bool(self.reports or self.units or self.study_profiles or self.rd_tables
+                    or self.perf_rows)
 
 
 CODECS = "codecs"  # the selector of the rate-distortion tables (reports/codecs/<dataset>)
+PERF = "perf"  # the selector of the capacity sweep's rows (reports/perf/capacity.json)
 RERUN_HELP = ("what to rerun from scratch and compare exactly (comma-separated): all; a "
               "profile (every report and study of it: ci); a report (ID or ID/PROFILE); "
               "codecs or codecs/DATASET (the rate-distortion tables, their learned codecs "
-              "trained where not cached); PROFILE:N[:SECONDS] (N units of that profile's "
+              "trained where not cached); perf or perf:N (every row of the capacity sweep, or N "
+              "drawn from the commit, trained again); PROFILE:N[:SECONDS] (N units of that profile's "
               "reports and N parts of its studies, drawn from the commit among those that took "
               "at most SECONDS); '' for nothing")
 
@@ -100,12 +105,18 @@ def plan_reruns(selector: str, reports_root: Path, key: str,
     reports: dict[Path, None] = {}
     studies: dict[str, None] = {}
     codecs: dict[Path, None] = {}
+    swept: dict[PerfRow, None] = {}
     units, samples, notes = [], [], []
     for part in (p.strip() for p in selector.split(",") if p.strip()):
         if part == "all":
             reports.update(dict.fromkeys(f.folder for f in folders))
             studies.update(dict.fromkeys(sorted(profiles)))
             codecs.update(dict.fromkeys(tables))
+            swept.update(dict.fromkeys(perf_rows(reports_root)))
+        elif part.partition(":")[0] == PERF:
+            drawn, note = _perf(part, reports_root, kind, key)
+            swept.update(dict.fromkeys(drawn))
+            notes += [note] if note else []
         elif part in profiles:
             reports.update(dict.fromkeys(f.folder for f in folders if f.profile == part))
             studies[part] = None
@@ -122,6 +133,7 @@ def plan_reruns(selector: str, reports_root: Path, key: str,
     whole = tuple(sorted(reports, key=order.__getitem__))
     return RerunPlan(reports=whole, units=tuple(u for u in units if u.folder not in reports),
                      study_profiles=tuple(studies), rd_tables=tuple(codecs),
+                     perf_rows=tuple(swept),
                      samples=tuple(s for s in samples if s.profile not in studies),
                      notes=tuple(notes))
 
@@ -143,6 +155,25 @@ def _sample(part: str, reports_root: Path, profiles: set[str], kind: str,
                                f"this CPU kind ({kind}); none drawn")
     return (Sample(profile, int(n), int(most) if most else None, kind),
             draw_units(alike, int(n), key), note)
+
+
+def _perf(part: str, reports_root: Path, kind: str,
+          key: str) -> tuple[list[PerfRow], str | None]:
+    """``perf``: every row of the committed sweep; ``perf:N``: N drawn from the commit among
+    the rows measured on this CPU kind (as a unit sample: elsewhere epochs of float rounding
+    leave nothing exact to check), with a note where none was."""
+    rows = perf_rows(reports_root)
+    n = part.partition(":")[2]
+    if not rows or (part != PERF and not (n.isdigit() and int(n) >= 1)):
+        raise BenchError(f"--rerun {part!r}: expected perf or perf:N (N >= 1) with a capacity "
+                         f"sweep table under {reports_root}/{PERF}"
+                         f"{'' if rows else ' (none found)'}")
+    if part == PERF:
+        return rows, None
+    alike = [r for r in rows if r.cpu_kind == kind]
+    note = None if alike else (f"--rerun {part}: none of the {len(rows)} sweep rows was "
+                               f"measured on this CPU kind ({kind}); none drawn")
+    return draw_units(alike, int(n), key), note
 
 
 def _reports(part: str, folders: list, reports_root: Path, profiles: set[str]) -> list[Path]:

@@ -25,12 +25,15 @@ from corruptions.version import code_version
 from ..augment.rd_table import read_table, rd_tables
 from ..codecs.zoo import zoo_datasets
 from ..datasets import link_sources, load_dataset
+from ..perf.capacity import DATASET as SWEPT_DATASET
 from ..scoring.reports import OUTCOMES, STATISTICS, SUMMARY, RunFolder, run_folders
 from ..studies import StudyContext, get_study, study_folders
 from ..studies.report import study_datasets
 from .audit import check_against_submission, completeness
 from .checks import check_identity, check_outcomes, check_statistics, check_summary
 from .compare import Mismatch, Tolerance
+from .perf import check_capacity_table, perf_tables, rerun_capacity_rows
+from .perf import rerun_tolerance as perf_tolerance
 from .plan import RerunPlan, plan_reruns
 from .rd import check_rd_table, rerun_rd_table
 from .rd import rerun_tolerance as rd_tolerance
@@ -91,10 +94,10 @@ def verify(options: VerifyOptions) -> Iterator[Event]:
     reports = options.reports
     folders = [RunFolder(f.folder, memo=True) for f in run_folders(reports)]  # read once
     studies = study_folders(reports)
-    if not folders and not studies and not rd_tables(reports):
+    if not folders and not studies and not rd_tables(reports) and not perf_tables(reports):
         raise BenchError(f"--reports {reports}: holds no report (no <submission>/<profile>/"
                          f"{SUMMARY}, no studies/<study>/<profile>/{SUMMARY}, no "
-                         "codecs/<dataset>/rd.json)")
+                         "codecs/<dataset>/rd.json, no perf/capacity.json)")
     if options.scratch and options.scratch.resolve().is_relative_to(reports.resolve()):
         raise BenchError(f"--scratch {options.scratch}: inside --reports {reports}; its reports "
                          "would be taken for committed ones")
@@ -115,6 +118,9 @@ def _checks(options: VerifyOptions, plan: RerunPlan, folders: list[RunFolder],
     for table in rd_tables(options.reports):
         yield Outcome(f"{table}: its BD table from its rows, its anchor curves",
                       tuple(check_rd_table(table)))
+    for table in perf_tables(options.reports):
+        yield Outcome(f"{table}: its front, target and choice from its rows, its rows the "
+                      "configurations swept", tuple(check_capacity_table(table)))
     yield Stage("summaries", time.perf_counter() - t0)
     if options.zoo:
         t0 = time.perf_counter()
@@ -216,6 +222,10 @@ def _reruns(options: VerifyOptions, plan: RerunPlan, studies: list[Path],
         for table in plan.rd_tables:
             yield _timed(f"{table}: every row measured again from scratch",
                          lambda: rerun_rd_table(table, tmp / "data"), rd_tolerance(table))
+        for row in plan.perf_rows:
+            yield _timed(f"{row.table}: row {row.name!r} trained and scored again from scratch",
+                         lambda: rerun_capacity_rows(row.table, [row.name], tmp / "data"),
+                         perf_tolerance(row.table))
 
 
 def _timed(what: str, rerun, tol: Tolerance | None) -> Outcome:
@@ -238,6 +248,7 @@ def load_sources(plan: RerunPlan, folders: list[RunFolder], studies: list[Path],
     for folder in read:
         names |= study_datasets(folder)
     names |= {read_table(table)["dataset"] for table in plan.rd_tables}
+    names |= {SWEPT_DATASET} if plan.perf_rows else set()
     for name in sorted(names):
         load_dataset(name, "all", data_root)
 
