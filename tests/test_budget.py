@@ -20,9 +20,22 @@ def _ctx(reports: Path = REPORTS) -> StudyContext:
     return StudyContext(reports, Path("data"), Path("runs"), "cpu", False)
 
 
-@pytest.fixture(scope="module")
-def measured() -> tuple[BudgetConfig, dict]:
-    config = BudgetConfig("ci", "cpu", ("baseline", "jpeg_aug", "bls_aug", "noise_aug"))
+def _committed(low: str, high: str) -> tuple[str, ...]:
+    """The track's submissions with committed reports at both budgets, the baseline first."""
+    return tuple(s for s in budget.CAPACITY
+                 if all((REPORTS / s / p / "summary.json").is_file() for p in (low, high)))
+
+
+# both budget pairs the study is run over: ci against cpu, and cpu against capacity (over the
+# capacity reports committed so far: the baseline's and at least one other)
+PAIRS = [BudgetConfig("ci", "cpu", ("baseline", "jpeg_aug", "bls_aug", "noise_aug")),
+         BudgetConfig("cpu", "capacity", _committed("cpu", "capacity"))]
+
+
+@pytest.fixture(scope="module", params=PAIRS, ids=lambda c: f"{c.low}-{c.high}")
+def measured(request) -> tuple[BudgetConfig, dict]:
+    config = request.param
+    assert len(config.submissions) >= 2 and config.submissions[0] == "baseline"
     return config, budget.compute(config, _ctx())
 
 
