@@ -67,13 +67,13 @@ demo: setup
 	@$(BENCH) statistics --reports runs/demo/reports | grep -v "^wrote"
 
 # the tests, then every committed number recomputed (ci reruns from scratch, one cpu unit
-# and one cpu study part drawn from the commit among those that took at most 45 s, site
+# and one cpu study part drawn from the commit among those that took at most 30 s, site
 # read back); make verify draws a demo unit too and allows 60 s: the budget of make test
 # (15 minutes from a fresh clone) leaves no room for it; the slowest tests are listed so
 # that a CI log shows where that budget goes
 test: setup browser
 	$(VENV)/bin/python -m pytest -n 2 --durations=12 tests
-	$(BENCH) verify --zoo-sample 2 --rerun ci,cpu:1:45
+	$(BENCH) verify --zoo-sample 2 --rerun ci,cpu:1:30
 
 leaderboard: setup
 	$(BENCH) leaderboard
