@@ -85,10 +85,10 @@ PERF = "perf"  # the selector of the capacity sweep's rows (reports/perf/capacit
 RERUN_HELP = ("what to rerun from scratch and compare exactly (comma-separated): all; a "
               "profile (every report and study of it: ci); a report (ID or ID/PROFILE); "
               "codecs or codecs/DATASET (the rate-distortion tables, their learned codecs "
-              "trained where not cached); perf or perf:N (every row of the capacity sweep, or N "
-              "drawn from the commit, trained again); PROFILE:N[:SECONDS] (N units of that profile's "
-              "reports and N parts of its studies, drawn from the commit among those that took "
-              "at most SECONDS); '' for nothing")
+              "trained where not cached); perf or perf:N (every row of the capacity sweep, or "
+              "N drawn from the commit, trained again); PROFILE:N[:SECONDS] (N units of that "
+              "profile's reports and N parts of its studies, drawn from the commit among those "
+              "that took at most SECONDS); '' for nothing")
 
 
 def plan_reruns(selector: str, reports_root: Path, key: str,
