@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -86,10 +86,25 @@ class CorruptedSet:
     labels: np.ndarray  # of one severity block (length N)
     layout: str
     verify: bool = True
+    # the severities in the order their row blocks lie in a ``npy`` file: fixed when the set
+    # is opened, while ``severities`` may be narrowed to those a run reads
+    stored_severities: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.stored_severities:
+            self.stored_severities = list(self.severities)
 
     @property
     def verified(self) -> bool:
         return self.manifest is not None
+
+    def narrowed(self, corruptions: tuple[str, ...] | list[str],
+                 severities: tuple[int, ...] | list[int]) -> CorruptedSet:
+        """The same set read for only these corruptions and severities (those it holds, in
+        its own order). A severity's rows are still found where the set stores them: a set
+        built for severities 1-5 and read for 3 alone reads its third block, not its first."""
+        return replace(self, corruptions=[c for c in self.corruptions if c in corruptions],
+                       severities=[s for s in self.severities if s in severities])
 
     def _check(self, rel: str) -> Path:
         path = self.folder / rel
@@ -109,7 +124,7 @@ class CorruptedSet:
                             f"(has {', '.join(self.corruptions)})")
         if severity not in self.severities:
             raise DataError(f"{self.folder}: no severity {severity} (has {self.severities})")
-        k, n = self.severities.index(severity), len(self.labels)
+        k, n = self.stored_severities.index(severity), len(self.labels)
         if self.layout == "npy":
             arr = np.load(self._check(f"{corruption}.npy"), mmap_mode="r")
             if arr.ndim == 3:

@@ -86,6 +86,30 @@ def test_npy_layout_is_severity_major_engine_output(fm, built):
     np.testing.assert_array_equal(labels, np.tile(fm.labels, 5))
 
 
+def test_a_set_read_for_fewer_severities_reads_their_own_blocks(fm, built, tmp_path):
+    """A run reading severity 3 alone from a set built for 1-5 (the ``cpu`` sets are shared
+    by every submission) gets severity 3's images, as from a set built for 3 alone: once it
+    got the first block, severity 1's, and reported it as 3."""
+    from benchmark.pipeline.inputs import EvalSet, load_eval_splits
+
+    only3 = tmp_path / "only3"
+    _build(fm, only3, severities=[3])
+    want = {c: open_corrupted(only3).images(c, 3) for c in PAIR}
+    sha = files.sha256_file(built / store.MANIFEST)
+    (split,) = load_eval_splits("fashion-mnist", tmp_path, (EvalSet("test", N, built, sha),),
+                                tuple(PAIR), (3,))
+    read = {c: images for c, s, _band, images in split.sets() if s == 3}
+    assert set(read) == set(PAIR)
+    for c in PAIR:
+        np.testing.assert_array_equal(read[c], want[c], err_msg=c)
+        assert not np.array_equal(read[c], open_corrupted(built).images(c, 1)), c
+    narrowed = open_corrupted(built).narrowed(["contrast"], [3, 5])
+    assert narrowed.corruptions == ["contrast"] and narrowed.severities == [3, 5]
+    np.testing.assert_array_equal(narrowed.images("contrast", 3), want["contrast"])
+    with pytest.raises(DataError, match="no severity 1"):
+        narrowed.images("contrast", 1)
+
+
 def test_manifest_lists_every_file_with_its_sha256(built):
     manifest = json.loads((built / "manifest.json").read_text())
     on_disk = {p.name for p in built.iterdir() if p.name != "manifest.json"}

@@ -19,12 +19,15 @@ from benchmark.api import benchmark
 from benchmark.cli import main
 from benchmark.models import Normalized, create_model
 from benchmark.pipeline import units
+from benchmark.pipeline.runner import run_units
+from benchmark.pipeline.submission import load_submission
 from benchmark.pipeline.train import NonFiniteLoss
 from benchmark.scoring.reports import OUTCOMES
 from benchmark.scoring.results import RESULT_COLUMNS, read_outcomes, read_results
 from benchmark.scoring.report import Summary
 from benchmark.scoring.summary import recompute
 from benchmark.verify.checks import check_outcomes
+from corruptions.errors import BenchError
 
 REPO = Path(__file__).resolve().parents[1]
 CI_CORRUPTIONS = {"gaussian_noise", "fog", "contrast", "jpeg_compression", "speckle_noise"}
@@ -226,6 +229,11 @@ def test_the_ray_executor_gives_the_local_executors_rows(ci, tmp_path):
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         assert bench(tmp_path, REPO / "submissions/jpeg_aug.yaml", "--executor", "ray") == 0
+        # a unit asking for more CPUs than any node has is refused, not waited on forever
+        spec = load_submission(REPO / "submissions/jpeg_aug.yaml", "ci")
+        with pytest.raises(BenchError, match=r"asks for 3 CPUs .*most CPUs: 2\)"):
+            run_units(spec, data_root=tmp_path / "data", runs_root=tmp_path / "runs-x",
+                      executor="ray", progress=False, threads=3)
     finally:
         ray.shutdown()
     assert bench(ci, REPO / "submissions/jpeg_aug.yaml") == 0

@@ -209,9 +209,7 @@ def load_eval_splits(dataset: str, data_root: Path, sets: tuple[EvalSet, ...],
             out[e.split] = EvalSplit(e.split, images if transformed is None else transformed,
                                      ds.labels)
         if cs is not None:
-            cs.corruptions = [c for c in cs.corruptions if c in corruptions]
-            cs.severities = [s for s in cs.severities if s in severities]
-            out[e.split].corrupted += (cs,)
+            out[e.split].corrupted += (cs.narrowed(corruptions, severities),)
     return list(out.values())
 
 

@@ -89,7 +89,16 @@ def _execute_ray(tasks: list[UnitTask], address: str | None) -> list:
         except ConnectionError as e:
             raise BenchError(f"--executor ray: no Ray cluster at {address or 'auto'} ({e})") from None
     gpus = 1 if tasks and tasks[0].device.startswith("cuda") else 0
-    remote = ray.remote(num_cpus=tasks[0].threads if tasks else 1, num_gpus=gpus)(run_unit)
+    need = tasks[0].threads if tasks else 1
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    if not any(r.get("CPU", 0) >= need and r.get("GPU", 0) >= gpus for r in nodes):
+        # Ray would queue a task no node can hold and wait for it forever
+        most = max((r.get("CPU", 0) for r in nodes), default=0)
+        raise BenchError(f"--executor ray: each unit asks for {need} CPUs"
+                         f"{' and a GPU' if gpus else ''} (its torch threads: this machine's "
+                         f"cores over --jobs) and no node of the cluster has them (the most "
+                         f"CPUs: {most:g}): raise --jobs")
+    remote = ray.remote(num_cpus=need, num_gpus=gpus)(run_unit)
     refs = [remote.remote(t) for t in tasks]
     out = []
     for ref in refs:

@@ -200,8 +200,8 @@ def compute(config: PreprocessConfig, ctx: StudyContext) -> dict[str, np.ndarray
     models = trained_classifiers(spec, "-", ctx)
     test = prepare_eval(spec.dataset, ctx.data_root, spec.test_images, 0, spec.corruptions,
                         spec.severities, spec.corruption_seed, ctx.device, ctx.progress)
-    split = load_eval_splits(spec.dataset, ctx.data_root, test, spec.corruptions, tuple(s for s in spec.severities
-                                                     if s in config.severities))[0]
+    severities = tuple(s for s in spec.severities if s in config.severities)
+    split = load_eval_splits(spec.dataset, ctx.data_root, test, spec.corruptions, severities)[0]
     n = min(config.images, len(split.labels))
     labels = split.labels[:n]
     cells = [(c, s, np.array(images[:n])) for c, s, _, images in split.sets()]
