@@ -185,7 +185,7 @@ id: killable
 name: Killable
 dataset: fashion-mnist
 model: {name: small_cnn}
-training: {epochs: 4, batch_size: 32, seeds: [0], images: 3000}
+training: {epochs: 4, batch_size: 32, seeds: [0], images: 1000}
 evaluation: {corruptions: [fog, gaussian_noise], severities: [2], test_images: 100,
              validation_images: 0}
 """
