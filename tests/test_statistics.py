@@ -96,3 +96,22 @@ def test_the_draws_are_a_pure_function_of_the_bootstrap_seed():
     assert not np.array_equal(a, replicates(o.scores(CELLS), o.seeds, Bootstrap(seed=1)))
     with pytest.raises(ValueError, match="paired on images"):
         difference(o, outcomes(0.7, n=100), [CLEAN_CELL], BOOT)
+
+
+def test_replicates_drawn_again_are_the_first_ones_and_any_change_draws_anew():
+    """Remembered by the scores' bytes (a report draws the same scores many times): the
+    same scores give the very replicates computed first, read-only; one image's outcome,
+    another seed list or another bootstrap gives its own."""
+    o = outcomes(0.75, seeds=(0, 1))
+    scores = o.scores(CELLS)
+    first = replicates(scores, o.seeds, BOOT)
+    want = np.einsum("bs,si,bi->b", BOOT.seeds(o.seeds), scores, BOOT.images(o.images))
+    assert np.array_equal(first, want) and not first.flags.writeable
+    assert replicates(scores.copy(), o.seeds, BOOT) is first
+    changed = scores.copy()
+    changed[0, 0] = 1 - changed[0, 0]
+    assert not np.array_equal(replicates(changed, o.seeds, BOOT), first)
+    assert not np.array_equal(replicates(scores, (0, 2), BOOT), first)
+    assert not np.array_equal(replicates(scores, o.seeds, Bootstrap(seed=3)), first)
+    with pytest.raises(ValueError, match="paired on images"):
+        mce(o, outcomes(0.7, n=100), ["fog"], BOOT)
