@@ -15,7 +15,7 @@ from corruptions import registry as corruption_registry
 from corruptions.device import cpu_count
 from corruptions.errors import BenchError, DataError
 
-from ..augment import AugmentContext, get_family
+from ..augment import AugmentContext, Family, get_family
 from ..codecs import metrics
 from ..augment.analysis import log_spectrum
 from ..augment.cache import check_param, ensure_augmented, load_augmented
@@ -267,7 +267,8 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
     transformed = {}
     if spec.test_transform:
         t0 = time.perf_counter()
-        transformed = prepare_transformed(spec, eval_sets, data_root, device, progress)
+        transformed = prepare_transformed(spec, family, eval_sets, data_root, device,
+                                          progress)
         for label, sets in transformed.items():
             manifests.update(transformed_manifests(label, sets))
         seconds["evaluation sets transformed"] = time.perf_counter() - t0
@@ -279,10 +280,11 @@ def prepare(spec: RunSpec, data_root: Path, device: str, progress: bool) -> Inpu
                   identity=identity_corruptions(spec.corruptions + spec.cbar, eval_sets))
 
 
-def prepare_transformed(spec: RunSpec, eval_sets: tuple[EvalSet, ...], data_root: Path,
-                        device: str, progress: bool) -> dict[str, dict[str, EvalSet]]:
-    """Every evaluation set through every grid parameter (``evaluation.transform``)."""
-    family = get_family(spec.family)
+def prepare_transformed(spec: RunSpec, family: Family, eval_sets: tuple[EvalSet, ...],
+                        data_root: Path, device: str, progress: bool
+                        ) -> dict[str, dict[str, EvalSet]]:
+    """Every evaluation set through every grid parameter of ``family`` (the spec's, resolved
+    by ``prepare``) (``evaluation.transform``)."""
     ctx = AugmentContext(spec.dataset, Path(data_root), device, progress, spec.codec)
     splits = {e.split: (e, _head(load_dataset(spec.dataset, e.split, data_root), e.limit, e.split),
                         store.open_corrupted(e.folder, verify=False))

@@ -25,7 +25,7 @@ from corruptions.device import cpu_count, resolve_device
 from corruptions.errors import BenchError
 from corruptions.version import code_version
 
-from ..augment import AugmentSpec, get_family
+from ..augment import AugmentSpec
 from ..scoring.reports import BASELINE, RunFolder
 from ..scoring.statistics import (
     BaselineReport,
@@ -163,7 +163,7 @@ def plan(spec: RunSpec, inputs: Inputs, data_root: Path, runs_root: Path, device
         train_sets = (tuple(inputs.augmented[m.label].trains_on for m in s.members())
                       if not spec.weights else ())
         # an online family's parameter is the unit's stage; else the submission's, if any
-        online = s if get_family(spec.family).kind == "online" else spec.online
+        online = s if spec.family_online else spec.online
         tasks += [UnitTask(spec=spec, param=s, seed=seed, online=online,
                            folder=unit_folder(spec, runs_root, s.label, seed, weights),
                            data_root=Path(data_root), train_sets=train_sets,

@@ -342,6 +342,7 @@ class RunSpec:
     reference: bool = False
     parents: tuple[str, ...] = ()
     test_flip: bool = False  # predictions averaged over each image and its mirror image
+    family_online: bool = False  # the family is drawn anew every batch (augmix, ...)
 
     @property
     def labels(self) -> list[str]:
@@ -525,4 +526,5 @@ def _run_spec(m: SubmissionModel, model: str, profile: str, path: Path, swept: b
         test_transform=m.evaluation.transform, sweep=m.id if swept else None,
         bands=BandConfig(**m.model.bands.model_dump()) if m.model.bands else None,
         cbar=m.evaluation.cbar_names(), online=m.augmentation.stage(), reference=m.reference,
-        parents=tuple(m.parents), test_flip=m.evaluation.flip)
+        parents=tuple(m.parents), test_flip=m.evaluation.flip,
+        family_online=get_family(m.augmentation.family).kind == "online")

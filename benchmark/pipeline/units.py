@@ -106,26 +106,27 @@ def _train_images(task: UnitTask) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def _model(task: UnitTask, images: np.ndarray, num_classes: int) -> Normalized:
+def _model(task: UnitTask, images: np.ndarray) -> Normalized:
+    """The unit's classifier for ``images``' shape, seeded by the unit: built to be trained,
+    or for a checkpoint-only submission its network with the file's weights."""
     spec = task.spec
     torch.manual_seed(task.seed)
-    if spec.weights:
-        return load_weights(spec, task.weights, images, num_classes)
-    return build_classifier(spec.model, images, num_classes, spec.pretrained, spec.bands)
+    if not spec.weights:
+        return build_classifier(spec.model, images, task.num_classes, spec.pretrained, spec.bands)
+    net = create_model(spec.model, images.shape[-1], task.num_classes, images.shape[1],
+                       bands=spec.bands)
+    return load_weights(net, images.shape[-1], task.weights, spec.model)
 
 
-def load_weights(spec: RunSpec, path: Path, images: np.ndarray, num_classes: int) -> Normalized:
+def load_weights(net: torch.nn.Module, channels: int, path: Path, name: str) -> Normalized:
     """A checkpoint-only submission's weights (``path``, checked to lie under the data root
-    when the inputs were prepared), read with ``weights_only=True``. A ``bench run`` model.pt
-    (normalisation included) or a bare network state dict (then the network takes [0, 1]
-    images)."""
+    when the inputs were prepared) in ``net`` (model ``name``, taking ``channels``), read with
+    ``weights_only=True``. A ``bench run`` model.pt (normalisation included) or a bare
+    network state dict (then the network takes [0, 1] images)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise DataError(f"model.weights: {path} is not a plain PyTorch state dict ({e})") from None
-    net = create_model(spec.model, images.shape[-1], num_classes, images.shape[1],
-                       bands=spec.bands)
-    channels = images.shape[-1]
     model = Normalized(net, [0.0] * channels, [1.0] * channels)
     try:
         if any(k.startswith("net.") for k in state):
@@ -133,7 +134,7 @@ def load_weights(spec: RunSpec, path: Path, images: np.ndarray, num_classes: int
         else:
             net.load_state_dict(state)
     except RuntimeError as e:
-        raise DataError(f"model.weights: {path} does not fit {spec.model}: "
+        raise DataError(f"model.weights: {path} does not fit {name}: "
                         f"{str(e).splitlines()[0]}") from None
     return model
 
@@ -153,11 +154,10 @@ def run_unit(task: UnitTask) -> UnitResult:
     t0 = time.perf_counter()
     final = task.folder / "model.pt"
     history: list[dict] = []
-    if task.spec.weights:
-        model = _model(task, splits[0].images, task.num_classes)
-    else:
-        images, labels = _train_images(task)
-        model = _model(task, images, task.num_classes)
+    # a checkpoint-only submission trains on nothing: its network takes the test images' shape
+    images, labels = (splits[0].images, None) if task.spec.weights else _train_images(task)
+    model = _model(task, images)
+    if not task.spec.weights:
         if final.exists():
             model.load_state_dict(torch.load(final, map_location="cpu", weights_only=True))
             history = json.loads((task.folder / "history.json").read_text())
