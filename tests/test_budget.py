@@ -95,7 +95,7 @@ def made(low_gain: list[int], high_gain: list[int], images: int = 400) -> dict:
 CONFIG = BudgetConfig("small", "large", ("baseline", "s0", "s1", "s2"), compression=("s0",))
 
 
-def test_a_sign_that_reverses_is_an_artefact_and_refutes_the_claim():
+def test_a_sign_that_reverses_is_an_artefact_a_tie_that_opens_is_hidden():
     a = made([60, -60, 0], [-60, -60, 60])
     verdicts = {v.name: v for v in budget.CLAIMS.judge(CONFIG, a)[0]}
     # s0's three gains reverse, s1's three losses hold: 3 of 6 keep their sign
@@ -104,8 +104,10 @@ def test_a_sign_that_reverses_is_an_artefact_and_refutes_the_claim():
     rows = budget.gains_table(CONFIG, a).rows
     artefacts = {(r["submission"], r["measure"]) for r in rows if r["artefact"] == "yes"}
     assert artefacts == {("s0", m) for m in ("clean", "C", "C-bar")}
-    # s2 tied at the small budget, better at the large: new, not an artefact
+    # s2 tied at the small budget, better at the large: a difference the small one hid
     assert {r["says_high"] for r in rows if r["submission"] == "s2"} == {"better"}
+    assert {r["artefact"] for r in rows if r["submission"] == "s2"} == {"hidden"}
+    assert {r["artefact"] for r in rows if r["submission"] == "s1"} == {"no"}
     # s0's clean cost grows (+15 points to -15): the cost claim is refuted
     assert verdicts["compression-clean-cost-shrinks"].verdict == "not reproduced"
 

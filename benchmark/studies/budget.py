@@ -224,6 +224,16 @@ def _group(config: BudgetConfig, sub: str) -> str:
     return "compression" if sub in config.compression else "other"
 
 
+def artefact(says_low: str, says_high: str) -> str:
+    """Whether the small budget's conclusion is one of its budget: ``yes`` where it found a
+    difference beyond noise that the large budget does not (a sign lost or turned); ``hidden``
+    where it found a tie and the large budget a difference (a leaderboard reader would have
+    read "no effect"); ``no`` where both budgets say the same."""
+    if says_low == says_high:
+        return "no"
+    return "hidden" if says_low == "tied" else "yes"
+
+
 def gains_table(config: BudgetConfig, a: dict) -> Table:
     """Every submission's gain over the baseline at both budgets, what each says, and where
     the low budget's conclusion does not hold at the high one (a budget artefact)."""
@@ -240,14 +250,14 @@ def gains_table(config: BudgetConfig, a: dict) -> Table:
                          "says_low": says_low,
                          **interval_fields("high", high, stem="high"),
                          "says_high": says_high,
-                         "artefact": "yes" if says_low != "tied" and says_high != says_low
-                         else "no"})
+                         "artefact": artefact(says_low, says_high)})
     return Table(
         f"Each submission against the baseline at {config.low} and at {config.high}, both at "
         "their held-out BDA picks: accuracy minus the baseline's (points, 95% interval, paired "
         "on the same images and seeds) on the clean test set, the common corruptions and "
-        f"C-bar; artefact: a difference beyond noise at {config.low} that is not the same at "
-        f"{config.high}.",
+        f"C-bar; artefact: yes where a difference beyond noise at {config.low} is not the same "
+        f"at {config.high}, hidden where {config.low} saw a tie and {config.high} a difference "
+        "beyond noise (the small budget missed it).",
         (("submission", "Submission", "text"), ("group", "Group", "text"),
          ("measure", "On", "text"), ("pick_low", f"Pick {config.low}", "text"),
          ("pick_high", f"Pick {config.high}", "text"),
