@@ -293,6 +293,8 @@ def _baseline(spec: RunSpec, reports_root: Path) -> BaselineReport | None:
         return None
     found = baseline_report(reports_root, spec.profile)
     if found is None:
-        log.info("no %s report under %s [%s]: mCE left out, mean error reported", BASELINE,
-                 reports_root, spec.profile)
+        # a report written so has no paired statistics either: run the baseline first, or
+        # put its report under the same root
+        log.warning("no %s report under %s [%s]: mCE and the paired comparisons left out",
+                    BASELINE, reports_root, spec.profile)
     return found
