@@ -39,12 +39,12 @@ def _show(value) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def diff(reported, recomputed, field: str = "", rtol: float | None = None,
-         exact_ints: bool = True) -> Iterator[tuple[str, object, object]]:
-    """(field path, reported, recomputed) for every leaf that differs; floats to ``rtol``
-    (``FLOAT_RTOL`` unless given), and a NaN equal to a NaN; integers exactly unless
-    ``exact_ints`` is false (across CPU kinds, where a count of bytes a codec wrote moves with
-    the float rounding of the images it coded), then to ``rtol`` as floats."""
+def diff(reported, recomputed, field: str = "", tol: Tolerance | None = None
+         ) -> Iterator[tuple[str, object, object]]:
+    """(field path, reported, recomputed) for every leaf that differs, a NaN equal to a NaN.
+    On the kind that wrote the report (``tol`` None) floats agree to ``FLOAT_RTOL`` and
+    integers exactly; across kinds both to ``tol.float_rtol``, since a count of bytes a codec
+    wrote moves with the float rounding of the images it coded."""
     if isinstance(reported, dict) and isinstance(recomputed, dict):
         for key in list(reported) + [k for k in recomputed if k not in reported]:
             path = f"{field}.{key}" if field else str(key)
@@ -53,13 +53,14 @@ def diff(reported, recomputed, field: str = "", rtol: float | None = None,
             elif key not in reported:
                 yield path, "(absent)", recomputed[key]
             else:
-                yield from diff(reported[key], recomputed[key], path, rtol, exact_ints)
+                yield from diff(reported[key], recomputed[key], path, tol)
     elif isinstance(reported, list) and isinstance(recomputed, list):
         if len(reported) != len(recomputed):
             yield f"{field}[len]", len(reported), len(recomputed)
         for i, (a, b) in enumerate(zip(reported, recomputed)):
-            yield from diff(a, b, f"{field}[{i}]", rtol, exact_ints)
-    elif not _same(reported, recomputed, FLOAT_RTOL if rtol is None else rtol, exact_ints):
+            yield from diff(a, b, f"{field}[{i}]", tol)
+    elif not _same(reported, recomputed, FLOAT_RTOL if tol is None else tol.float_rtol,
+                   exact_ints=tol is None):
         yield field, reported, recomputed
 
 

@@ -101,8 +101,7 @@ def compare_units(report: RunFolder, rows: pd.DataFrame, history: pd.DataFrame |
             k: v for k, v in reported_outcomes.items() if k.split("|")[1:3] == unit}
     out = compare_rows(mine, rows, report.path(RESULTS), tol=tol)
     out += [Mismatch(report.path(SUMMARY), f, a, b)
-            for f, a, b in diff(reported, data, rtol=tol.float_rtol if tol else None,
-                                exact_ints=tol is None)]
+            for f, a, b in diff(reported, data, tol=tol)]
     if reported_outcomes is not None:  # reports from before outcomes were kept have none
         out += compare_arrays(reported_outcomes, outcomes, report.path(OUTCOMES), tol)
     if hist is not None and history is not None:
