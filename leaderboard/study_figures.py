@@ -406,7 +406,7 @@ def similarity(summary: dict, a: dict, folder: Path) -> list[Figure]:
 
 def budget(summary: dict, a: dict, folder: Path) -> list[Figure]:
     """Each submission's gain over the baseline at the small budget against its gain at the
-    large one, per measure (clean, C, C-bar), with both intervals."""
+    large one on the same test images, per measure (clean, C, C-bar), with both intervals."""
     config, rows = summary["config"], summary["tables"]["gains"]["rows"]
     low, high = config["low"], config["high"]
     measures = list(dict.fromkeys(r["measure"] for r in rows))
@@ -440,8 +440,9 @@ def budget(summary: dict, a: dict, folder: Path) -> list[Figure]:
     flipped = [f"{r['submission']} on {r['measure']}" for r in rows if r["artefact"] == "yes"]
     return [Figure("gains.svg", f"Gain over the baseline at {low} against at {high}",
                    f"Scatter plots (clean, C, C-bar) of each submission's gain at {low} "
-                   f"against its gain at {high}, with 95% intervals; conclusions at {low} that "
-                   f"do not hold at {high}: {', '.join(flipped) or 'none'}.",
+                   f"against its gain at {high}, on the test images both evaluated, with 95% "
+                   f"intervals; conclusions at {low} that do not hold at {high}: "
+                   f"{', '.join(flipped) or 'none'}.",
                    "Held-out BDA picks of each budget, paired with the baseline within a "
                    "budget; on the dotted diagonal a gain is the same at both budgets, across "
                    "a zero line its sign changed. Compression as circles, the rest as squares.")]

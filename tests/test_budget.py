@@ -66,12 +66,15 @@ def test_the_study_reads_each_budgets_held_out_pick(measured):
             assert pick == str(summary["selection"]["bda"]["val"]["chosen"])
 
 
-def made(low_gain: list[int], high_gain: list[int], images: int = 400) -> dict:
+def made(low_gain: list[int], high_gain: list[int], images: int = 400,
+         high_images: int | None = None) -> dict:
     """Baseline and len(low_gain) submissions, two seeds, one cell per metric: at each
     budget the baseline right on the last half of the images, submission k right on
-    ``gain[k]`` more (negative: fewer) on every metric."""
-    def counts(gains):
-        base = np.zeros((3, 2, images), np.uint8)
+    ``gain[k]`` more (negative: fewer) on every metric; the high budget on ``high_images``
+    (its first ``images`` as the low budget's, the rest all right for everyone)."""
+    def counts(gains, extra=0):
+        base = np.ones((3, 2, images + extra), np.uint8)
+        base[..., :images] = 0
         base[..., images // 2:] = 1
         subs = []
         for g in gains:
@@ -84,8 +87,9 @@ def made(low_gain: list[int], high_gain: list[int], images: int = 400) -> dict:
         return np.stack([base, *subs])
     names = ["baseline", *(f"s{k}" for k in range(len(low_gain)))]
     out = {"submission": np.array(names)}
-    for which, gains in (("low", low_gain), ("high", high_gain)):
-        out[f"{which}_counts"] = counts(gains)
+    extra = (high_images or images) - images
+    for which, gains, more in (("low", low_gain, 0), ("high", high_gain, extra)):
+        out[f"{which}_counts"] = counts(gains, more)
         out[f"{which}_cells"] = np.array([1, 1, 1])
         out[f"{which}_seeds"] = np.array([0, 1])
         out[f"{which}_pick"] = np.array(["-"] * len(names))
@@ -129,3 +133,45 @@ def test_a_budget_without_the_baseline_first_or_a_report_is_refused():
         budget.compute(BudgetConfig("ci", "cpu", ("jpeg_aug", "baseline")), _ctx())
     with pytest.raises(DataError, match="bench run --submission"):
         budget.compute(BudgetConfig("ci", "nosuch", ("baseline", "jpeg_aug")), _ctx())
+
+
+def test_across_budgets_the_same_images_are_compared_and_the_seeds_drawn_apart():
+    # the high budget on 1000 images, its first 400 the low budget's; the 600 more all right
+    # for everyone dilute its gain over all its images fivefold (+60 of 400 -> of 1000)
+    a = made([60], [60], high_images=1000)
+    shared, whole = budget.gain_draws(a, "shared", 1, "c"), budget.gain_draws(a, "high", 1, "c")
+    assert shared[0] == pytest.approx(60 / 400) and whole[0] == pytest.approx(60 / 1000)
+    low = budget.gain_draws(a, "low", 1, "c")
+    assert shared[0] == low[0]
+    # the images are drawn alike, so a gain made on the same images in both budgets changes by
+    # nothing in any replicate; the seeds are drawn apart, so where the two seeds differ the
+    # replicates do
+    assert np.allclose(shared[1:], low[1:], rtol=0, atol=1e-12)
+    seedwise = made([60], [60])
+    seedwise["high_counts"][1, :, 1, :30] = 0  # seed 1 of the high budget: +30, seed 0: +60
+    change = budget.gain_draws(seedwise, "shared", 1, "c") - budget.gain_draws(seedwise, "low", 1, "c")
+    assert change[0] == pytest.approx(-15 / 400)
+    in_step = budget.replicates(seedwise["high_counts"][1, 1].astype(float)
+                                - seedwise["high_counts"][0, 1], [0, 1], budget.BOOT)
+    assert not np.array_equal(budget.gain_draws(seedwise, "shared", 1, "c")[1:], in_step)
+    rows = budget.gains_table(CONFIG_ONE, a).rows
+    assert rows[1]["high_all"] == pytest.approx(60 / 1000) and rows[1]["change"] == 0
+
+
+CONFIG_ONE = BudgetConfig("small", "large", ("baseline", "s0"), compression=("s0",))
+
+
+def test_a_cost_that_shrinks_is_reproduced_and_a_budget_of_ties_ranks_nothing():
+    a = made([-60, 10, 20], [-5, 10, 20])
+    verdicts = {v.name: v for v in budget.CLAIMS.judge(CONFIG, a)[0]}
+    assert verdicts["compression-clean-cost-shrinks"].verdict == "reproduced"
+    ties = made([0, 0, 0], [10, 60, -40])
+    rho = budget.rank_draws(ties, "c")
+    assert not np.isnan(rho).any() and rho[0] == 0
+    verdicts = {v.name: v for v in budget.CLAIMS.judge(CONFIG, ties)[0]}
+    assert verdicts["ranking-survives"].verdict == "within noise"
+
+
+def test_a_low_budget_on_more_images_than_the_high_one_is_refused():
+    with pytest.raises(DataError, match="among the high one's"):
+        budget.compute(BudgetConfig("cpu", "ci", ("baseline", "jpeg_aug")), _ctx())

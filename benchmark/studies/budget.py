@@ -1,18 +1,26 @@
 """Do the leaderboard's conclusions survive a bigger training budget? Every submission of
-both tracks against the baseline, paired on the same images and seeds, at a low budget (the
-``cpu`` profile: 15k images, 6 epochs) and at a high one (the ``capacity`` profile: the
-classifier trained to what the data allows on 2 cores), on the clean test set, the common
-corruptions and C-bar; then whether each gain's sign, the ranking, and the clean cost of
-compression hold from one budget to the other.
+the capacity track against the baseline, paired on the same images and seeds, at a low budget
+(the ``cpu`` profile) and at a high one (the ``capacity`` profile: the classifier trained to
+what the data allows on 2 cores), on the clean test set, the common corruptions and C-bar;
+then whether each gain's sign, the ranking, and the clean cost of compression hold from one
+budget to the other.
 
-The two budgets test on different images (the ``capacity`` profile uses the whole test
-split), so a difference between budgets resamples each budget's images and seeds apart
-(independent bootstraps); within a budget every submission is resampled with the same draws
-as the baseline (paired), as on the leaderboard.
+A budget is a whole recipe, not one recipe run longer: ``cpu`` trains ``small_cnn`` on 15k
+images for 6 epochs; ``capacity`` trains ``cnn6_16`` on all 55k for 15 epochs (cosine
+schedule, bf16 autocast), tests with test-time flip and selects on twice the validation
+images, around the ``cpu`` pick. What moves between them is the effect of all of that.
+
+Within a budget every submission is resampled with the same draws as the baseline (paired),
+as on the leaderboard, on all of that budget's test images. Across budgets the comparison is
+made on the test images both evaluated (the low budget's: the first of the same split), so
+that the budget is all that differs, precision included: the images are resampled alike
+(paired image by image) and the training seeds apart (seed 0 of one recipe is no relation of
+seed 0 of the other).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +58,11 @@ COMPRESSION = ("jpeg_aug", "jpeg2000_aug", "bls_aug", "bmshj_aug", "bls_top2", "
 METRICS = ("clean", "c", "cbar")  # what each gain is measured on
 SHOWN = {"clean": "clean", "c": "C", "cbar": "C-bar"}
 INTERVALS = ("95% intervals: the leaderboard's two-level bootstrap over training seeds and "
-             "test images, paired with the baseline within a budget, the two budgets resampled "
-             "apart")
+             "test images, paired with the baseline within a budget; across budgets on the "
+             "test images both evaluated, resampled alike, the training seeds resampled apart")
+# the high budget's training seeds, drawn apart from the low budget's where the two are set
+# against each other (the images are drawn with BOOT's draws at both)
+HIGH_SEEDS = replace(BOOT, seed=BOOT.seed + 1)
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,8 @@ def budget_outcomes(reports_root: Path, profile: str, submissions: tuple[str, ..
     """One budget's arrays: each submission's held-out BDA pick and its per-image counts
     (submissions, metrics, seeds, images) on clean, C and C-bar, with how many cells each
     count is out of. Every report must have run the same seeds on the same images and
-    evaluated C-bar, so that all pair with the baseline."""
+    evaluated C-bar, so that all pair with the baseline. A report tests the first N images of
+    the split (``evaluation.test_images``), so two budgets share their smaller one's."""
     counts, picks, cells, shape = [], [], None, None
     for sub in submissions:
         folder = RunFolder.at(reports_root, sub, profile)
@@ -114,13 +126,21 @@ def budget_outcomes(reports_root: Path, profile: str, submissions: tuple[str, ..
 
 # ----------------------------------------------------------------------------- measures
 def gain_draws(a: dict, budget: str, k: int, metric: str) -> np.ndarray:
-    """Submission ``k``'s accuracy minus the baseline's (index 0) on ``metric`` at
-    ``budget`` ("low" or "high"): the point first, the paired bootstrap's replicates after."""
+    """Submission ``k``'s accuracy minus the baseline's (index 0) on ``metric``: the point
+    first, the paired bootstrap's replicates after. ``budget`` "low" or "high": on all that
+    budget's test images, as its report's statistics; "shared": the high budget on the low
+    budget's images, its seeds drawn apart (``HIGH_SEEDS``), so that replicate r of it and of
+    "low" resample the same images and nothing else in common."""
     m = METRICS.index(metric)
-    counts, out_of = a[f"{budget}_counts"], float(a[f"{budget}_cells"][m])
+    which = "low" if budget == "low" else "high"
+    counts, out_of = a[f"{which}_counts"], float(a[f"{which}_cells"][m])
     diff = (counts[k, m].astype(np.float64) - counts[0, m]) / out_of  # (seeds, images)
-    seeds = [int(s) for s in a[f"{budget}_seeds"]]
-    return np.concatenate([[diff.mean()], replicates(diff, seeds, BOOT)])
+    seeds = [int(s) for s in a[f"{which}_seeds"]]
+    if budget != "shared":
+        return np.concatenate([[diff.mean()], replicates(diff, seeds, BOOT)])
+    diff = diff[:, :a["low_counts"].shape[-1]]
+    reps = np.einsum("bs,si,bi->b", HIGH_SEEDS.seeds(seeds), diff, BOOT.images(diff.shape[1]))
+    return np.concatenate([[diff.mean()], reps])
 
 
 def accuracy_of(a: dict, budget: str, k: int, metric: str) -> float:
@@ -139,28 +159,38 @@ def _subs(a: dict) -> list[tuple[int, str]]:
 
 def rank_draws(a: dict, metric: str) -> np.ndarray:
     """Spearman's rank correlation, across the submissions, of their gains at the low budget
-    against their gains at the high one: the point first, then one per bootstrap replicate
-    (the two budgets' replicates taken in step, each budget's draws its own)."""
+    against their gains at the high one on the same images: the point first, then one per
+    bootstrap replicate (images drawn alike, seeds apart). A replicate in which every gain
+    ties at one budget has no ranking to correlate: it counts as no association (0)."""
     low = np.stack([gain_draws(a, "low", k, metric) for k, _ in _subs(a)])   # (subs, 1 + reps)
-    high = np.stack([gain_draws(a, "high", k, metric) for k, _ in _subs(a)])
-    return np.array([stats.spearmanr(low[:, r], high[:, r]).statistic
-                     for r in range(low.shape[1])])
+    high = np.stack([gain_draws(a, "shared", k, metric) for k, _ in _subs(a)])
+    with warnings.catch_warnings():  # constant input: the NaN handled below
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        rho = np.array([stats.spearmanr(low[:, r], high[:, r]).statistic
+                        for r in range(low.shape[1])])
+    return np.nan_to_num(rho, nan=0.0)
 
 
 # ----------------------------------------------------------------------------- claims
 CLAIMS = Claims("budget")
 SIGNS_RULE = (
     "per submission and measure (clean, C, C-bar) whose gain over the baseline lies beyond "
-    "noise at {low}: +1 if its interval at {high} lies beyond zero on the same side, -1 if on "
-    "the other, 0 if it holds zero; reproduced if every case is +1, partly if some are, not "
-    "reproduced if none is and some are -1, within noise otherwise.")
+    "noise at {low}: +1 if its interval at {high}, on {low}'s test images, lies beyond zero on "
+    "the same side, -1 if on the other, 0 if it holds zero; reproduced if every case is +1, "
+    "partly if some are, not reproduced if none is and some are -1, within noise otherwise "
+    "(every such gain lost in the noise at {high}). Each case is its own 95% interval, with no "
+    "correction for their number: the more cases, the stricter 'every'.")
 RANK_RULE = (
     "per suite (C, C-bar), Spearman's rank correlation across the submissions of their gains "
-    "over the baseline at {low} and at {high}, its interval from the two budgets' bootstrap "
-    "replicates taken in step: " + ABOVE_ZERO)
+    "over the baseline at {low} and at {high} on the same test images, its interval from "
+    "bootstrap replicates that draw the images alike and each budget's seeds apart; "
+    "reproduced says the two rankings are positively associated, not that they are the same "
+    "(rho shows how far): " + ABOVE_ZERO)
 COST_RULE = (
-    "per compression submission, its clean gain over the baseline (its clean cost negated) at "
-    "{high} minus that at {low}: the cost shrinks where it lies above zero; " + ABOVE_ZERO)
+    "per compression submission, the change of its clean gain over the baseline (its clean "
+    "cost negated) from {low} to {high}, on {low}'s test images: above zero where the cost "
+    "shrinks (or a gain grows), below where it grows (or a gain turns into a cost); "
+    + ABOVE_ZERO)
 
 
 def _rule(rule: str, config: BudgetConfig) -> str:
@@ -176,7 +206,7 @@ def gain_signs_survive(config: BudgetConfig, a: dict) -> Finding:
             sign = beyond_noise(low)
             if not sign:
                 continue
-            high = estimate_draws(gain_draws(a, "high", k, metric))
+            high = estimate_draws(gain_draws(a, "shared", k, metric))
             kept = sign * beyond_noise(high)
             cases.signs.append(kept)
             cases.measures.append(measure_row(f"{sub} gain on {SHOWN[metric]} at {config.high}",
@@ -211,7 +241,7 @@ def clean_cost_shrinks(config: BudgetConfig, a: dict) -> Finding:
     for k, sub in _subs(a):
         if sub not in config.compression:
             continue
-        low, high = gain_draws(a, "low", k, "clean"), gain_draws(a, "high", k, "clean")
+        low, high = gain_draws(a, "low", k, "clean"), gain_draws(a, "shared", k, "clean")
         e = estimate_draws(high - low)
         cases.add(f"{sub} clean gain at {config.high} minus at {config.low}", e,
                   f"{sub}: clean {signed_points(estimate_draws(low))} at {config.low}, "
@@ -240,8 +270,9 @@ def gains_table(config: BudgetConfig, a: dict) -> Table:
     rows = []
     for k, sub in _subs(a):
         for metric in METRICS:
-            low = estimate_draws(gain_draws(a, "low", k, metric))
-            high = estimate_draws(gain_draws(a, "high", k, metric))
+            low_draws = gain_draws(a, "low", k, metric)
+            high_draws = gain_draws(a, "shared", k, metric)
+            low, high = estimate_draws(low_draws), estimate_draws(high_draws)
             says_low, says_high = _says(low), _says(high)
             rows.append({"submission": sub, "group": _group(config, sub),
                          "measure": SHOWN[metric], "pick_low": str(a["low_pick"][k]),
@@ -250,21 +281,29 @@ def gains_table(config: BudgetConfig, a: dict) -> Table:
                          "says_low": says_low,
                          **interval_fields("high", high, stem="high"),
                          "says_high": says_high,
-                         "artefact": artefact(says_low, says_high)})
+                         "artefact": artefact(says_low, says_high),
+                         **interval_fields("change", estimate_draws(high_draws - low_draws)),
+                         **interval_fields("high_all", estimate_draws(
+                             gain_draws(a, "high", k, metric)))})
+    n_low, n_high = a["low_counts"].shape[-1], a["high_counts"].shape[-1]
     return Table(
         f"Each submission against the baseline at {config.low} and at {config.high}, both at "
         "their held-out BDA picks: accuracy minus the baseline's (points, 95% interval, paired "
         "on the same images and seeds) on the clean test set, the common corruptions and "
-        f"C-bar; artefact: yes where a difference beyond noise at {config.low} is not the same "
-        f"at {config.high}, hidden where {config.low} saw a tie and {config.high} a difference "
-        "beyond noise (the small budget missed it).",
+        f"C-bar, on the {n_low} test images both budgets evaluated; change: {config.high} "
+        f"minus {config.low} on them; artefact: yes where a difference beyond noise at "
+        f"{config.low} is not the same at {config.high}, hidden where {config.low} saw a tie "
+        f"and {config.high} a difference beyond noise (the small budget missed it); last, "
+        f"{config.high}'s gain on all its {n_high} test images (its report's).",
         (("submission", "Submission", "text"), ("group", "Group", "text"),
          ("measure", "On", "text"), ("pick_low", f"Pick {config.low}", "text"),
          ("pick_high", f"Pick {config.high}", "text"),
          *interval_columns("low", f"Δ {config.low}", stem="low"),
          ("says_low", f"At {config.low}", "text"),
          *interval_columns("high", f"Δ {config.high}", stem="high"),
-         ("says_high", f"At {config.high}", "text"), ("artefact", "Artefact", "text")), rows)
+         ("says_high", f"At {config.high}", "text"), ("artefact", "Artefact", "text"),
+         *interval_columns("change", "Change"),
+         *interval_columns("high_all", f"Δ {config.high}, {n_high} images")), rows)
 
 
 def accuracy_table(config: BudgetConfig, a: dict) -> Table:
@@ -300,4 +339,8 @@ def compute(config: BudgetConfig, ctx: StudyContext) -> dict[str, np.ndarray]:
     for budget, profile in (("low", config.low), ("high", config.high)):
         for k, v in budget_outcomes(ctx.reports_root, profile, config.submissions).items():
             out[f"{budget}_{k}"] = v
+    if out["low_counts"].shape[-1] > out["high_counts"].shape[-1]:
+        raise DataError(f"budget: {config.low} tests {out['low_counts'].shape[-1]} images, "
+                        f"{config.high} {out['high_counts'].shape[-1]}: the low budget's test "
+                        "images must be among the high one's")
     return out
