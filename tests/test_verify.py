@@ -669,6 +669,11 @@ def test_a_thinned_grid_is_the_pick_and_its_neighbours():
     assert thinned_grid(["0.012+0.1", "0.001+0.005"], "0.001+0.005") == ["0.012+0.1",
                                                                           "0.001+0.005"]
     assert thinned_grid(["-"], "-") == ["-"]
+    # the bigger budget picks at an inner end of its window: the window grows to flank it
+    assert thinned_grid(grid, "40", own_pick="20") == ["10", "20", "40", "60"]
+    assert thinned_grid(grid, "40", own_pick="40") == ["20", "40", "60"]
+    assert thinned_grid(grid, "5", own_pick="1") == ["1", "5", "10"]
+    assert thinned_grid(["0.05", "0.1", "0.2"], "0.2", own_pick="0.1") == ["0.05", "0.1", "0.2"]
 
 
 def test_every_shipped_capacity_grid_is_thinned_from_its_cpu_pick(tmp_path):

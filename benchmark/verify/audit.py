@@ -125,34 +125,42 @@ def check_parents(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
     return out
 
 
-def thinned_grid(grid: list[str], pick: str) -> list[str]:
+def thinned_grid(grid: list[str], pick: str, own_pick: str | None = None) -> list[str]:
     """The held-out ``pick`` of a grid and its neighbours in the grid's order (one at an
-    end): where a bigger budget's own selection can still move to either side of it."""
+    end), where a bigger budget's own selection can still move to either side of it; and
+    where that selection (``own_pick``) lies at an inner end of this window, its neighbours
+    too: a pick at the edge of the grid it was given may lie beyond it, so the window grows
+    until the bigger budget's pick is flanked (or sits at an end of ``grid``)."""
     k = grid.index(pick)
-    return grid[max(k - 1, 0):k + 2]
+    j = grid.index(own_pick) if own_pick in grid else k
+    return grid[max(min(k, j) - 1, 0):max(k, j) + 2]
 
 
 def check_thinned(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
     """A profile of ``THINNED_FROM`` must train its source profile's held-out pick and that
-    pick's neighbours (``thinned_grid``), as its YAML says: when the source report is rerun
-    and picks otherwise, the thinned grid is stale. A source without a report, or with a
-    pick its grid lacks, is not checked here (completeness lists the report)."""
+    pick's neighbours, grown to flank its own held-out pick (``thinned_grid``), as its YAML
+    says: when the source report is rerun and picks otherwise, or the report's own pick lands
+    at an inner end of its grid, the grid is stale. A source without a report, or with a pick
+    its grid lacks, is not checked here (completeness lists the report)."""
     source = THINNED_FROM.get(spec.profile)
     folder = RunFolder.at(report.root, spec.id, source) if source else None
     if folder is None or not folder.exists():
         return []
-    theirs = folder.summary()
-    pick = theirs.entry(*HELD_OUT)
-    grid = [str(p) for p in theirs.params]
+    pick = folder.summary().entry(*HELD_OUT)
+    grid = [str(p) for p in folder.summary().params]
     if pick is None or str(pick.chosen) not in grid:
         return []
-    want = thinned_grid(grid, str(pick.chosen))
+    own = report.summary().entry(*HELD_OUT) if report.exists() else None
+    own_pick = None if own is None else str(own.chosen)
+    want = thinned_grid(grid, str(pick.chosen), own_pick)
     got = [s.label for s in spec.grid]
     if got == want:
         return []
+    grown = (f", grown to flank its own pick {own_pick} [{spec.profile}]"
+             if want != thinned_grid(grid, str(pick.chosen)) else "")
     return [Mismatch(report.path(SUMMARY), f"params (thinned from {source})", got,
-                     f"{want}: {spec.id} [{source}] picks {pick.chosen} now; set the YAML's "
-                     "parameters and rerun")]
+                     f"{want}: {spec.id} [{source}] picks {pick.chosen} now{grown}; set the "
+                     "YAML's parameters and rerun")]
 
 
 def check_history(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
