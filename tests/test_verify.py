@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -674,6 +675,27 @@ def test_a_thinned_grid_is_the_pick_and_its_neighbours():
     assert thinned_grid(grid, "40", own_pick="40") == ["20", "40", "60"]
     assert thinned_grid(grid, "5", own_pick="1") == ["1", "5", "10"]
     assert thinned_grid(["0.05", "0.1", "0.2"], "0.2", own_pick="0.1") == ["0.05", "0.1", "0.2"]
+
+
+def test_a_capacity_grid_grown_to_flank_its_pick_stays_grown(tmp_path):
+    """deepaugment_bls's cpu report picks 0.2 of [0.05, 0.1, 0.2]: the capacity grid [0.1,
+    0.2] is its pick and neighbour; grown to all three after the capacity pick landed on 0.1,
+    it stays valid wherever the capacity pick goes next, and shrunk again it is stale only
+    where the capacity pick sits at its inner end."""
+    from benchmark.pipeline.submission import load_submission
+    from benchmark.scoring.reports import RunFolder
+    from benchmark.verify.audit import check_thinned
+
+    text = (ROOT / "submissions" / "deepaugment_bls.yaml").read_text()
+    folder = RunFolder.at(REPORTS, "deepaugment_bls", "capacity")
+    own = json.loads(folder.path("summary.json").read_text())["selection"]["bda"]["val"]["chosen"]
+    for params, stale in (("[0.05, 0.1, 0.2]", False), ("[0.1, 0.2]", str(own) == "0.1"),
+                          ("[0.05, 0.2]", True)):
+        edited = tmp_path / "deepaugment_bls.yaml"
+        edited.write_text(re.sub(r"augmentation: \{params: \[0\.05, 0\.1, 0\.2\]\}",
+                                 f"augmentation: {{params: {params}}}", text))
+        found = check_thinned(folder, load_submission(edited, "capacity"))
+        assert bool(found) == stale, (params, found)
 
 
 def test_every_shipped_capacity_grid_is_thinned_from_its_cpu_pick(tmp_path):

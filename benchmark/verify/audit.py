@@ -154,6 +154,9 @@ def check_thinned(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
     own_pick = None if own is None else str(own.chosen)
     want = thinned_grid(grid, str(pick.chosen), own_pick)
     got = [s.label for s in spec.grid]
+    if _is_window(grid, got):  # a grid grown before stays grown: its units are trained
+        start, stop = grid.index(got[0]), grid.index(got[-1]) + 1
+        want = grid[min(start, grid.index(want[0])):max(stop, grid.index(want[-1]) + 1)]
     if got == want:
         return []
     grown = (f", grown to flank its own pick {own_pick} [{spec.profile}]"
@@ -161,6 +164,14 @@ def check_thinned(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
     return [Mismatch(report.path(SUMMARY), f"params (thinned from {source})", got,
                      f"{want}: {spec.id} [{source}] picks {pick.chosen} now{grown}; set the "
                      "YAML's parameters and rerun")]
+
+
+def _is_window(grid: list[str], labels: list[str]) -> bool:
+    """Whether ``labels`` are a run of consecutive values of ``grid``, in its order."""
+    if not labels or labels[0] not in grid:
+        return False
+    start = grid.index(labels[0])
+    return grid[start:start + len(labels)] == labels
 
 
 def check_history(report: RunFolder, spec: RunSpec) -> list[Mismatch]:
