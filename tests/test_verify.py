@@ -712,7 +712,7 @@ def test_every_shipped_capacity_grid_is_thinned_from_its_cpu_pick(tmp_path):
     # jpeg_aug's cpu report picks quality 40: a grid moved one step off it is stale
     edited = tmp_path / "jpeg_aug.yaml"
     edited.write_text((ROOT / "submissions" / "jpeg_aug.yaml").read_text().replace(
-        "augmentation: {params: [5, 10, 20, 40, 60]}", "augmentation: {params: [40, 60, 80]}"))
+        "augmentation: {params: [1, 5, 10, 20, 40, 60]}", "augmentation: {params: [40, 60, 80]}"))
     found = check_thinned(RunFolder.at(REPORTS, "jpeg_aug", "capacity"),
                           load_submission(edited, "capacity"))
     assert [(m.field, m.reported) for m in found] == [("params (thinned from cpu)",
